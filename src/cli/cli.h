@@ -1,0 +1,14 @@
+/* Entry points of the tundra subcommands; each returns the process exit code. */
+#ifndef TUNDRA_CLI_H
+#define TUNDRA_CLI_H
+
+struct td_cli_cmd {
+	const char *name;
+	const char *summary;
+	int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
+};
+
+/* The table, in src/cli/main.c. */
+extern const struct td_cli_cmd td_cli_cmds[];
+
+#endif
