@@ -111,7 +111,7 @@ build/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -o $@ $< $(LIB) $(LDLIBS_ALL)
 
--include bench/bench.mk
+-include $(wildcard bench/*.mk)
 
 bench-build: $(BENCH_BIN) $(BENCH_EXTRA)
 
