@@ -170,7 +170,7 @@ struct td_probe_config {
 	uint64_t min_gap_ns;      /* with send_on_reply: never two probes of a target closer than this */
 	uint32_t payload_len;     /* ICMP data bytes (-s), <= TD_PROBE_PAYLOAD_MAX */
 	uint8_t pattern[TD_PROBE_PATTERN_MAX];
-	uint8_t pattern_len;      /* 0: bytes 24.. are 0x00,0x01,... like iputils (low byte of offset+8) */
+	uint8_t pattern_len;      /* 0: data byte i is (uint8_t)i, like iputils */
 	uint8_t key[TD_PROBE_KEY_LEN]; /* random per run: MAC key and identifier seed */
 	enum td_probe_sock sock[2];    /* [0] IPv4, [1] IPv6: raw sockets get a per-target identifier */
 	uint32_t window;          /* slots per target (power of two); 0 = derive */
@@ -287,6 +287,8 @@ uint64_t td_probe_percentile(const struct td_probe *p, uint32_t id, double q);
 uint64_t td_probe_percentile_all(const struct td_probe *p, double q);
 /* The target's histogram, NULL when it has none yet. */
 const struct td_probe_hist *td_probe_target_hist(const struct td_probe *p, uint32_t id);
+/* Every reply of every target. */
+const struct td_probe_hist *td_probe_all_hist(const struct td_probe *p);
 /* Lower bound (ns) of histogram bucket i; i = TD_PROBE_HIST_BUCKETS gives the top. */
 uint64_t td_probe_hist_bucket_lo(unsigned i);
 
