@@ -619,3 +619,51 @@ int td_expcfg_add_group(struct td_expcfg *c, struct td_expcfg_group *g)
 	memset(g, 0, sizeof(*g));
 	return compute_label_names(c);
 }
+
+static char *dup_or_null(const char *s, bool *oom)
+{
+	char *d;
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		*oom = true;
+	return d;
+}
+
+int td_expcfg_dup(struct td_expcfg *dst, const struct td_expcfg *src)
+{
+	struct td_expcfg c = {.resolve_interval_ns = src->resolve_interval_ns};
+	bool oom = false;
+
+	c.groups = calloc(src->n_groups ? src->n_groups : 1, sizeof(*c.groups));
+	if (!c.groups)
+		return -ENOMEM;
+	for (size_t i = 0; i < src->n_groups; i++) {
+		const struct td_expcfg_group *sg = &src->groups[i];
+		struct td_expcfg_group *g = &c.groups[i];
+		*g = *sg;
+		g->hosts = calloc(sg->n_hosts ? sg->n_hosts : 1, sizeof(char *));
+		g->labels = calloc(sg->n_labels ? sg->n_labels : 1, sizeof(*g->labels));
+		g->source = dup_or_null(sg->source, &oom);
+		g->interface = dup_or_null(sg->interface, &oom);
+		c.n_groups++;
+		if (!g->hosts || !g->labels) {
+			g->n_hosts = g->n_labels = 0;
+			oom = true;
+			break;
+		}
+		for (size_t h = 0; h < sg->n_hosts; h++)
+			g->hosts[h] = dup_or_null(sg->hosts[h], &oom);
+		for (size_t l = 0; l < sg->n_labels; l++) {
+			g->labels[l].name = dup_or_null(sg->labels[l].name, &oom);
+			g->labels[l].value = dup_or_null(sg->labels[l].value, &oom);
+		}
+	}
+	if (oom || compute_label_names(&c)) {
+		td_expcfg_free(&c);
+		return -ENOMEM;
+	}
+	*dst = c;
+	return 0;
+}

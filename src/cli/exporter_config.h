@@ -92,6 +92,9 @@ int td_expcfg_add_group(struct td_expcfg *c, struct td_expcfg_group *g);
  * Returns 0 or -EINVAL. */
 int td_expcfg_parse_duration(const char *s, uint64_t *ns);
 
+/* Deep copy; 0 or -ENOMEM (dst untouched on failure). */
+int td_expcfg_dup(struct td_expcfg *dst, const struct td_expcfg *src);
+
 void td_expcfg_free(struct td_expcfg *c);
 
 #endif

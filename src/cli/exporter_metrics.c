@@ -89,6 +89,16 @@ static void put_double(struct td_expm_buf *b, double v)
 		put(b, tmp, (size_t)n);
 }
 
+void td_expm_append(struct td_expm_buf *b, const char *s, size_t n)
+{
+	put(b, s, n);
+}
+
+void td_expm_append_str(struct td_expm_buf *b, const char *s)
+{
+	puts_(b, s);
+}
+
 void td_expm_append_escaped(struct td_expm_buf *b, const char *s)
 {
 	for (const char *c = s; *c; c++) {
@@ -310,6 +320,8 @@ enum family {
 	F_SEND_ERRORS,
 	F_TIMEOUTS,
 	F_OUT_OF_ORDER,
+	F_LATE,
+	F_CORRUPTED,
 	F_ICMP_ERRORS,
 	F_JITTER,
 	F_PER_SERIES_END,
@@ -333,6 +345,10 @@ static const struct {
 			"Echo requests that got no reply within the timeout (lost)."},
 	[F_OUT_OF_ORDER] = {"tundra_out_of_order_total", "counter",
 			    "Replies that arrived after a reply to a later request."},
+	[F_LATE] = {"tundra_late_replies_total", "counter",
+		     "Replies that arrived after their request had been counted as a timeout."},
+	[F_CORRUPTED] = {"tundra_corrupted_replies_total", "counter",
+			 "Replies whose payload differs from the request's (counted as replies too)."},
 	[F_ICMP_ERRORS] = {"tundra_icmp_errors_total", "counter",
 			   "ICMP errors received about echo requests, by ICMP type and code."},
 	[F_JITTER] = {"tundra_jitter_seconds", "gauge",
@@ -415,6 +431,12 @@ static void render_series(struct td_expm_buf *b, const struct td_expm_view *v, u
 	case F_OUT_OF_ORDER:
 		line_u64(b, families[f].name, s, s->out_of_order);
 		break;
+	case F_LATE:
+		line_u64(b, families[f].name, s, s->late);
+		break;
+	case F_CORRUPTED:
+		line_u64(b, families[f].name, s, s->corrupted);
+		break;
 	case F_ICMP_ERRORS:
 		for (size_t i = 0; i < TD_EXPM_ICMP_SLOTS && s->icmp[i].count; i++) {
 			puts_(b, "tundra_icmp_errors_total{");
@@ -460,14 +482,6 @@ static void gauge1(struct td_expm_buf *b, const char *name, const char *help, do
 static void render_global(struct td_expm_buf *b, const struct td_expm_view *v)
 {
 	const struct td_expm_global *g = v->global;
-	static const char receive_help[] =
-		"The number of errors when Pinger attempts to receive packets.";
-
-	header(b, "smokeping_receive_errors_total", "counter", receive_help);
-	puts_(b, "smokeping_receive_errors_total ");
-	put_u64(b, g ? g->receive_errors : 0);
-	put(b, "\n", 1);
-
 	header(b, "tundra_resolve_failures_total", "counter",
 	       "Failed resolutions of a configured host name (retried, never fatal).");
 	for (size_t i = 0; i < v->n_names; i++) {

@@ -42,6 +42,8 @@ struct td_expm_series {
 	uint64_t timeouts;     /* requests with no reply within the timeout */
 	uint64_t send_errors;  /* sendmsg failures */
 	uint64_t out_of_order; /* replies whose sequence is older than one already seen */
+	uint64_t late;         /* replies after their request had timed out */
+	uint64_t corrupted;    /* replies whose payload differs from what was sent */
 	uint64_t icmp_other;   /* ICMP errors beyond the slots below */
 	struct td_expm_icmp_count icmp[TD_EXPM_ICMP_SLOTS];
 	uint64_t rtt_sum_ns;
@@ -76,7 +78,6 @@ struct td_expm_global {
 	const char *drop_reason[16];
 	uint64_t drop_count[16];
 	size_t n_drop;
-	uint64_t receive_errors;
 	const char *mode_v4; /* "dgram", "raw" or NULL when the family is unused */
 	const char *mode_v6;
 	bool last_reload_ok;
@@ -141,6 +142,10 @@ void td_expm_render_some(const struct td_expm_view *v, struct td_expm_cursor *cu
 void td_expm_render_all(const struct td_expm_view *v, struct td_expm_buf *buf);
 
 void td_expm_buf_free(struct td_expm_buf *buf);
+
+/* Append raw bytes / a string. */
+void td_expm_append(struct td_expm_buf *buf, const char *s, size_t n);
+void td_expm_append_str(struct td_expm_buf *buf, const char *s);
 
 /* Append a label value escaped for the text format (\\, \", \n). */
 void td_expm_append_escaped(struct td_expm_buf *buf, const char *s);

@@ -1,0 +1,47 @@
+/* tundra exporter's HTTP endpoints on libmicrohttpd, in a thread of their own so scrapes never delay probes. */
+#ifndef TUNDRA_CLI_EXPORTER_HTTP_H
+#define TUNDRA_CLI_EXPORTER_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cli/exporter_metrics.h"
+
+/*
+ * Endpoints: GET /metrics, GET / (HTML target list), GET /-/healthy,
+ * GET /-/ready, POST /-/reload (also PUT, as Prometheus accepts). Nothing takes
+ * a target or an address from a request. The daemon runs libmicrohttpd's own
+ * epoll thread; the probe threads never take a lock the HTTP thread can hold
+ * for long, so a slow or flooding client cannot stall probing. Connection limits
+ * (total and per client address) and an idle timeout bound what clients can hold.
+ */
+
+struct td_exphttp_ops {
+	/* Render the exposition into buf (buf->len starts at 0). */
+	void (*metrics)(void *ctx, struct td_expm_buf *buf);
+	/* Render the HTML status page into buf. */
+	void (*page)(void *ctx, struct td_expm_buf *buf);
+	/* Reload the configuration; 0 or -errno with a message in err. */
+	int (*reload)(void *ctx, char *err, size_t errlen);
+	bool (*ready)(void *ctx);
+	void *ctx;
+};
+
+struct td_exphttp_limits {
+	unsigned connections;        /* total */
+	unsigned per_ip;             /* per client address */
+	unsigned timeout_s;          /* idle connection timeout */
+};
+
+struct td_exphttp;
+
+/* Parse "ADDR:PORT", ":PORT", "[V6]:PORT" into a sockaddr; 0 or -EINVAL. */
+int td_exphttp_parse_listen(const char *s, void *ss, size_t sslen, size_t *outlen);
+
+/* Start listening; 0 or -errno (message in err). */
+int td_exphttp_start(struct td_exphttp **out, const char *listen,
+		     const struct td_exphttp_limits *lim, const struct td_exphttp_ops *ops,
+		     char *err, size_t errlen);
+void td_exphttp_stop(struct td_exphttp *h);
+
+#endif
