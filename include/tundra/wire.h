@@ -146,7 +146,8 @@ struct td_ipv4_repr {
 };
 
 /* Version 4, IHL >= 5 and within the total length, total length within len,
- * header checksum (unless TD_WIRE_SKIP_CSUM). */
+ * fragment consistency (MF with data not a multiple of 8, or an end past
+ * 65535: TD_WIRE_BAD_FRAGMENT), header checksum (unless TD_WIRE_SKIP_CSUM). */
 enum td_wire_err td_ipv4_check(struct td_ipv4_view *v, const void *buf, size_t len,
 			       unsigned flags);
 void td_ipv4_parse(const struct td_ipv4_view *v, struct td_ipv4_repr *r);
@@ -219,7 +220,12 @@ struct td_ipv6_repr {
 };
 
 /* Version 6, payload length within len, extension walk bounded by
- * TD_IPV6_EXT_MAX_COUNT/_BYTES and by the packet. Hop-by-hop only first. */
+ * TD_IPV6_EXT_MAX_COUNT/_BYTES and by the packet. Hop-by-hop only first
+ * (elsewhere: TD_WIRE_UNSUPPORTED, i.e. "unrecognized next header"). The
+ * walk stops after a fragment header with a non-zero offset (what follows is
+ * fragment data). A second fragment header, or MF with data not a multiple of
+ * 8, or an end past 65535 is TD_WIRE_BAD_FRAGMENT; a fragment header whose
+ * preceding Next Header byte lies beyond offset 255 is TD_WIRE_EXT_LIMIT. */
 enum td_wire_err td_ipv6_check(struct td_ipv6_view *v, const void *buf, size_t len,
 			       unsigned flags);
 void td_ipv6_parse(const struct td_ipv6_view *v, struct td_ipv6_repr *r);
