@@ -83,6 +83,8 @@ static enum td_wire_err parse_opts(const uint8_t *p, size_t n, struct td_tcp_opt
 			/* RFC 2018 §3: 2 + 8n bytes; 40 bytes of options hold
 			 * at most 4 blocks. */
 			if (olen >= 10 && (olen - 2) % 8 == 0 && (olen - 2) / 8 <= TD_TCP_SACK_MAX) {
+				/* The last SACK option wins, whole. */
+				memset(o->sack, 0, sizeof(o->sack));
 				o->sack_count = (uint8_t)((olen - 2) / 8);
 				for (unsigned k = 0; k < o->sack_count; k++) {
 					o->sack[k].left = td_get_be32(d + 8 * k);

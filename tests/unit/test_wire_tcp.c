@@ -221,6 +221,21 @@ static void tcp_unknown_and_wrong_length_options_are_skipped(void **state)
 	assert_int_equal(r.opt.mss, 1460);
 }
 
+static void tcp_second_sack_option_replaces_the_first_whole(void **state)
+{
+	(void)state;
+	/* Found by fuzz_tcp: blocks of the first option must not survive. */
+	const uint8_t o[28] = {5, 18, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4,
+			       5, 10, 0, 0, 0, 9, 0, 0, 0, 10};
+	struct td_tcp_repr r;
+	assert_int_equal(parse_with_opts(o, sizeof(o), &r), TD_WIRE_OK);
+	assert_int_equal(r.opt.sack_count, 1);
+	assert_int_equal(r.opt.sack[0].left, 9);
+	assert_int_equal(r.opt.sack[0].right, 10);
+	assert_int_equal(r.opt.sack[1].left, 0);
+	assert_int_equal(r.opt.sack[1].right, 0);
+}
+
 static void tcp_header_full_of_nops_is_walked(void **state)
 {
 	(void)state;
@@ -305,6 +320,7 @@ int main(void)
 		cmocka_unit_test(tcp_options_too_many_for_aligned_layout_are_packed),
 		cmocka_unit_test(tcp_unrepresentable_options_are_bad_size),
 		cmocka_unit_test(tcp_unknown_and_wrong_length_options_are_skipped),
+		cmocka_unit_test(tcp_second_sack_option_replaces_the_first_whole),
 		cmocka_unit_test(tcp_header_full_of_nops_is_walked),
 		cmocka_unit_test(tcp_option_length_zero_is_bad_option_not_a_loop),
 		cmocka_unit_test(tcp_option_length_one_is_bad_option),
