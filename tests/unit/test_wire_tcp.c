@@ -105,6 +105,29 @@ static void tcp6_parse_kernel_syn_with_pseudo_header(void **state)
 	assert_int_equal(td_tcp_check(&v, b.ptr, b.len, ps, 0), TD_WIRE_BAD_CHECKSUM);
 }
 
+static void tcp_option_walker_lists_kernel_syn_options_in_order(void **state)
+{
+	(void)state;
+	uint32_t ps;
+	struct td_bytes b = seg4("tcp4/1", &ps);
+	struct td_tcp_view v;
+	struct td_tcp_opt o;
+	enum td_wire_err err;
+	size_t off = 0;
+	static const uint8_t kinds[] = {2, 4, 8, 1, 3}, lens[] = {4, 2, 10, 1, 3};
+	unsigned n = 0;
+	assert_int_equal(td_tcp_check(&v, b.ptr, b.len, ps, 0), TD_WIRE_OK);
+	while (td_tcp_opt_next(&v, &off, &o, &err)) {
+		assert_true(n < 5);
+		assert_int_equal(o.kind, kinds[n]);
+		assert_int_equal(o.len, lens[n]);
+		assert_int_equal(o.data.len, lens[n] > 1 ? lens[n] - 2 : 0);
+		n++;
+	}
+	assert_int_equal(err, TD_WIRE_OK);
+	assert_int_equal(n, 5);
+}
+
 static void tcp_emit_reproduces_every_kernel_segment(void **state)
 {
 	(void)state;
@@ -315,6 +338,7 @@ int main(void)
 		cmocka_unit_test(tcp4_parse_kernel_syn_with_all_options),
 		cmocka_unit_test(tcp4_parse_kernel_synack_and_data),
 		cmocka_unit_test(tcp6_parse_kernel_syn_with_pseudo_header),
+		cmocka_unit_test(tcp_option_walker_lists_kernel_syn_options_in_order),
 		cmocka_unit_test(tcp_emit_reproduces_every_kernel_segment),
 		cmocka_unit_test(tcp_sack_blocks_round_trip),
 		cmocka_unit_test(tcp_options_too_many_for_aligned_layout_are_packed),
