@@ -59,7 +59,10 @@ struct run {
 	bool multi;
 	uint64_t t0;
 	FILE *out;
-	uint32_t flood_dots;
+	const char **gens, **files;
+	struct td_icmp_sock *sp[2];
+	struct td_pinger pg;
+	bool pg_up;
 };
 
 static volatile sig_atomic_t g_stop, g_quit;
@@ -235,7 +238,7 @@ static void add_host(struct run *r, const char *s)
 
 static bool add_file(struct run *r, const char *path)
 {
-	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	FILE *f = strcmp(path, "-") != 0 ? fopen(path, "r") : stdin;
 	if (!f) {
 		fprintf(stderr, "tundra ping: --file %s: %s\n", path, strerror(errno));
 		return false;
@@ -443,7 +446,7 @@ static void target_label(struct run *r, uint32_t id, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN];
 	addr_str(&r->t[id].addr, a, sizeof(a));
-	if (r->t[id].name && !r->o.numeric && strcmp(r->t[id].name, a))
+	if (r->t[id].name && !r->o.numeric && strcmp(r->t[id].name, a) != 0)
 		snprintf(buf, len, "%s (%s)", r->t[id].name, a);
 	else
 		snprintf(buf, len, "%s", a);
@@ -665,7 +668,7 @@ static void print_histogram(struct run *r)
 		char a[32], b[32];
 		ms3(a, sizeof(a), lo[i]);
 		ms3(b, sizeof(b), hi[i]);
-		int w = (int)(cnt[i] * 50 / peak);
+		int w = peak ? (int)(cnt[i] * 50 / peak) : 0;
 		if (cnt[i] && !w)
 			w = 1;
 		fprintf(r->out, "%10s - %10s ms |", a, b);
@@ -872,18 +875,16 @@ static int finish(struct run *r, uint64_t elapsed, int status_single, bool deadl
 	return EX_OK;
 }
 
-int td_cmd_ping(int argc, char **argv)
+static int ping_main(struct run *rp, int argc, char **argv)
 {
-	struct run run;
-	memset(&run, 0, sizeof(run));
-	struct opts *o = &run.o;
+	struct opts *o = &rp->o;
 	o->tos = o->ttl = o->mark = -1;
 	o->size = 56;
 	o->preload = 1;
 	o->pmtu = -1;
-	run.out = stdout;
-	const char **gens = calloc((size_t)argc + 1, sizeof(char *));
-	const char **files = calloc((size_t)argc + 1, sizeof(char *));
+	rp->out = stdout;
+	const char **gens = rp->gens = calloc((size_t)argc + 1, sizeof(char *));
+	const char **files = rp->files = calloc((size_t)argc + 1, sizeof(char *));
 	int ngen = 0, nfile = 0, c;
 	bool privileged = geteuid() == 0 || td_os_have_cap_net_raw();
 
@@ -1026,22 +1027,20 @@ int td_cmd_ping(int argc, char **argv)
 	}
 
 	for (int i = optind; i < argc; i++)
-		add_host(&run, argv[i]);
+		add_host(rp, argv[i]);
 	for (int i = 0; i < nfile; i++)
-		if (!add_file(&run, files[i]))
+		if (!add_file(rp, files[i]))
 			return FP_ARGS;
 	for (int i = 0; i < ngen; i++)
-		if (!add_range(&run, gens[i]))
+		if (!add_range(rp, gens[i]))
 			return EX_ERR;
-	free(gens);
-	free(files);
-	run.multi = run.n + run.not_found > 1;
-	if (!run.n) {
-		if (!run.not_found) {
+	rp->multi = rp->n + rp->not_found > 1;
+	if (!rp->n) {
+		if (!rp->not_found) {
 			usage(stderr);
 			return EX_ERR;
 		}
-		return run.multi ? FP_NOTFOUND : EX_ERR;
+		return rp->multi ? FP_NOTFOUND : EX_ERR;
 	}
 
 	/* Sockets first (they may need CAP_NET_RAW), then drop every capability. */
@@ -1055,7 +1054,7 @@ int td_cmd_ping(int argc, char **argv)
 	so.pmtudisc = o->pmtu;
 	so.user_timestamps = o->user_ts;
 	so.rcvbuf = o->rcvbuf ? (int)o->rcvbuf
-			      : (run.n > 64 ? (int)(run.n > 8192 ? 8 << 20 : run.n * 1024) : 0);
+			      : (rp->n > 64 ? (int)(rp->n > 8192 ? 8 << 20 : rp->n * 1024) : 0);
 	if (o->iface) {
 		struct td_probe_addr src;
 		if (parse_numeric(o->iface, &src))
@@ -1064,10 +1063,10 @@ int td_cmd_ping(int argc, char **argv)
 			so.ifname = o->iface;
 	}
 	bool need[2] = {false, false};
-	for (uint32_t i = 0; i < run.n; i++)
-		need[run.t[i].addr.family == TD_PROBE_V6] = true;
+	for (uint32_t i = 0; i < rp->n; i++)
+		need[rp->t[i].addr.family == TD_PROBE_V6] = true;
 	static struct td_icmp_sock socks[2];
-	struct td_icmp_sock *sp[2] = {NULL, NULL};
+	struct td_icmp_sock **sp = rp->sp;
 	for (int f = 0; f < 2; f++) {
 		if (!need[f])
 			continue;
@@ -1076,24 +1075,24 @@ int td_cmd_ping(int argc, char **argv)
 		if (rc == -EACCES || rc == -EPERM) {
 			if (d.step && (!strncmp(d.step, "socket", 6))) {
 				explain_permission(&d, o->mode);
-				return run.multi ? FP_SYS : EX_ERR;
+				return rp->multi ? FP_SYS : EX_ERR;
 			}
 		}
 		if (rc) {
 			fprintf(stderr, "tundra ping: IPv%d socket: %s: %s\n", f ? 6 : 4,
 				d.step ? d.step : "open", strerror(-rc));
-			return run.multi ? FP_SYS : EX_ERR;
+			return rp->multi ? FP_SYS : EX_ERR;
 		}
 		sp[f] = &socks[f];
 	}
 	if (td_os_drop_caps() && privileged && geteuid() != 0) {
 		fprintf(stderr, "tundra ping: could not drop capabilities\n");
-		return run.multi ? FP_SYS : EX_ERR;
+		return rp->multi ? FP_SYS : EX_ERR;
 	}
 
 	struct td_probe_config pc;
 	td_probe_config_default(&pc);
-	pc.max_targets = run.n;
+	pc.max_targets = rp->n;
 	pc.count = (uint32_t)(o->count > UINT32_MAX ? UINT32_MAX : o->count);
 	double interval = o->interval_set ? o->interval : 1.0;
 	if (o->flood && !o->interval_set)
@@ -1101,9 +1100,9 @@ int td_cmd_ping(int argc, char **argv)
 	pc.interval_ns = (uint64_t)(interval * 1e9);
 	if (!pc.interval_ns && !o->flood)
 		pc.interval_ns = 1; /* -i 0 as root: back to back */
-	double timeout = o->timeout_set ? o->timeout : run.multi ? 1.0 : 10.0;
+	double timeout = o->timeout_set ? o->timeout : rp->multi ? 1.0 : 10.0;
 	pc.timeout_ns = (uint64_t)(timeout * 1e9);
-	double spacing = o->spacing_set ? o->spacing : run.multi ? 1.0 : 0.0;
+	double spacing = o->spacing_set ? o->spacing : rp->multi ? 1.0 : 0.0;
 	pc.spacing_ns = (uint64_t)(spacing * 1e6);
 	pc.preload = (uint32_t)o->preload;
 	if (o->flood || o->adaptive) {
@@ -1117,7 +1116,7 @@ int td_cmd_ping(int argc, char **argv)
 	pc.pattern_len = (uint8_t)o->pattern_len;
 	if (td_os_random(pc.key, sizeof(pc.key))) {
 		fprintf(stderr, "tundra ping: getrandom: %s\n", strerror(errno));
-		return run.multi ? FP_SYS : EX_ERR;
+		return rp->multi ? FP_SYS : EX_ERR;
 	}
 	pc.sock[0] = sp[0] ? sp[0]->kind : TD_PROBE_SOCK_DGRAM;
 	pc.sock[1] = sp[1] ? sp[1]->kind : TD_PROBE_SOCK_DGRAM;
@@ -1125,14 +1124,14 @@ int td_cmd_ping(int argc, char **argv)
 	pc.hist_all = !pc.count || pc.count > TD_PROBE_EXACT;
 	pc.hist_pool = 0;
 	pc.on_event = on_event;
-	pc.ctx = &run;
-	int rc = td_probe_new(&run.p, &pc);
+	pc.ctx = rp;
+	int rc = td_probe_new(&rp->p, &pc);
 	if (rc) {
 		fprintf(stderr, "tundra ping: engine: %s\n", strerror(-rc));
-		return run.multi ? FP_SYS : EX_ERR;
+		return rp->multi ? FP_SYS : EX_ERR;
 	}
-	for (uint32_t i = 0; i < run.n; i++)
-		td_probe_add(run.p, &run.t[i].addr, NULL);
+	for (uint32_t i = 0; i < rp->n; i++)
+		td_probe_add(rp->p, &rp->t[i].addr, NULL);
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -1142,58 +1141,68 @@ int td_cmd_ping(int argc, char **argv)
 	sigaction(SIGQUIT, &sa, NULL);
 
 	if (o->json) {
-		json_head(&run, "start", TD_PROBE_NONE);
-		fprintf(run.out, ",\"schema\":\"%s\",\"targets\":%u,\"payload_bytes\":%ld", JSON_SCHEMA,
-			run.n, o->size);
+		json_head(rp, "start", TD_PROBE_NONE);
+		fprintf(rp->out, ",\"schema\":\"%s\",\"targets\":%u,\"payload_bytes\":%ld", JSON_SCHEMA,
+			rp->n, o->size);
 		for (int f = 0; f < 2; f++)
 			if (sp[f])
-				fprintf(run.out, ",\"socket_v%d\":\"%s\",\"timestamps_v%d\":\"%s\"",
+				fprintf(rp->out, ",\"socket_v%d\":\"%s\",\"timestamps_v%d\":\"%s\"",
 					f ? 6 : 4, td_icmp_sock_name(sp[f]), f ? 6 : 4,
 					sp[f]->ts == TD_TS_TIMESTAMPING ? "kernel_tx_rx"
 					: sp[f]->ts == TD_TS_RX_NS      ? "kernel_rx"
 									: "clock");
-		fputs("}\n", run.out);
+		fputs("}\n", rp->out);
 	} else if (!o->alive && !o->unreach) {
-		if (!run.multi) {
+		if (!rp->multi) {
 			char a[INET6_ADDRSTRLEN];
-			addr_str(&run.t[0].addr, a, sizeof(a));
-			size_t ip = run.t[0].addr.family == TD_PROBE_V6 ? 40 : 20;
-			if (run.t[0].addr.family == TD_PROBE_V6)
-				fprintf(run.out, "PING %s(%s) %ld data bytes\n",
-					run.t[0].name ? run.t[0].name : a, a, o->size);
+			addr_str(&rp->t[0].addr, a, sizeof(a));
+			size_t ip = rp->t[0].addr.family == TD_PROBE_V6 ? 40 : 20;
+			if (rp->t[0].addr.family == TD_PROBE_V6)
+				fprintf(rp->out, "PING %s(%s) %ld data bytes\n",
+					rp->t[0].name ? rp->t[0].name : a, a, o->size);
 			else
-				fprintf(run.out, "PING %s (%s) %ld(%zu) bytes of data.\n",
-					run.t[0].name ? run.t[0].name : a, a, o->size,
+				fprintf(rp->out, "PING %s (%s) %ld(%zu) bytes of data.\n",
+					rp->t[0].name ? rp->t[0].name : a, a, o->size,
 					(size_t)o->size + 8 + ip);
 		} else {
-			fprintf(run.out, "PING %u targets, %ld data bytes\n", run.n, o->size);
+			fprintf(rp->out, "PING %u targets, %ld data bytes\n", rp->n, o->size);
 		}
-		fflush(run.out);
+		fflush(rp->out);
 	}
 
-	struct td_pinger pg;
-	rc = td_pinger_init(&pg, run.p, sp[0], sp[1]);
+	rc = td_pinger_init(&rp->pg, rp->p, sp[0], sp[1]);
+	rp->pg_up = rc == 0;
 	if (rc) {
 		fprintf(stderr, "tundra ping: event loop: %s\n", strerror(-rc));
-		return run.multi ? FP_SYS : EX_ERR;
+		return rp->multi ? FP_SYS : EX_ERR;
 	}
-	run.t0 = td_os_mono_ns();
-	td_probe_start(run.p, run.t0);
-	uint64_t until = o->deadline > 0 ? run.t0 + (uint64_t)(o->deadline * 1e9) : 0;
-	rc = td_pinger_run(&pg, until, &g_stop, on_wake, &run, 200000000ULL);
-	uint64_t elapsed = td_os_mono_ns() - run.t0;
+	rp->t0 = td_os_mono_ns();
+	td_probe_start(rp->p, rp->t0);
+	uint64_t until = o->deadline > 0 ? rp->t0 + (uint64_t)(o->deadline * 1e9) : 0;
+	rc = td_pinger_run(&rp->pg, until, &g_stop, on_wake, rp, 200000000ULL);
+	uint64_t elapsed = td_os_mono_ns() - rp->t0;
 	if (rc)
 		fprintf(stderr, "tundra ping: event loop: %s\n", strerror(-rc));
 	if (o->flood && !o->json)
-		fputc('\n', run.out);
-	int status = finish(&run, elapsed, rc ? EX_ERR : 0, o->deadline > 0);
-	td_pinger_fini(&pg);
+		fputc('\n', rp->out);
+	return finish(rp, elapsed, rc ? EX_ERR : 0, o->deadline > 0);
+}
+
+int td_cmd_ping(int argc, char **argv)
+{
+	struct run run;
+	memset(&run, 0, sizeof(run));
+	int status = ping_main(&run, argc, argv);
+	if (run.pg_up)
+		td_pinger_fini(&run.pg);
 	for (int f = 0; f < 2; f++)
-		if (sp[f])
-			td_icmp_close(sp[f]);
+		if (run.sp[f])
+			td_icmp_close(run.sp[f]);
 	td_probe_free(run.p);
 	for (uint32_t i = 0; i < run.n; i++)
 		free(run.t[i].name);
 	free(run.t);
+	free(run.gens);
+	free(run.files);
 	return status;
 }

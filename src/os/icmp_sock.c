@@ -109,8 +109,9 @@ void td_icmp_diag_fill(struct td_icmp_diag *d)
 		close(fd);
 		if (n > 0) {
 			buf[n] = 0;
-			unsigned long lo, hi;
-			if (sscanf(buf, "%lu %lu", &lo, &hi) == 2) {
+			char *e1, *e2;
+			unsigned long lo = strtoul(buf, &e1, 10), hi = strtoul(e1, &e2, 10);
+			if (e1 != buf && e2 != e1) {
 				d->range_lo = (uint32_t)lo;
 				d->range_hi = (uint32_t)hi;
 				d->range_known = true;
