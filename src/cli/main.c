@@ -5,8 +5,10 @@
 #include "cli/cli.h"
 
 /* Subcommand entry points are declared next to the table they fill. */
+int td_cmd_ping(int argc, char **argv);
 
 const struct td_cli_cmd td_cli_cmds[] = {
+	{"ping", "ICMP echo to one host or a hundred thousand, rootless", td_cmd_ping},
 	{NULL, NULL, NULL},
 };
 

@@ -1,0 +1,383 @@
+/* The ping event loop: epoll, batched sendmmsg/recvmmsg, error queue (ICMP errors, TX stamps). */
+#include <errno.h>
+#include <time.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tundra/pinger.h"
+#include "tundra/wire.h"
+
+#define BATCH 64
+#define PKT_MAX 2048          /* larger replies are received truncated (MSG_TRUNC) and counted */
+#define CMSG_SPACE_ALL 512
+
+/* Receive buffers: static to the loop, sized once (no allocation per packet). */
+struct rxbuf {
+	struct mmsghdr m[BATCH];
+	struct iovec iov[BATCH];
+	struct sockaddr_storage name[BATCH];
+	uint8_t data[BATCH][PKT_MAX];
+	uint8_t ctl[BATCH][CMSG_SPACE_ALL];
+};
+
+struct txbuf {
+	struct mmsghdr m[BATCH];
+	struct iovec iov[BATCH];
+	struct sockaddr_storage name[BATCH];
+	struct td_probe_tx tx[BATCH];
+	uint8_t data[BATCH][PKT_MAX];
+	unsigned n;
+};
+
+static struct rxbuf *g_rx;
+static struct txbuf *g_tx[2];
+
+int td_pinger_init(struct td_pinger *pg, struct td_probe *p, struct td_icmp_sock *s4,
+		   struct td_icmp_sock *s6)
+{
+	memset(pg, 0, sizeof(*pg));
+	pg->probe = p;
+	pg->sock[0] = s4;
+	pg->sock[1] = s6;
+	if (!g_rx)
+		g_rx = calloc(1, sizeof(*g_rx));
+	for (int i = 0; i < 2; i++)
+		if (!g_tx[i])
+			g_tx[i] = calloc(1, sizeof(*g_tx[i]));
+	if (!g_rx || !g_tx[0] || !g_tx[1])
+		return -ENOMEM;
+	pg->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (pg->epfd < 0)
+		return -errno;
+	for (int i = 0; i < 2; i++) {
+		if (!pg->sock[i])
+			continue;
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+		if (epoll_ctl(pg->epfd, EPOLL_CTL_ADD, pg->sock[i]->fd, &ev)) {
+			int e = -errno;
+			close(pg->epfd);
+			pg->epfd = -1;
+			return e;
+		}
+	}
+	return 0;
+}
+
+void td_pinger_fini(struct td_pinger *pg)
+{
+	if (pg->epfd >= 0)
+		close(pg->epfd);
+	pg->epfd = -1;
+}
+
+static uint64_t ts_ns(const struct timespec *t)
+{
+	return (uint64_t)t->tv_sec * 1000000000ULL + (uint64_t)t->tv_nsec;
+}
+
+static void addr_from(struct td_probe_addr *a, const struct sockaddr_storage *ss)
+{
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET6) {
+		a->family = TD_PROBE_V6;
+		memcpy(a->a, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	} else if (ss->ss_family == AF_INET) {
+		a->family = TD_PROBE_V4;
+		memcpy(a->a, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	}
+}
+
+static socklen_t addr_to(struct sockaddr_storage *ss, const struct td_probe_addr *a)
+{
+	memset(ss, 0, sizeof(struct sockaddr_in6));
+	if (a->family == TD_PROBE_V6) {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
+		s->sin6_family = AF_INET6;
+		memcpy(&s->sin6_addr, a->a, 16);
+		return sizeof(*s);
+	}
+	struct sockaddr_in *s = (struct sockaddr_in *)ss;
+	s->sin_family = AF_INET;
+	memcpy(&s->sin_addr, a->a, 4);
+	return sizeof(*s);
+}
+
+/* Control messages of one received message: stamps, TTL, TOS, extended errors. */
+struct cmsg_info {
+	uint64_t stamp;
+	int ttl, tos;
+	const struct sock_extended_err *ee;
+};
+
+static void parse_cmsgs(struct msghdr *mh, struct cmsg_info *ci)
+{
+	ci->stamp = 0;
+	ci->ttl = ci->tos = -1;
+	ci->ee = NULL;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == SOL_SOCKET) {
+			if (c->cmsg_type == SO_TIMESTAMPING) {
+				struct timespec t[3];
+				memcpy(t, CMSG_DATA(c), sizeof(t));
+				ci->stamp = ts_ns(&t[0]);
+			} else if (c->cmsg_type == SO_TIMESTAMPNS) {
+				struct timespec t;
+				memcpy(&t, CMSG_DATA(c), sizeof(t));
+				ci->stamp = ts_ns(&t);
+			}
+		} else if (c->cmsg_level == IPPROTO_IP) {
+			if (c->cmsg_type == IP_TTL) {
+				int v;
+				memcpy(&v, CMSG_DATA(c), sizeof(v));
+				ci->ttl = v;
+			} else if (c->cmsg_type == IP_TOS) {
+				ci->tos = *(const uint8_t *)CMSG_DATA(c);
+			} else if (c->cmsg_type == IP_RECVERR) {
+				ci->ee = (const struct sock_extended_err *)CMSG_DATA(c);
+			}
+		} else if (c->cmsg_level == IPPROTO_IPV6) {
+			int v;
+			if (c->cmsg_type == IPV6_HOPLIMIT) {
+				memcpy(&v, CMSG_DATA(c), sizeof(v));
+				ci->ttl = v;
+			} else if (c->cmsg_type == IPV6_TCLASS) {
+				memcpy(&v, CMSG_DATA(c), sizeof(v));
+				ci->tos = v;
+			} else if (c->cmsg_type == IPV6_RECVERR) {
+				ci->ee = (const struct sock_extended_err *)CMSG_DATA(c);
+			}
+		}
+	}
+}
+
+static void rx_prepare(unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		g_rx->iov[i].iov_base = g_rx->data[i];
+		g_rx->iov[i].iov_len = PKT_MAX;
+		struct msghdr *mh = &g_rx->m[i].msg_hdr;
+		mh->msg_name = &g_rx->name[i];
+		mh->msg_namelen = sizeof(g_rx->name[i]);
+		mh->msg_iov = &g_rx->iov[i];
+		mh->msg_iovlen = 1;
+		mh->msg_control = g_rx->ctl[i];
+		mh->msg_controllen = CMSG_SPACE_ALL;
+		mh->msg_flags = 0;
+	}
+}
+
+/* The error queue: TX timestamps (SO_EE_ORIGIN_TIMESTAMPING) and, on datagram
+ * sockets, ICMP errors about our probes (IP_RECVERR). */
+static int drain_errqueue(struct td_pinger *pg, struct td_icmp_sock *s)
+{
+	for (;;) {
+		rx_prepare(BATCH);
+		int n = recvmmsg(s->fd, g_rx->m, BATCH, MSG_ERRQUEUE | MSG_DONTWAIT, NULL);
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		uint64_t now = td_os_mono_ns();
+		for (int i = 0; i < n; i++) {
+			struct msghdr *mh = &g_rx->m[i].msg_hdr;
+			struct cmsg_info ci;
+			parse_cmsgs(mh, &ci);
+			if (!ci.ee)
+				continue;
+			if (ci.ee->ee_origin == SO_EE_ORIGIN_TIMESTAMPING) {
+				uint32_t key = ci.ee->ee_data;
+				/* Stamps older than the map are lost (counted as user-stamp RTTs). */
+				if (s->tskey - key <= TD_ICMP_TXMAP && ci.stamp) {
+					uint32_t slot = key & (TD_ICMP_TXMAP - 1);
+					td_probe_tx_stamp(pg->probe, s->txmap[slot].target,
+							  s->txmap[slot].seq, ci.stamp, true);
+					pg->tx_stamps++;
+				}
+				continue;
+			}
+			if (ci.ee->ee_origin != SO_EE_ORIGIN_ICMP &&
+			    ci.ee->ee_origin != SO_EE_ORIGIN_ICMP6)
+				continue; /* local errors were already returned by sendmsg */
+			struct td_probe_icmp_err e;
+			memset(&e, 0, sizeof(e));
+			e.family = s->family;
+			addr_from(&e.offender,
+				  (const struct sockaddr_storage *)SO_EE_OFFENDER(ci.ee));
+			addr_from(&e.dst, &g_rx->name[i]);
+			e.type = ci.ee->ee_type;
+			e.code = ci.ee->ee_code;
+			e.info = ci.ee->ee_info;
+			e.err = (int)ci.ee->ee_errno;
+			e.quoted = g_rx->data[i];
+			e.quoted_len = g_rx->m[i].msg_len;
+			td_probe_error(pg->probe, now, &e);
+		}
+		if (n < BATCH)
+			return 0;
+	}
+}
+
+static int drain_rx(struct td_pinger *pg, struct td_icmp_sock *s)
+{
+	for (;;) {
+		rx_prepare(BATCH);
+		int n = recvmmsg(s->fd, g_rx->m, BATCH, MSG_DONTWAIT, NULL);
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		uint64_t now = td_os_mono_ns();
+		uint64_t real = s->ts == TD_TS_CLOCK ? td_os_real_ns() : 0;
+		for (int i = 0; i < n; i++) {
+			struct msghdr *mh = &g_rx->m[i].msg_hdr;
+			struct cmsg_info ci;
+			parse_cmsgs(mh, &ci);
+			struct td_probe_rx rx = {.family = s->family, .sock = s->kind,
+						 .has_ip_header = s->kind == TD_PROBE_SOCK_RAW &&
+								  s->family == TD_PROBE_V4,
+						 .ttl = (int16_t)ci.ttl, .tos = (int16_t)ci.tos};
+			addr_from(&rx.src, &g_rx->name[i]);
+			if (ci.stamp) {
+				rx.stamp_ns = ci.stamp;
+				rx.kernel_stamp = true;
+			} else {
+				rx.stamp_ns = real ? real : td_os_real_ns();
+			}
+			size_t len = g_rx->m[i].msg_len;
+			if (len > PKT_MAX)
+				len = PKT_MAX;
+			td_probe_input(pg->probe, now, g_rx->data[i], len, &rx);
+			pg->rx_msgs++;
+		}
+		if (n < BATCH)
+			return 0;
+	}
+}
+
+/* Send the batch of one family; on EAGAIN/ENOBUFS give the rest back to the
+ * engine (newest first) and report that the socket is full. */
+static int flush(struct td_pinger *pg, unsigned fi, uint64_t now, bool *full)
+{
+	struct txbuf *b = g_tx[fi];
+	struct td_icmp_sock *s = pg->sock[fi];
+	unsigned done = 0;
+	uint64_t ustamp = td_os_real_ns();
+	while (done < b->n) {
+		int r = sendmmsg(s->fd, b->m + done, b->n - done, 0);
+		if (r > 0) {
+			for (unsigned i = done; i < done + (unsigned)r; i++) {
+				struct td_probe_tx *tx = &b->tx[i];
+				if (s->ts == TD_TS_TIMESTAMPING) {
+					uint32_t slot = s->tskey++ & (TD_ICMP_TXMAP - 1);
+					s->txmap[slot].target = tx->target;
+					s->txmap[slot].seq = tx->seq;
+				}
+				td_probe_tx_stamp(pg->probe, tx->target, tx->seq, ustamp, false);
+			}
+			pg->tx_msgs += (unsigned)r;
+			done += (unsigned)r;
+			continue;
+		}
+		int e = errno;
+		if (e == EINTR)
+			continue;
+		if (e == EAGAIN || e == ENOBUFS || e == ENOMEM) {
+			for (unsigned i = b->n; i-- > done;)
+				td_probe_unsend(pg->probe, &b->tx[i]);
+			pg->send_again++;
+			*full = true;
+			break;
+		}
+		/* Unreachable network, EMSGSIZE with -M do, EACCES (broadcast), ...:
+		 * this probe failed for good; go on with the next. */
+		td_probe_send_failed(pg->probe, b->tx[done].target, b->tx[done].seq, e, now);
+		done++;
+	}
+	b->n = 0;
+	return 0;
+}
+
+/* At most BURST probes per iteration: on loopback every send queues its reply
+ * at once, so the receive queue must be read between bursts or it overflows. */
+#define BURST (4 * BATCH)
+
+static bool send_due(struct td_pinger *pg, uint64_t now, bool *full)
+{
+	struct td_probe_tx tx;
+	unsigned sent = 0;
+	*full = false;
+	while (!*full && sent < BURST && td_probe_poll(pg->probe, now, &tx) == 1) {
+		sent++;
+		unsigned fi = tx.family == TD_PROBE_V6;
+		struct txbuf *b = g_tx[fi];
+		if (!pg->sock[fi]) {
+			td_probe_send_failed(pg->probe, tx.target, tx.seq, EAFNOSUPPORT, now);
+			continue;
+		}
+		unsigned i = b->n++;
+		memcpy(b->data[i], tx.pkt, tx.len < PKT_MAX ? tx.len : PKT_MAX);
+		b->tx[i] = tx;
+		b->iov[i].iov_base = b->data[i];
+		b->iov[i].iov_len = tx.len;
+		struct msghdr *mh = &b->m[i].msg_hdr;
+		memset(mh, 0, sizeof(*mh));
+		mh->msg_namelen = addr_to(&b->name[i], tx.dst);
+		mh->msg_name = &b->name[i];
+		mh->msg_iov = &b->iov[i];
+		mh->msg_iovlen = 1;
+		if (b->n == BATCH)
+			flush(pg, fi, now, full);
+	}
+	for (unsigned fi = 0; fi < 2; fi++)
+		if (g_tx[fi]->n)
+			flush(pg, fi, now, full);
+	return sent == BURST && !*full;
+}
+
+int td_pinger_run(struct td_pinger *pg, uint64_t until_ns, volatile sig_atomic_t *stop,
+		  bool (*on_wake)(void *ctx, uint64_t now), void *ctx, uint64_t max_sleep_ns)
+{
+	struct epoll_event evs[4];
+	bool full = false;
+	uint64_t now = td_os_mono_ns();
+	bool more = send_due(pg, now, &full);
+	for (;;) {
+		if (td_probe_done(pg->probe))
+			return 0;
+		if (stop && *stop)
+			return 0;
+		now = td_os_mono_ns();
+		if (until_ns && now >= until_ns)
+			return 0;
+		uint64_t dl = td_probe_next_deadline(pg->probe);
+		if (full && dl > now + 1000000)
+			dl = now + 1000000; /* send buffer full: retry within 1 ms */
+		if (until_ns && dl > until_ns)
+			dl = until_ns;
+		if (max_sleep_ns && dl > now + max_sleep_ns)
+			dl = now + max_sleep_ns;
+		uint64_t wait = dl > now && !more ? dl - now : 0;
+		struct timespec ts = {.tv_sec = (time_t)(wait / 1000000000ULL),
+				      .tv_nsec = (long)(wait % 1000000000ULL)};
+		int n = epoll_pwait2(pg->epfd, evs, 4, dl == UINT64_MAX && !more ? NULL : &ts, NULL);
+		pg->wakeups++;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		for (int i = 0; i < n; i++) {
+			struct td_icmp_sock *s = pg->sock[evs[i].data.u32 & 1];
+			/* Error queue first: a TX stamp must be in before its reply. */
+			if (s->ts == TD_TS_TIMESTAMPING || s->kind == TD_PROBE_SOCK_DGRAM ||
+			    (evs[i].events & EPOLLERR))
+				drain_errqueue(pg, s);
+			if (evs[i].events & EPOLLIN)
+				drain_rx(pg, s);
+		}
+		now = td_os_mono_ns();
+		if (on_wake && !on_wake(ctx, now))
+			return 0;
+		more = send_due(pg, now, &full);
+	}
+}
