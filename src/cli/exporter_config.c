@@ -35,6 +35,7 @@ static int cfg_fail(struct parse_ctx *p, const yaml_node_t *n, const char *fmt, 
 	if (off < 0 || off >= TD_EXPCFG_ERR_LEN)
 		return -EINVAL;
 	va_start(ap, fmt);
+	// NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): va_start above
 	vsnprintf(p->err + off, TD_EXPCFG_ERR_LEN - (size_t)off, fmt, ap);
 	va_end(ap);
 	return -EINVAL;
@@ -272,7 +273,7 @@ static int parse_group(struct parse_ctx *p, yaml_node_t *m, struct td_expcfg_gro
 		yaml_node_t *k = yaml_document_get_node(p->doc, pr->key);
 		yaml_node_t *v = yaml_document_get_node(p->doc, pr->value);
 		const char *key = scalar(k);
-		uint64_t x;
+		uint64_t x = 0;
 
 		if (!key)
 			return cfg_fail(p, k, "keys must be strings");
@@ -319,7 +320,7 @@ static int parse_group(struct parse_ctx *p, yaml_node_t *m, struct td_expcfg_gro
 			const char *s = scalar(v);
 			if (s && !strcmp(s, "udp"))
 				seen_protocol_udp = true;
-			else if (!s || strcmp(s, "icmp"))
+			else if (!s || strcmp(s, "icmp") != 0)
 				return cfg_fail(p, v, "protocol: '%s' is not one of icmp, udp",
 					    s ? s : "?");
 		} else if (!strcmp(key, "mode")) {
@@ -415,8 +416,9 @@ static int compute_label_names(struct td_expcfg *c)
 		for (size_t li = 0; li < g->n_labels; li++) {
 			bool dup = false;
 			for (size_t j = 0; j < n && !dup; j++)
-				dup = !strcmp(names[j], g->labels[li].name);
-			if (dup)
+				dup = names[j] && g->labels[li].name &&
+				      strcmp(names[j], g->labels[li].name) == 0;
+			if (dup || !g->labels[li].name)
 				continue;
 			names[n] = strdup(g->labels[li].name);
 			if (!names[n]) {
@@ -447,10 +449,10 @@ static const char *label_value(const struct td_expcfg_group *g, const char *name
 static bool same_series(const struct td_expcfg_group *a, const struct td_expcfg_group *b)
 {
 	const char *sa = a->source ? a->source : "", *sb = b->source ? b->source : "";
-	if (a->tos != b->tos || strcmp(sa, sb) || a->n_labels != b->n_labels)
+	if (a->tos != b->tos || strcmp(sa, sb) != 0 || a->n_labels != b->n_labels)
 		return false;
 	for (size_t i = 0; i < a->n_labels; i++)
-		if (strcmp(a->labels[i].value, label_value(b, a->labels[i].name)))
+		if (strcmp(a->labels[i].value, label_value(b, a->labels[i].name)) != 0)
 			return false;
 	return true;
 }

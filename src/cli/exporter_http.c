@@ -76,9 +76,11 @@ int td_exphttp_parse_listen(const char *s, void *ssv, size_t sslen, size_t *outl
 static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *ctype,
 				 const char *text)
 {
+	/* MHD copies the bytes (MUST_COPY); its prototype just lacks the const */
+	char *copy = strdup(text);
 	struct MHD_Response *r =
-		MHD_create_response_from_buffer(strlen(text), (void *)(uintptr_t)text,
-						MHD_RESPMEM_MUST_COPY);
+		copy ? MHD_create_response_from_buffer(strlen(copy), copy, MHD_RESPMEM_MUST_FREE)
+		     : NULL;
 	enum MHD_Result ret;
 
 	if (!r)

@@ -53,10 +53,29 @@ int td_exp_process_read(struct td_expm_process *p)
 	s = strrchr(buf, ')');
 	if (!s || tick <= 0 || page <= 0)
 		return -1;
-	if (sscanf(s + 2,
-		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d %*d %llu %lu %ld",
-		   &utime, &stime, &start, &vsize, &rss) != 5)
-		return -1;
+	/* fields after ")": 3 state, ... 14 utime, 15 stime, 22 starttime,
+	 * 23 vsize, 24 rss (proc(5)); s + 2 is field 3 */
+	{
+		unsigned long long fld[25] = {0};
+		char *c = s + 2, *end;
+		for (int i = 3; i <= 24 && *c; i++) {
+			while (*c == ' ')
+				c++;
+			if (i == 3) {
+				c++; /* the state letter */
+				continue;
+			}
+			fld[i] = strtoull(c, &end, 10);
+			if (end == c)
+				return -1;
+			c = end;
+		}
+		utime = (unsigned long)fld[14];
+		stime = (unsigned long)fld[15];
+		start = fld[22];
+		vsize = (unsigned long)fld[23];
+		rss = (long)fld[24];
+	}
 	p->cpu_seconds = (double)(utime + stime) / (double)tick;
 	p->virtual_bytes = (double)vsize;
 	p->resident_bytes = (double)rss * (double)page;

@@ -6,9 +6,11 @@
 
 /* Subcommand entry points are declared next to the table they fill. */
 int td_cmd_ping(int argc, char **argv);
+int td_cmd_exporter(int argc, char **argv);
 
 const struct td_cli_cmd td_cli_cmds[] = {
 	{"ping", "ICMP echo to one host or a hundred thousand, rootless", td_cmd_ping},
+	{"exporter", "Prometheus exporter: ICMP latency of many targets, smokeping_prober-compatible", td_cmd_exporter},
 	{NULL, NULL, NULL},
 };
 
