@@ -543,6 +543,8 @@ static void render_global(struct td_expm_buf *b, const struct td_expm_view *v)
 	gauge1(b, "process_max_fds", "Maximum number of open file descriptors.", g->proc.max_fds);
 	gauge1(b, "process_virtual_memory_bytes", "Virtual memory size in bytes.",
 	       g->proc.virtual_bytes);
+	gauge1(b, "process_virtual_memory_max_bytes",
+	       "Maximum amount of virtual memory available in bytes.", g->proc.virtual_max_bytes);
 	gauge1(b, "process_resident_memory_bytes", "Resident memory size in bytes.",
 	       g->proc.resident_bytes);
 	gauge1(b, "process_start_time_seconds",

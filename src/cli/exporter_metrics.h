@@ -67,6 +67,7 @@ struct td_expm_process {
 	double cpu_seconds;
 	double resident_bytes;
 	double virtual_bytes;
+	double virtual_max_bytes; /* RLIMIT_AS; 2^64 when unlimited, as Go reports */
 	double open_fds;
 	double max_fds;
 	double start_time; /* unix seconds */

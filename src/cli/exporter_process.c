@@ -80,6 +80,9 @@ int td_exp_process_read(struct td_expm_process *p)
 	p->virtual_bytes = (double)vsize;
 	p->resident_bytes = (double)rss * (double)page;
 	p->start_time = boot_time() + (double)start / (double)tick;
+	if (!getrlimit(RLIMIT_AS, &rl))
+		p->virtual_max_bytes = rl.rlim_cur == RLIM_INFINITY ? 18446744073709551615.0
+								    : (double)rl.rlim_cur;
 	if (!getrlimit(RLIMIT_NOFILE, &rl))
 		p->max_fds = rl.rlim_cur == RLIM_INFINITY ? -1 : (double)rl.rlim_cur;
 	d = opendir("/proc/self/fd");

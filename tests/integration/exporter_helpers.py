@@ -41,6 +41,14 @@ def value(metrics, name, **labels):
     return hits[0]
 
 
+def value0(metrics, name, **labels):
+    """Like value(), but 0 when the series does not exist (yet)."""
+    hits = [v for (n, ls), v in metrics.items()
+            if n == name and set(labels.items()) <= set(ls)]
+    assert len(hits) <= 1, f"{name}{labels}: {len(hits)} samples"
+    return hits[0] if hits else 0
+
+
 def http(ns, url, method="GET", timeout=10, source=None):
     """(status, body) of a request made inside namespace ns with curl."""
     src = ["--interface", source] if source else []
