@@ -1150,7 +1150,7 @@ static void usage(FILE *f)
 		"  -l, --listen ADDR:PORT   HTTP listen address (default :9374)\n"
 		"  -i, --interval DUR       probe interval of command-line hosts (default 1s)\n"
 		"  -s, --size BYTES         ICMP payload of command-line hosts (default 56)\n"
-		"  -W, --timeout DUR        reply timeout of command-line hosts (default = interval)\n"
+		"  -W, --timeout DUR        reply timeout of command-line hosts (default max(interval, 5s))\n"
 		"  -m, --mode MODE          auto | dgram | raw; applies to groups without a mode\n"
 		"      --buckets LIST       histogram upper bounds, seconds, comma-separated\n"
 		"      --resolve-interval DUR  how often names are resolved again (default 60s)\n"
@@ -1299,7 +1299,7 @@ int td_cmd_exporter(int argc, char **argv)
 		st.cli_group.n_hosts = (size_t)(argc - optind);
 		st.cli_group.mode = mode;
 		if (!timeout_set)
-			st.cli_group.timeout_ns = st.cli_group.interval_ns;
+			st.cli_group.timeout_ns = td_expcfg_default_timeout(st.cli_group.interval_ns);
 		st.have_cli_group = true;
 	}
 	st.mode_override = mode_set;

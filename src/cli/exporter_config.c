@@ -46,6 +46,13 @@ static const char *scalar(const yaml_node_t *n)
 	return n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
+uint64_t td_expcfg_default_timeout(uint64_t interval_ns)
+{
+	/* smokeping_prober never gives up on a reply; a slow reply should still
+	 * land in the histogram, so wait at least 5 s before calling it lost */
+	return interval_ns > 5000000000ull ? interval_ns : 5000000000ull;
+}
+
 void td_expcfg_group_defaults(struct td_expcfg_group *g)
 {
 	memset(g, 0, sizeof(*g));
@@ -53,6 +60,7 @@ void td_expcfg_group_defaults(struct td_expcfg_group *g)
 	g->network = TD_EXPCFG_NET_IP;
 	g->mode = TD_EXPCFG_MODE_AUTO;
 	g->size = 56;
+	g->timeout_ns = td_expcfg_default_timeout(g->interval_ns);
 }
 
 /* Go time.ParseDuration: [-+]?([0-9]*(\.[0-9]*)?[a-z]+)+, or "0". Negative
@@ -380,7 +388,7 @@ static int parse_group(struct parse_ctx *p, yaml_node_t *m, struct td_expcfg_gro
 	if (seen_protocol_udp && !seen_mode)
 		g->mode = TD_EXPCFG_MODE_DGRAM;
 	if (!seen_timeout)
-		g->timeout_ns = g->interval_ns;
+		g->timeout_ns = td_expcfg_default_timeout(g->interval_ns);
 	return 0;
 }
 

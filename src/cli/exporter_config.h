@@ -23,7 +23,8 @@
  *     ttl: 64             # ours: TTL / hop limit, 1..255
  *     mark: 0x10          # ours: SO_MARK
  *     mode: auto          # ours: auto | dgram | raw
- *     timeout: 1s         # ours: a reply later than this is a timeout; default = interval
+ *     timeout: 1s         # ours: a reply later than this is a timeout;
+ *                         # default max(interval, 5s)
  *   resolve_interval: 60s # ours (top level): how often names are resolved again
  *
  * Unknown keys, wrong types and out-of-range values are errors that name the
@@ -69,6 +70,9 @@ struct td_expcfg {
 	size_t n_label_names;
 	uint64_t resolve_interval_ns;
 };
+
+/* max(interval, 5 s): the timeout when none is given. */
+uint64_t td_expcfg_default_timeout(uint64_t interval_ns);
 
 /* Group defaults (smokeping_prober's: 1s, ip, icmp, 56). */
 void td_expcfg_group_defaults(struct td_expcfg_group *g);

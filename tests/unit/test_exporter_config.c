@@ -44,7 +44,7 @@ static void smokeping_example_config_parses_with_defaults(void **state)
 	assert_int_equal(c.groups[0].n_hosts, 2);
 	assert_string_equal(c.groups[0].hosts[1], "192.0.2.1");
 	assert_int_equal(c.groups[0].interval_ns, 1000000000ull);
-	assert_int_equal(c.groups[0].timeout_ns, 1000000000ull);
+	assert_int_equal(c.groups[0].timeout_ns, 5000000000ull); /* max(interval, 5 s) */
 	assert_int_equal(c.groups[0].size, 56);
 	assert_int_equal(c.groups[0].mode, TD_EXPCFG_MODE_AUTO);
 	assert_int_equal(c.groups[1].interval_ns, 250000000ull);
