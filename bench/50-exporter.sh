@@ -57,8 +57,8 @@ for i in range(n):
 EOF
 }
 
-wait_http() { # port: up to 180 s (smokeping_prober starts its pingers one by one)
-  local end=$((SECONDS + 180))
+wait_http() { # port [seconds]: smokeping_prober starts its pingers one by one
+  local end=$((SECONDS + ${2:-60}))
   while [ $SECONDS -lt $end ]; do
     NX curl -s -o /dev/null -m 20 "http://127.0.0.1:$1/metrics" && return 0
     sleep 0.2
@@ -66,44 +66,51 @@ wait_http() { # port: up to 180 s (smokeping_prober starts its pingers one by on
   return 1
 }
 
-# run_one name port cmd...: start, warm up 5 s, measure DURATION s, scrape, stop.
-# Prints "cpu_s rss_mb requests replies loss%" and leaves the scrape in $WORK/name.prom
+# run_one name port cmd...: start; give HTTP up to 60 s; after 5 s more measure
+# CPU over DURATION s whether or not HTTP answers; scrape at both ends.
+# Prints "cpu_s rss_mb requests replies loss%" (loss "n/a" without scrapes).
 run_one() {
   local name=$1 port=$2; shift 2
   "${NXB[@]}" "$@" > "$WORK/$name.log" 2>&1 &
   local pid=$!
   echo "$pid" >> "$WORK/pids"
-  wait_http "$port" || { echo "$name did not start:"; tail -5 "$WORK/$name.log"; kill "$pid"; return 1; }
+  local up=1
+  wait_http "$port" 60 || up=0
   sleep 5
-  NX curl -s -m 60 -o "$WORK/$name.start.prom" "http://127.0.0.1:$port/metrics"
   local t0; t0=$(cpu_ticks "$pid")
+  [ $up = 1 ] && NX curl -s -m 60 -o "$WORK/$name.start.prom" "http://127.0.0.1:$port/metrics"
   sleep "$DURATION"
   local t1; t1=$(cpu_ticks "$pid")
-  NX curl -s -m 60 -o "$WORK/$name.prom" "http://127.0.0.1:$port/metrics"
+  NX curl -s -m 60 -o "$WORK/$name.prom" "http://127.0.0.1:$port/metrics" || true
   local hwm; hwm=$(hwm_kb "$pid")
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
-  # loss over the measured window only (start-up splay excluded)
-  read -r r0 c0 _ < <(loss_of "$WORK/$name.start.prom")
-  read -r r1 c1 _ < <(loss_of "$WORK/$name.prom")
   local tck; tck=$(getconf CLK_TCK)
-  awk -v a="$t0" -v b="$t1" -v t="$tck" -v h="$hwm" -v r0="$r0" -v r1="$r1" -v c0="$c0" -v c1="$c1" \
-    'BEGIN {r=r1-r0; c=c1-c0; printf "%.2f %.1f %d %d %.3f\n", (b-a)/t, h/1024, r, c, (r ? 100*(r-c)/r : 0)}'
+  if [ $up = 1 ] && [ -s "$WORK/$name.prom" ]; then
+    # loss over the measured window only (start-up splay excluded)
+    read -r r0 c0 _ < <(loss_of "$WORK/$name.start.prom")
+    read -r r1 c1 _ < <(loss_of "$WORK/$name.prom")
+    awk -v a="$t0" -v b="$t1" -v t="$tck" -v h="$hwm" -v r0="$r0" -v r1="$r1" -v c0="$c0" -v c1="$c1" \
+      'BEGIN {r=r1-r0; c=c1-c0; printf "%.2f %.1f %d %d %.3f\n", (b-a)/t, h/1024, r, c, (r ? 100*(r-c)/r : 0)}'
+  else
+    awk -v a="$t0" -v b="$t1" -v t="$tck" -v h="$hwm" \
+      'BEGIN {printf "%.2f %.1f 0 0 n/a(no-metrics-within-60s)\n", (b-a)/t, h/1024}'
+  fi
 }
 
 echo "tundra exporter vs prometheus-smokeping-prober $(prometheus-smokeping-prober --version 2>&1 | head -1 | awk '{print $3}'), ${DURATION} s per run, $(nproc) CPUs"
 for n in $SIZES; do
   make_config "$n" 1s "$WORK/c$n.yml"
   chmod 644 "$WORK/c$n.yml"
-  t=$(run_one "tundra$n" 19474 "${NOBODY[@]}" "$TUNDRA" exporter --config "$WORK/c$n.yml" --listen 127.0.0.1:19474) || { echo "$t"; continue; }
-  # smokeping_prober opens one socket per target: lift the fd limit for it
-  s=$(run_one "smoke$n" 19475 bash -c "ulimit -n 1048576; exec prometheus-smokeping-prober --config.file=$WORK/c$n.yml --web.listen-address=127.0.0.1:19475") || { echo "$s"; continue; }
+  t=$(run_one "tundra$n" 19474 "${NOBODY[@]}" "$TUNDRA" exporter --config "$WORK/c$n.yml" --listen 127.0.0.1:19474)
   read -r tc tr treq trep tl <<<"$t"
+  printf "%6d targets  tundra exporter:  cpu %7.2f s  peak rss %7.1f MB  loss %s%% (%d replies / %d requests)\n" "$n" "$tc" "$tr" "$tl" "$trep" "$treq"
+  # smokeping_prober opens one socket per target: lift the fd limit for it
+  s=$(run_one "smoke$n" 19475 bash -c "ulimit -n 1048576; exec prometheus-smokeping-prober --config.file=$WORK/c$n.yml --web.listen-address=127.0.0.1:19475")
   read -r sc sr sreq srep sl <<<"$s"
-  printf "%6d targets  tundra: cpu %6.2f s  rss %7.1f MB  loss %6.3f%% (%d/%d)\n" "$n" "$tc" "$tr" "$tl" "$trep" "$treq"
-  printf "%6d targets  smokeping_prober: cpu %6.2f s  rss %7.1f MB  loss %6.3f%% (%d/%d)\n" "$n" "$sc" "$sr" "$sl" "$srep" "$sreq"
+  printf "%6d targets  smokeping_prober: cpu %7.2f s  peak rss %7.1f MB  loss %s%% (%d replies / %d requests)\n" "$n" "$sc" "$sr" "$sl" "$srep" "$sreq"
   awk -v tc="$tc" -v sc="$sc" -v tr="$tr" -v sr="$sr" -v n="$n" 'BEGIN {
-    printf "%6d targets  ratio: smokeping_prober uses %.1fx the CPU (goal >= 10x) and %.2fx the memory (goal >= 1x)\n",
+    printf "%6d targets  ratio: smokeping_prober uses %.1fx the CPU (goal >= 10x) and %.2fx the memory (goal >= 1x) of tundra exporter\n",
       n, (tc > 0 ? sc/tc : 0), (tr > 0 ? sr/tr : 0) }'
 done
 
@@ -115,17 +122,22 @@ scrape_ms() { # port -> median ms of 5 scrapes
 }
 "${NXB[@]}" "${NOBODY[@]}" "$TUNDRA" exporter --config "$WORK/c10k.yml" --listen 127.0.0.1:19476 > "$WORK/ts.log" 2>&1 &
 PIDS+=($!)
-wait_http 19476; sleep 3
+wait_http 19476 60; sleep 3
 tms=$(scrape_ms 19476)
 tsize=$(NX curl -s "http://127.0.0.1:19476/metrics" | wc -c)
 kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
+echo "scrape of 10000 targets: tundra exporter ${tms} ms median of 5 (${tsize} bytes; goal < 100 ms)"
 "${NXB[@]}" bash -c "ulimit -n 1048576; exec prometheus-smokeping-prober --config.file=$WORK/c10k.yml --web.listen-address=127.0.0.1:19477" > "$WORK/ss.log" 2>&1 &
 PIDS+=($!)
-wait_http 19477; sleep 3
-sms=$(scrape_ms 19477)
-ssize=$(NX curl -s "http://127.0.0.1:19477/metrics" | wc -c)
+if wait_http 19477 "${PEER_START:-120}"; then
+  sleep 3
+  sms=$(scrape_ms 19477)
+  ssize=$(NX curl -s -m 60 "http://127.0.0.1:19477/metrics" | wc -c)
+  echo "scrape of 10000 targets: smokeping_prober ${sms} ms (${ssize} bytes); ratio $(awk -v a="$sms" -v b="$tms" 'BEGIN{printf "%.1f", (b>0?a/b:0)}')x"
+else
+  echo "scrape of 10000 targets: smokeping_prober did not answer /metrics within ${PEER_START:-120} s of starting"
+fi
 kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
-echo "scrape of 10000 targets: tundra ${tms} ms (${tsize} bytes, goal < 100 ms), smokeping_prober ${sms} ms (${ssize} bytes); ratio $(awk -v a="$sms" -v b="$tms" 'BEGIN{printf "%.1f", (b>0?a/b:0)}')x"
 
 # ---- RTT on 127.0.0.1: same fine buckets on both ----
 BUCKETS=$(/usr/bin/python3 -c 'print(",".join("%.3g" % (2e-6 * 1.1**i) for i in range(64)))')
@@ -155,7 +167,7 @@ RTTD=${RTT_SECONDS:-20}
 PIDS+=($!)
 "${NXB[@]}" prometheus-smokeping-prober --config.file="$WORK/one.yml" --buckets="$BUCKETS" --web.listen-address=127.0.0.1:19479 > "$WORK/sr.log" 2>&1 &
 PIDS+=($!)
-wait_http 19478; wait_http 19479
+wait_http 19478 60; wait_http 19479 60
 sleep "$RTTD"
 NX curl -s -o "$WORK/tr.prom" http://127.0.0.1:19478/metrics
 NX curl -s -o "$WORK/sr.prom" http://127.0.0.1:19479/metrics

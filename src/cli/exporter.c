@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
@@ -1210,6 +1211,10 @@ int td_cmd_exporter(int argc, char **argv)
 	sigset_t sigs;
 	int c, rc, exit_code = 0;
 
+	/* The exposition buffer is tens of MB at 10 000 targets: keep such blocks
+	 * mmapped so they go back to the system, instead of letting glibc's
+	 * dynamic threshold move them onto a heap it never trims. */
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 	pthread_mutex_init(&st.lock, NULL);
 	td_expm_buckets_default(&st.buckets);
 	td_expcfg_group_defaults(&st.cli_group);

@@ -18,9 +18,9 @@ static bool buf_reserve(struct td_expm_buf *b, size_t more)
 		return true;
 	if (b->oom)
 		return false;
-	size_t cap = b->cap ? b->cap : 65536;
-	while (cap < want)
-		cap *= 2;
+	size_t cap = b->cap ? b->cap * 2 : 4096;
+	if (cap < want)
+		cap = want;
 	np = realloc(b->p, cap);
 	if (!np) {
 		b->oom = true;
@@ -220,14 +220,13 @@ int td_expm_series_init(struct td_expm_series *s, const char *host, const char *
 	put_label(&b, "tos", tosbuf, false);
 	for (size_t i = 0; i < n_extra; i++)
 		put_label(&b, extra_names[i], extra_values[i] ? extra_values[i] : "", false);
-	put(&b, "", 0);
-	if (b.oom || !buf_reserve(&b, 1)) {
-		td_expm_buf_free(&b);
-		return -ENOMEM;
-	}
-	b.p[b.len] = 0;
-	s->labels = b.p;
+	/* exact-size copy: the build buffer's capacity, kept per series, would be
+	 * most of the exporter's memory at 10 000 targets */
+	s->labels = b.oom ? NULL : strndup(b.p, b.len);
 	s->labels_len = b.len;
+	td_expm_buf_free(&b);
+	if (!s->labels)
+		return -ENOMEM;
 	s->last_ttl = -1;
 	s->last_rtt_ns = -1;
 	return 0;
@@ -255,13 +254,11 @@ int td_expm_name_init(struct td_expm_name *n, const char *host)
 
 	memset(n, 0, sizeof(*n));
 	put_label(&b, "host", host, true);
-	if (b.oom || !buf_reserve(&b, 1)) {
-		td_expm_buf_free(&b);
-		return -ENOMEM;
-	}
-	b.p[b.len] = 0;
-	n->host_label = b.p;
+	n->host_label = b.oom ? NULL : strndup(b.p, b.len);
 	n->host_label_len = b.len;
+	td_expm_buf_free(&b);
+	if (!n->host_label)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -580,11 +577,25 @@ void td_expm_render_some(const struct td_expm_view *v, struct td_expm_cursor *cu
 	}
 }
 
+/* Bytes the exposition will take, over-estimated a little, so the buffer is
+ * allocated once instead of doubling through a dozen sizes (each a copy, and
+ * heap that malloc may keep). */
+static size_t estimate(const struct td_expm_view *v)
+{
+	size_t lines = v->buckets->n + 1 + 2 + (F_PER_SERIES_END - 1);
+	size_t total = 65536 + v->n_names * 160;
+
+	for (size_t i = 0; i < v->n_series; i++)
+		total += lines * (v->series[i].labels_len + 72);
+	return total;
+}
+
 void td_expm_render_all(const struct td_expm_view *v, struct td_expm_buf *buf)
 {
 	struct td_expm_cursor cur = {0};
 
 	buf->len = 0;
 	buf->oom = false;
+	buf_reserve(buf, estimate(v));
 	td_expm_render_some(v, &cur, buf, SIZE_MAX);
 }
