@@ -891,7 +891,7 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	if (!gens || !files)
 		return EX_ERR;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+c:i:s:W:w:t:Q:m:I:S:l:p:M:qDOfAUna46g:hV", longopts,
+	while ((c = getopt_long(argc, argv, "c:i:s:W:w:t:Q:m:I:S:l:p:M:qDOfAUna46g:hV", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'c':
