@@ -663,15 +663,22 @@ static void print_histogram(struct run *r)
 		if (cnt[i] > peak)
 			peak = cnt[i];
 	}
+	/* Microseconds when everything is under a millisecond (loopback), else ms. */
+	bool us = hi[last] <= 1000000;
 	fprintf(r->out, "\nRTT distribution (%llu replies):\n", (unsigned long long)h->count);
 	for (unsigned i = first; i <= last; i++) {
 		char a[32], b[32];
-		ms3(a, sizeof(a), lo[i]);
-		ms3(b, sizeof(b), hi[i]);
+		if (us) {
+			snprintf(a, sizeof(a), "%.2f", (double)lo[i] / 1e3);
+			snprintf(b, sizeof(b), "%.2f", (double)hi[i] / 1e3);
+		} else {
+			ms3(a, sizeof(a), lo[i]);
+			ms3(b, sizeof(b), hi[i]);
+		}
 		int w = peak ? (int)(cnt[i] * 50 / peak) : 0;
 		if (cnt[i] && !w)
 			w = 1;
-		fprintf(r->out, "%10s - %10s ms |", a, b);
+		fprintf(r->out, "%10s - %10s %s |", a, b, us ? "us" : "ms");
 		for (int k = 0; k < w; k++)
 			fputc('#', r->out);
 		fprintf(r->out, " %llu\n", (unsigned long long)cnt[i]);

@@ -168,7 +168,7 @@ def test_histogram_and_extra_lines(ns):
     r = tundra(ns, "-c", "20", "-i", "0.01", "-q", "--histogram", "--extra", "127.0.0.1")
     assert r.returncode == 0
     assert "RTT distribution (20 replies):" in r.stdout
-    assert re.search(r"ms \|#+ \d+$", r.stdout, re.M)
+    assert re.search(r"(ms|us) \|#+ \d+$", r.stdout, re.M)
     assert re.search(r"^jitter [\d.]+ ms, p50/p90/p99 = ", r.stdout, re.M)
 
 
