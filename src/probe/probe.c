@@ -571,6 +571,10 @@ static void schedule_next(struct td_probe *p, uint32_t id, uint64_t now)
 	}
 	if (t->next_seq < p->cfg.preload) {
 		t->due = now;
+	} else if (p->cfg.send_on_reply && t->outstanding < p->cfg.preload) {
+		/* flood/adaptive with a window (-l): refill it at once */
+		uint64_t due = t->last_send + p->cfg.min_gap_ns;
+		t->due = due > now ? due : now;
 	} else {
 		/* Keep the grid (no drift) but never burst to catch up. */
 		uint64_t due = t->due + p->cfg.interval_ns;
