@@ -38,6 +38,12 @@ struct td_icmp_opts {
 	int rcvbuf, sndbuf;        /* bytes, 0 = default (rcvbuf grows with targets) */
 	int pmtudisc;              /* IP_PMTUDISC_* / IPV6_PMTUDISC_*, -1 = default */
 	bool user_timestamps;      /* -U: no kernel timestamps */
+	/* With pmtudisc -1: send IPv4 probes as atomic datagrams (DF, IP ID 0;
+	 * IP_PMTUDISC_PROBE, RFC 6864 §4) when they fit 576 bytes. Saves the
+	 * kernel's shared IP-ID generator per packet; the wire keeps DF set,
+	 * as the kernel's default (want) does for small packets. */
+	bool atomic_small;
+	int probe_size;            /* ICMP bytes per probe, for atomic_small */
 };
 
 void td_icmp_opts_default(struct td_icmp_opts *o);

@@ -1060,6 +1060,8 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	so.sndbuf = (int)o->sndbuf;
 	so.pmtudisc = o->pmtu;
 	so.user_timestamps = o->user_ts;
+	so.atomic_small = true;
+	so.probe_size = (int)o->size + 8;
 	so.rcvbuf = o->rcvbuf ? (int)o->rcvbuf
 			      : (rp->n > 64 ? (int)(rp->n > 8192 ? 8 << 20 : rp->n * 1024) : 0);
 	if (o->iface) {

@@ -29,6 +29,13 @@ struct fifo_ent {
 	uint32_t target, seq;
 };
 
+/* The due time lives in the heap entry too: sifting then touches only the
+ * heap array, not the (large) target records. */
+struct heap_ent {
+	uint64_t due;
+	uint32_t id;
+};
+
 struct target {
 	struct td_probe_addr addr;
 	uint16_t ident;
@@ -53,7 +60,7 @@ struct td_probe {
 	struct slot *slots;         /* cap * window */
 	struct fifo_ent *fifo;      /* cap * window */
 	uint64_t fifo_head, fifo_tail, fifo_cap;
-	uint32_t *heap;
+	struct heap_ent *heap;
 	uint32_t heap_len;
 	uint32_t *hash;             /* address -> target, open addressing */
 	uint32_t hash_mask;
@@ -193,19 +200,19 @@ static void hash_rebuild(struct td_probe *p)
 
 static bool heap_less(const struct td_probe *p, uint32_t a, uint32_t b)
 {
-	const struct target *x = &p->t[p->heap[a]], *y = &p->t[p->heap[b]];
+	const struct heap_ent *x = &p->heap[a], *y = &p->heap[b];
 	if (x->due != y->due)
 		return x->due < y->due;
-	return p->heap[a] < p->heap[b]; /* ties in target order: deterministic schedule */
+	return x->id < y->id; /* ties in target order: deterministic schedule */
 }
 
 static void heap_swap(struct td_probe *p, uint32_t a, uint32_t b)
 {
-	uint32_t t = p->heap[a];
+	struct heap_ent t = p->heap[a];
 	p->heap[a] = p->heap[b];
 	p->heap[b] = t;
-	p->t[p->heap[a]].heap_pos = a;
-	p->t[p->heap[b]].heap_pos = b;
+	p->t[p->heap[a].id].heap_pos = a;
+	p->t[p->heap[b].id].heap_pos = b;
 }
 
 static void heap_up(struct td_probe *p, uint32_t i)
@@ -237,7 +244,8 @@ static void heap_down(struct td_probe *p, uint32_t i)
 static void heap_push(struct td_probe *p, uint32_t id)
 {
 	uint32_t i = p->heap_len++;
-	p->heap[i] = id;
+	p->heap[i].id = id;
+	p->heap[i].due = p->t[id].due;
 	p->t[id].heap_pos = i;
 	heap_up(p, i);
 }
@@ -251,7 +259,7 @@ static void heap_remove(struct td_probe *p, uint32_t id)
 	uint32_t last = --p->heap_len;
 	if (i != last) {
 		p->heap[i] = p->heap[last];
-		p->t[p->heap[i]].heap_pos = i;
+		p->t[p->heap[i].id].heap_pos = i;
 		heap_down(p, i);
 		heap_up(p, i);
 	}
@@ -264,6 +272,7 @@ static void heap_update(struct td_probe *p, uint32_t id)
 		heap_push(p, id);
 		return;
 	}
+	p->heap[i].due = p->t[id].due;
 	heap_up(p, i);
 	heap_down(p, p->t[id].heap_pos);
 }
@@ -511,7 +520,7 @@ void td_probe_stop(struct td_probe *p)
 {
 	p->stopped = true;
 	while (p->heap_len) {
-		uint32_t id = p->heap[0];
+		uint32_t id = p->heap[0].id;
 		heap_remove(p, id);
 	}
 	for (uint32_t i = 0; i < p->n; i++) {
@@ -588,7 +597,7 @@ int td_probe_poll(struct td_probe *p, uint64_t now, struct td_probe_tx *tx)
 	run_timeouts(p, now);
 	if (!p->heap_len || p->stopped)
 		return 0;
-	uint32_t id = p->heap[0];
+	uint32_t id = p->heap[0].id;
 	struct target *t = &p->t[id];
 	if (t->due > now)
 		return 0;
@@ -1115,7 +1124,7 @@ uint64_t td_probe_next_deadline(const struct td_probe *p)
 {
 	uint64_t d = UINT64_MAX;
 	if (p->heap_len && !p->stopped) {
-		d = p->t[p->heap[0]].due;
+		d = p->heap[0].due;
 		if (p->cfg.spacing_ns && p->any_send && d < p->last_global_send + p->cfg.spacing_ns)
 			d = p->last_global_send + p->cfg.spacing_ns;
 	}
