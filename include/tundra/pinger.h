@@ -101,6 +101,9 @@ struct td_pinger {
 	struct td_icmp_sock *sock[2]; /* [0] v4, [1] v6; NULL when unused */
 	int epfd;
 	uint64_t wakeups, rx_msgs, tx_msgs, tx_stamps, send_again;
+	/* Sleep at least this long when the next deadline is nearer (0 = exact):
+	 * with many targets, probes due within the slack leave in one batch. */
+	uint64_t slack_ns;
 };
 
 int td_pinger_init(struct td_pinger *pg, struct td_probe *p, struct td_icmp_sock *s4,

@@ -178,6 +178,11 @@ struct td_probe_config {
 	uint32_t hist_pool;       /* histograms available when !hist_all */
 	td_probe_event_fn on_event; /* may be NULL */
 	void *ctx;
+	/* spacing is a token bucket of this depth: after a pause up to
+	 * spacing_burst_ns / spacing_ns probes may leave back to back, so the
+	 * caller can wake once a millisecond instead of once per probe; the
+	 * average rate stays 1 / spacing. 0 = strict spacing. */
+	uint64_t spacing_burst_ns;
 };
 
 /* Fill cfg with defaults: 1 s interval, 10 s timeout, 56 bytes, window derived. */

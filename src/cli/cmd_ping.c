@@ -1111,8 +1111,13 @@ static int ping_main(struct run *rp, int argc, char **argv)
 		pc.interval_ns = 1; /* -i 0 as root: back to back */
 	double timeout = o->timeout_set ? o->timeout : rp->multi ? 1.0 : 10.0;
 	pc.timeout_ns = (uint64_t)(timeout * 1e9);
+	/* Default spacing with several targets: 1 ms, or less when a round of
+	 * every target would not fit in 90 % of the interval. */
 	double spacing = o->spacing_set ? o->spacing : rp->multi ? 1.0 : 0.0;
+	if (!o->spacing_set && rp->multi && spacing * 1e-3 * rp->n > 0.9 * interval)
+		spacing = 0.9 * interval * 1e3 / rp->n;
 	pc.spacing_ns = (uint64_t)(spacing * 1e6);
+	pc.spacing_burst_ns = rp->multi ? 1000000ULL : 0;
 	pc.preload = (uint32_t)o->preload;
 	if (o->flood || o->adaptive) {
 		pc.send_on_reply = true;
@@ -1185,6 +1190,8 @@ static int ping_main(struct run *rp, int argc, char **argv)
 		fprintf(stderr, "tundra ping: event loop: %s\n", strerror(-rc));
 		return rp->multi ? FP_SYS : EX_ERR;
 	}
+	if (rp->multi && !o->flood)
+		rp->pg.slack_ns = 1000000ULL; /* one wake-up per millisecond at most */
 	rp->t0 = td_os_mono_ns();
 	td_probe_start(rp->p, rp->t0);
 	uint64_t until = o->deadline > 0 ? rp->t0 + (uint64_t)(o->deadline * 1e9) : 0;

@@ -376,6 +376,8 @@ int td_pinger_run(struct td_pinger *pg, uint64_t until_ns, volatile sig_atomic_t
 		if (max_sleep_ns && dl > now + max_sleep_ns)
 			dl = now + max_sleep_ns;
 		uint64_t wait = dl > now && !more ? dl - now : 0;
+		if (wait && wait < pg->slack_ns)
+			wait = pg->slack_ns;
 		struct timespec ts = {.tv_sec = (time_t)(wait / 1000000000ULL),
 				      .tv_nsec = (long)(wait % 1000000000ULL)};
 		/* Just sent: on loopback and fast paths the answers (and TX stamps)

@@ -71,6 +71,7 @@ struct td_probe {
 	uint32_t sending;           /* targets with probes left to send */
 	bool started, stopped;
 	uint64_t last_global_send;
+	uint64_t pace_next;         /* earliest instant the spacing bucket allows a send */
 	bool any_send;
 	uint64_t drops[TD_PROBE_DROP_COUNT];
 	uint64_t errs[2][256][16];
@@ -601,7 +602,7 @@ int td_probe_poll(struct td_probe *p, uint64_t now, struct td_probe_tx *tx)
 	struct target *t = &p->t[id];
 	if (t->due > now)
 		return 0;
-	if (p->cfg.spacing_ns && p->any_send && now < p->last_global_send + p->cfg.spacing_ns)
+	if (p->cfg.spacing_ns && p->any_send && now < p->pace_next)
 		return 0;
 
 	uint32_t seq = t->next_seq++;
@@ -622,6 +623,15 @@ int td_probe_poll(struct td_probe *p, uint64_t now, struct td_probe_tx *tx)
 	t->st.transmitted++;
 	t->last_send = now;
 	p->last_global_send = now;
+	if (p->cfg.spacing_ns) {
+		uint64_t base = p->pace_next;
+		uint64_t floor = now > p->cfg.spacing_burst_ns ? now - p->cfg.spacing_burst_ns : 0;
+		if (!p->any_send || base < floor)
+			base = floor; /* idle time refills the bucket, up to its depth */
+		if (!p->cfg.spacing_burst_ns && base < now)
+			base = now;
+		p->pace_next = base + p->cfg.spacing_ns;
+	}
 	p->any_send = true;
 
 	/* Authentication block (see probe.h) then the constant fill pattern. */
@@ -1125,8 +1135,8 @@ uint64_t td_probe_next_deadline(const struct td_probe *p)
 	uint64_t d = UINT64_MAX;
 	if (p->heap_len && !p->stopped) {
 		d = p->heap[0].due;
-		if (p->cfg.spacing_ns && p->any_send && d < p->last_global_send + p->cfg.spacing_ns)
-			d = p->last_global_send + p->cfg.spacing_ns;
+		if (p->cfg.spacing_ns && p->any_send && d < p->pace_next)
+			d = p->pace_next;
 	}
 	for (uint64_t i = p->fifo_head; i != p->fifo_tail; i++) {
 		const struct fifo_ent *e = &p->fifo[i % p->fifo_cap];

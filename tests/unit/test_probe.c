@@ -430,6 +430,38 @@ static void spacing_paces_sends_across_targets(void **st)
 	td_probe_free(p);
 }
 
+static void spacing_bucket_lets_a_burst_out_after_idle_but_keeps_rate(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 1;
+	c.max_targets = 40;
+	c.spacing_ns = 100 * US;
+	c.spacing_burst_ns = 1 * MS;
+	struct td_probe *p = mk(&c, &r);
+	for (uint8_t i = 1; i <= 40; i++) {
+		struct td_probe_addr a = v4(10, 0, 0, i);
+		td_probe_add(p, &a, NULL);
+	}
+	td_probe_start(p, 0);
+	struct sent s;
+	/* at t = 2 ms: targets 0..20 are due (spacing staggers the starts); the
+	 * bucket holds 1 ms / 100 us = 10 probes, plus the first */
+	int n = 0;
+	while (poll1(p, 2 * MS, &s) == 1)
+		n++;
+	assert_in_range(n, 10, 11);
+	/* the rate then settles at one per 100 us */
+	n = 0;
+	for (uint64_t t = 2 * MS + 10 * US; t <= 3 * MS; t += 10 * US)
+		while (poll1(p, t, &s) == 1)
+			n++;
+	assert_in_range(n, 9, 11);
+	td_probe_free(p);
+}
+
 static void unsend_gives_probe_back(void **st)
 {
 	(void)st;
@@ -656,6 +688,7 @@ int main(void)
 		cmocka_unit_test(timeout_then_late_reply_not_received),
 		cmocka_unit_test(sequence_space_per_target_beyond_65535_targets),
 		cmocka_unit_test(spacing_paces_sends_across_targets),
+		cmocka_unit_test(spacing_bucket_lets_a_burst_out_after_idle_but_keeps_rate),
 		cmocka_unit_test(unsend_gives_probe_back),
 		cmocka_unit_test(raw_time_exceeded_matched_to_probe),
 		cmocka_unit_test(dgram_error_queue_unreachable_matched),
