@@ -22,6 +22,14 @@ enum td_wire_err td_ipv4_check(struct td_ipv4_view *v, const void *buf, size_t l
 		return TD_WIRE_BAD_HDR_LEN;
 	if (total > len)
 		return TD_WIRE_TRUNCATED;
+	/* RFC 791 §3.2: every fragment but the last carries a multiple of 8
+	 * data bytes, and no fragment may end past the 65535-byte datagram. */
+	uint16_t ff = td_get_be16(p + 6);
+	size_t data_len = total - hdr_len;
+	if ((ff & 0x2000) && data_len % 8)
+		return TD_WIRE_BAD_FRAGMENT;
+	if ((size_t)(ff & 0x1fff) * 8 + data_len > 0xffff)
+		return TD_WIRE_BAD_FRAGMENT;
 	if (!(flags & TD_WIRE_SKIP_CSUM) && td_csum(p, hdr_len) != 0)
 		return TD_WIRE_BAD_CHECKSUM;
 
