@@ -405,6 +405,8 @@ int td_pinger_run(struct td_pinger *pg, uint64_t until_ns, volatile sig_atomic_t
 		now = td_os_mono_ns();
 		if (on_wake && !on_wake(ctx, now))
 			return 0;
+		if (until_ns && now >= until_ns)
+			return 0; /* no probe leaves at the deadline: it could not be answered */
 		tx0 = pg->tx_msgs;
 		more = send_due(pg, now, &full);
 	}

@@ -183,3 +183,53 @@ def test_sigquit_prints_interim_statistics(ns):
     out, err = p.communicate(timeout=20)
     assert re.search(r"\d+/\d+ packets, \d+% loss", err), err
     assert summary(out)["tx"] == 40
+
+
+@pytest.fixture
+def nobody_dir():
+    # A directory nobody can traverse (pytest's tmp_path sits under a 0700 parent).
+    import shutil
+    import tempfile
+    d = tempfile.mkdtemp(prefix="tdping-")
+    os.chmod(d, 0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_setcap_binary_as_nobody_uses_raw_then_drops_caps(ns, nobody_dir):
+    # The second remedy: a copy of the binary with cap_net_raw+ep works for
+    # nobody with the range closed, and holds no capability while it pings.
+    import shutil
+    import subprocess
+    ns.sysctl("net.ipv4.ping_group_range", "1 0")
+    exe = os.path.join(nobody_dir, "tundra")
+    shutil.copy(os.environ.get("TUNDRA", "build/tundra"), exe)
+    subprocess.run(["setcap", "cap_net_raw+ep", str(exe)], check=True)
+    r = ns.run("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(exe), "ping",
+               "-c", "2", "-i", "0.05", "--json", "127.0.0.1", check=False)
+    assert r.returncode == 0, r.stderr
+    assert events(r.stdout)[0]["socket_v4"] == "raw"
+    p = ns.popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "bash", "-c",
+                  f"{exe} ping -c 20 -i 0.05 127.0.0.1 >/dev/null & pid=$!; sleep 0.4; "
+                  "grep -E '^Cap(Eff|Prm)' /proc/$pid/status; wait $pid"], stdout=-1, text=True)
+    out, _ = p.communicate(timeout=30)
+    assert "CapEff:\t0000000000000000" in out and "CapPrm:\t0000000000000000" in out, out
+    # Under no_new_privs file capabilities are ignored: the remedy message says so.
+    r = ns.run("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--no-new-privs",
+               "bash", "-c", f"{exe} ping -c 1 127.0.0.1", check=False)
+    assert r.returncode == 2 and "no_new_privs is set" in r.stderr
+
+
+def test_targets_from_stdin_file_and_deadline(ns):
+    r = ns.run(os.environ.get("TUNDRA", "build/tundra"), "ping", "-c", "1", "--file", "-",
+               check=False, input="127.0.0.1\n# comment\n\n::1   # trailing\n127.0.0.2\n")
+    assert r.returncode == 0, r.stderr
+    assert summary(r.stdout)["tx"] == 3
+    d = tundra(ns, "-w", "1", "-i", "0.2", "127.0.0.1")
+    s = summary(d.stdout)
+    assert d.returncode == 0 and 4 <= s["tx"] <= 6 and s["rx"] == s["tx"]
+
+
+def test_timestamps_prefix_and_numeric_output(ns):
+    r = tundra(ns, "-D", "-n", "-c", "2", "-i", "0.05", "127.0.0.1")
+    assert re.findall(r"^\[\d+\.\d{6}\] 64 bytes from 127\.0\.0\.1: icmp_seq=\d", r.stdout, re.M)
