@@ -41,6 +41,9 @@ def path():
         a.run("ip", "-6", "route", "add", "default", "via", "fd01::fe")
         b.run("ip", "route", "add", "default", "via", "10.2.0.254")
         b.run("ip", "-6", "route", "add", "default", "via", "fd02::fe")
+        # A narrower link beyond R: large probes with DF get "packet too big".
+        r.run("ip", "link", "set", "vB", "mtu", "1300")
+        b.run("ip", "link", "set", "veth0", "mtu", "1300")
         r.sysctl("net.ipv4.ip_forward", "1")
         r.sysctl("net.ipv6.conf.all.forwarding", "1")
         r.sysctl("net.ipv4.icmp_ratelimit", "0")
@@ -132,3 +135,20 @@ def test_injected_dup_reorder_corrupt_forged_classified(mode):
                 s["corrupted"], s["forged"], s["timeouts"]) == (6, 5, 1, 1, 1, 1, 1)
         assert of(ev, "end")[0]["drops"]["forged"] == 1
         assert r.returncode == 0
+
+
+@pytest.mark.parametrize("mode", ["dgram", "raw"])
+@pytest.mark.parametrize("dst,router", [("10.2.0.1", "10.1.0.254"), ("fd02::1", "fd01::fe")])
+def test_df_probe_too_big_for_next_link_reports_mtu(path, mode, dst, router):
+    a, _, _ = path
+    a.run("ip", "route", "flush", "cache", check=False)
+    a.run("ip", "-6", "route", "flush", "cache", check=False)
+    r = tundra(a, "--mode", mode, "-c", "1", "-W", "1", "-s", "1400", "-M", "do", "--json", dst)
+    ev = events(r.stdout)
+    errs = of(ev, "error")
+    # The route cache was flushed: the first probe meets the narrow link and the
+    # router's error carries the MTU it allows.
+    assert len(errs) == 1, r.stdout
+    assert errs[0]["kind"] == "packet_too_big" and errs[0]["info"] == 1300
+    assert errs[0]["from"] == router
+    assert r.returncode == 1
