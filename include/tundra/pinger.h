@@ -95,11 +95,11 @@ uint64_t td_os_real_ns(void);
 /* 32 random bytes from getrandom(); 0 or -errno. */
 int td_os_random(void *buf, size_t len);
 
-/* The event loop: one socket per family in use, epoll, batched I/O. */
+/* The event loop: one socket per family in use, ppoll, batched I/O. */
 struct td_pinger {
 	struct td_probe *probe;
 	struct td_icmp_sock *sock[2]; /* [0] v4, [1] v6; NULL when unused */
-	int epfd;
+	int epfd;                     /* unused (-1): the loop uses ppoll on at most 2 fds */
 	uint64_t wakeups, rx_msgs, tx_msgs, tx_stamps, send_again;
 	/* Sleep at least this long when the next deadline is nearer (0 = exact):
 	 * with many targets, probes due within the slack leave in one batch. */

@@ -1,4 +1,4 @@
-/* The ping event loop: epoll, batched sendmmsg/recvmmsg, error queue (ICMP errors, TX stamps). */
+/* The ping event loop: ppoll, batched sendmmsg/recvmmsg, error queue (ICMP errors, TX stamps). */
 #include <errno.h>
 #include <time.h>
 #include <linux/errqueue.h>
@@ -6,7 +6,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,27 +53,15 @@ int td_pinger_init(struct td_pinger *pg, struct td_probe *p, struct td_icmp_sock
 			g_tx[i] = calloc(1, sizeof(*g_tx[i]));
 	if (!g_rx || !g_tx[0] || !g_tx[1])
 		return -ENOMEM;
-	pg->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (pg->epfd < 0)
-		return -errno;
-	for (int i = 0; i < 2; i++) {
-		if (!pg->sock[i])
-			continue;
-		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
-		if (epoll_ctl(pg->epfd, EPOLL_CTL_ADD, pg->sock[i]->fd, &ev)) {
-			int e = -errno;
-			close(pg->epfd);
-			pg->epfd = -1;
-			return e;
-		}
-	}
+	/* At most two descriptors: ppoll, not epoll. An epoll registration would
+	 * run its wake-up callback for every reply and every TX stamp even while
+	 * we are not waiting; ppoll registers only for the time it sleeps. */
+	pg->epfd = -1;
 	return 0;
 }
 
 void td_pinger_fini(struct td_pinger *pg)
 {
-	if (pg->epfd >= 0)
-		close(pg->epfd);
 	pg->epfd = -1;
 }
 
@@ -157,9 +145,13 @@ static void parse_cmsgs(struct msghdr *mh, struct cmsg_info *ci)
 	}
 }
 
-static void rx_prepare(unsigned n)
+/* recvmmsg rewrites only the length fields of the messages it filled: reset
+ * those (all of them once, then only the ones used last time). */
+static unsigned rx_dirty = BATCH;
+
+static void rx_prepare(void)
 {
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < rx_dirty; i++) {
 		g_rx->iov[i].iov_base = g_rx->data[i];
 		g_rx->iov[i].iov_len = PKT_MAX;
 		struct msghdr *mh = &g_rx->m[i].msg_hdr;
@@ -171,6 +163,15 @@ static void rx_prepare(unsigned n)
 		mh->msg_controllen = CMSG_SPACE_ALL;
 		mh->msg_flags = 0;
 	}
+	rx_dirty = 0;
+}
+
+static int rx_recv(int fd, int flags)
+{
+	rx_prepare();
+	int n = recvmmsg(fd, g_rx->m, BATCH, flags, NULL);
+	rx_dirty = n > 0 ? (unsigned)n : 0;
+	return n;
 }
 
 /* The error queue: TX timestamps (SO_EE_ORIGIN_TIMESTAMPING) and, on datagram
@@ -178,8 +179,7 @@ static void rx_prepare(unsigned n)
 static int drain_errqueue(struct td_pinger *pg, struct td_icmp_sock *s)
 {
 	for (;;) {
-		rx_prepare(BATCH);
-		int n = recvmmsg(s->fd, g_rx->m, BATCH, MSG_ERRQUEUE | MSG_DONTWAIT, NULL);
+		int n = rx_recv(s->fd, MSG_ERRQUEUE | MSG_DONTWAIT);
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 		uint64_t now = td_os_mono_ns();
@@ -225,8 +225,7 @@ static int drain_errqueue(struct td_pinger *pg, struct td_icmp_sock *s)
 static int drain_rx(struct td_pinger *pg, struct td_icmp_sock *s)
 {
 	for (;;) {
-		rx_prepare(BATCH);
-		int n = recvmmsg(s->fd, g_rx->m, BATCH, MSG_DONTWAIT, NULL);
+		int n = rx_recv(s->fd, MSG_DONTWAIT);
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 		uint64_t now = td_os_mono_ns();
@@ -280,6 +279,10 @@ static int flush(struct td_pinger *pg, unsigned fi, uint64_t now, bool *full)
 	struct td_icmp_sock *s = pg->sock[fi];
 	unsigned done = 0;
 	uint64_t ustamp = td_os_real_ns();
+	if (!s) { /* send_due only batches for open sockets; be safe anyway */
+		b->n = 0;
+		return 0;
+	}
 	while (done < b->n) {
 		int r = sendmmsg(s->fd, b->m + done, b->n - done, 0);
 		if (r > 0) {
@@ -355,7 +358,16 @@ static bool send_due(struct td_pinger *pg, uint64_t now, bool *full)
 int td_pinger_run(struct td_pinger *pg, uint64_t until_ns, volatile sig_atomic_t *stop,
 		  bool (*on_wake)(void *ctx, uint64_t now), void *ctx, uint64_t max_sleep_ns)
 {
-	struct epoll_event evs[4];
+	struct pollfd pfd[2];
+	struct td_icmp_sock *ps[2];
+	nfds_t nfd = 0;
+	for (int i = 0; i < 2; i++) {
+		if (!pg->sock[i])
+			continue;
+		pfd[nfd].fd = pg->sock[i]->fd;
+		pfd[nfd].events = POLLIN;
+		ps[nfd++] = pg->sock[i];
+	}
 	bool full = false;
 	uint64_t now = td_os_mono_ns();
 	uint64_t tx0 = pg->tx_msgs;
@@ -382,25 +394,24 @@ int td_pinger_run(struct td_pinger *pg, uint64_t until_ns, volatile sig_atomic_t
 				      .tv_nsec = (long)(wait % 1000000000ULL)};
 		/* Just sent: on loopback and fast paths the answers (and TX stamps)
 		 * are usually queued already, so look before sleeping; this saves
-		 * the epoll call per probe in flood and ping-pong runs. */
-		int n = 0;
-		if (pg->tx_msgs != tx0 && drain_all(pg) > 0) {
-			n = 0;
-		} else {
-			n = epoll_pwait2(pg->epfd, evs, 4, dl == UINT64_MAX && !more ? NULL : &ts,
-					 NULL);
+		 * the poll call per probe in flood and ping-pong runs. */
+		if (!(pg->tx_msgs != tx0 && drain_all(pg) > 0)) {
+			int n = ppoll(pfd, nfd, dl == UINT64_MAX && !more ? NULL : &ts, NULL);
 			pg->wakeups++;
 			if (n < 0 && errno != EINTR)
 				return -errno;
-		}
-		for (int i = 0; i < n; i++) {
-			struct td_icmp_sock *s = pg->sock[evs[i].data.u32 & 1];
-			/* Error queue first: a TX stamp must be in before its reply. */
-			if (s->ts == TD_TS_TIMESTAMPING || s->kind == TD_PROBE_SOCK_DGRAM ||
-			    (evs[i].events & EPOLLERR))
-				drain_errqueue(pg, s);
-			if (evs[i].events & EPOLLIN)
-				drain_rx(pg, s);
+			for (nfds_t i = 0; n > 0 && i < nfd; i++) {
+				struct td_icmp_sock *s = ps[i];
+				short re = pfd[i].revents;
+				if (!re)
+					continue;
+				/* Error queue first: a TX stamp must be in before its reply. */
+				if (s->ts == TD_TS_TIMESTAMPING || s->kind == TD_PROBE_SOCK_DGRAM ||
+				    (re & POLLERR))
+					drain_errqueue(pg, s);
+				if (re & POLLIN)
+					drain_rx(pg, s);
+			}
 		}
 		now = td_os_mono_ns();
 		if (on_wake && !on_wake(ctx, now))
