@@ -95,7 +95,10 @@ uint64_t td_os_real_ns(void);
 /* 32 random bytes from getrandom(); 0 or -errno. */
 int td_os_random(void *buf, size_t len);
 
-/* The event loop: one socket per family in use, ppoll, batched I/O. */
+struct td_pinger_bufs;
+
+/* The event loop: one socket per family in use, ppoll, batched I/O. Loops
+ * in different threads are independent (each td_pinger owns its buffers). */
 struct td_pinger {
 	struct td_probe *probe;
 	struct td_icmp_sock *sock[2]; /* [0] v4, [1] v6; NULL when unused */
@@ -104,6 +107,7 @@ struct td_pinger {
 	/* Sleep at least this long when the next deadline is nearer (0 = exact):
 	 * with many targets, probes due within the slack leave in one batch. */
 	uint64_t slack_ns;
+	struct td_pinger_bufs *bufs; /* private: batch buffers, one set per loop (threads) */
 };
 
 int td_pinger_init(struct td_pinger *pg, struct td_probe *p, struct td_icmp_sock *s4,

@@ -36,8 +36,12 @@ struct txbuf {
 	unsigned n;
 };
 
-static struct rxbuf *g_rx;
-static struct txbuf *g_tx[2];
+/* Per loop: several loops may run in threads of one process (the exporter). */
+struct td_pinger_bufs {
+	struct rxbuf rx;
+	struct txbuf tx[2];
+	unsigned rx_dirty;
+};
 
 int td_pinger_init(struct td_pinger *pg, struct td_probe *p, struct td_icmp_sock *s4,
 		   struct td_icmp_sock *s6)
@@ -46,13 +50,10 @@ int td_pinger_init(struct td_pinger *pg, struct td_probe *p, struct td_icmp_sock
 	pg->probe = p;
 	pg->sock[0] = s4;
 	pg->sock[1] = s6;
-	if (!g_rx)
-		g_rx = calloc(1, sizeof(*g_rx));
-	for (int i = 0; i < 2; i++)
-		if (!g_tx[i])
-			g_tx[i] = calloc(1, sizeof(*g_tx[i]));
-	if (!g_rx || !g_tx[0] || !g_tx[1])
+	pg->bufs = calloc(1, sizeof(*pg->bufs));
+	if (!pg->bufs)
 		return -ENOMEM;
+	pg->bufs->rx_dirty = BATCH;
 	/* At most two descriptors: ppoll, not epoll. An epoll registration would
 	 * run its wake-up callback for every reply and every TX stamp even while
 	 * we are not waiting; ppoll registers only for the time it sleeps. */
@@ -62,6 +63,8 @@ int td_pinger_init(struct td_pinger *pg, struct td_probe *p, struct td_icmp_sock
 
 void td_pinger_fini(struct td_pinger *pg)
 {
+	free(pg->bufs);
+	pg->bufs = NULL;
 	pg->epfd = -1;
 }
 
@@ -147,30 +150,29 @@ static void parse_cmsgs(struct msghdr *mh, struct cmsg_info *ci)
 
 /* recvmmsg rewrites only the length fields of the messages it filled: reset
  * those (all of them once, then only the ones used last time). */
-static unsigned rx_dirty = BATCH;
-
-static void rx_prepare(void)
+static void rx_prepare(struct td_pinger_bufs *bf)
 {
-	for (unsigned i = 0; i < rx_dirty; i++) {
-		g_rx->iov[i].iov_base = g_rx->data[i];
-		g_rx->iov[i].iov_len = PKT_MAX;
-		struct msghdr *mh = &g_rx->m[i].msg_hdr;
-		mh->msg_name = &g_rx->name[i];
-		mh->msg_namelen = sizeof(g_rx->name[i]);
-		mh->msg_iov = &g_rx->iov[i];
+	struct rxbuf *rb = &bf->rx;
+	for (unsigned i = 0; i < bf->rx_dirty; i++) {
+		rb->iov[i].iov_base = rb->data[i];
+		rb->iov[i].iov_len = PKT_MAX;
+		struct msghdr *mh = &rb->m[i].msg_hdr;
+		mh->msg_name = &rb->name[i];
+		mh->msg_namelen = sizeof(rb->name[i]);
+		mh->msg_iov = &rb->iov[i];
 		mh->msg_iovlen = 1;
-		mh->msg_control = g_rx->ctl[i];
+		mh->msg_control = rb->ctl[i];
 		mh->msg_controllen = CMSG_SPACE_ALL;
 		mh->msg_flags = 0;
 	}
-	rx_dirty = 0;
+	bf->rx_dirty = 0;
 }
 
-static int rx_recv(int fd, int flags)
+static int rx_recv(struct td_pinger_bufs *bf, int fd, int flags)
 {
-	rx_prepare();
-	int n = recvmmsg(fd, g_rx->m, BATCH, flags, NULL);
-	rx_dirty = n > 0 ? (unsigned)n : 0;
+	rx_prepare(bf);
+	int n = recvmmsg(fd, bf->rx.m, BATCH, flags, NULL);
+	bf->rx_dirty = n > 0 ? (unsigned)n : 0;
 	return n;
 }
 
@@ -178,13 +180,14 @@ static int rx_recv(int fd, int flags)
  * sockets, ICMP errors about our probes (IP_RECVERR). */
 static int drain_errqueue(struct td_pinger *pg, struct td_icmp_sock *s)
 {
+	struct rxbuf *rb = &pg->bufs->rx;
 	for (;;) {
-		int n = rx_recv(s->fd, MSG_ERRQUEUE | MSG_DONTWAIT);
+		int n = rx_recv(pg->bufs, s->fd, MSG_ERRQUEUE | MSG_DONTWAIT);
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 		uint64_t now = td_os_mono_ns();
 		for (int i = 0; i < n; i++) {
-			struct msghdr *mh = &g_rx->m[i].msg_hdr;
+			struct msghdr *mh = &rb->m[i].msg_hdr;
 			struct cmsg_info ci;
 			parse_cmsgs(mh, &ci);
 			if (!ci.ee)
@@ -208,13 +211,13 @@ static int drain_errqueue(struct td_pinger *pg, struct td_icmp_sock *s)
 			e.family = s->family;
 			addr_from(&e.offender,
 				  (const struct sockaddr_storage *)SO_EE_OFFENDER(ci.ee));
-			addr_from(&e.dst, &g_rx->name[i]);
+			addr_from(&e.dst, &rb->name[i]);
 			e.type = ci.ee->ee_type;
 			e.code = ci.ee->ee_code;
 			e.info = ci.ee->ee_info;
 			e.err = (int)ci.ee->ee_errno;
-			e.quoted = g_rx->data[i];
-			e.quoted_len = g_rx->m[i].msg_len;
+			e.quoted = rb->data[i];
+			e.quoted_len = rb->m[i].msg_len;
 			td_probe_error(pg->probe, now, &e);
 		}
 		if (n < BATCH)
@@ -224,31 +227,32 @@ static int drain_errqueue(struct td_pinger *pg, struct td_icmp_sock *s)
 
 static int drain_rx(struct td_pinger *pg, struct td_icmp_sock *s)
 {
+	struct rxbuf *rb = &pg->bufs->rx;
 	for (;;) {
-		int n = rx_recv(s->fd, MSG_DONTWAIT);
+		int n = rx_recv(pg->bufs, s->fd, MSG_DONTWAIT);
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 		uint64_t now = td_os_mono_ns();
 		uint64_t real = s->ts == TD_TS_CLOCK ? td_os_real_ns() : 0;
 		for (int i = 0; i < n; i++) {
-			struct msghdr *mh = &g_rx->m[i].msg_hdr;
+			struct msghdr *mh = &rb->m[i].msg_hdr;
 			struct cmsg_info ci;
 			parse_cmsgs(mh, &ci);
 			struct td_probe_rx rx = {.family = s->family, .sock = s->kind,
 						 .has_ip_header = s->kind == TD_PROBE_SOCK_RAW &&
 								  s->family == TD_PROBE_V4,
 						 .ttl = (int16_t)ci.ttl, .tos = (int16_t)ci.tos};
-			addr_from(&rx.src, &g_rx->name[i]);
+			addr_from(&rx.src, &rb->name[i]);
 			if (ci.stamp) {
 				rx.stamp_ns = ci.stamp;
 				rx.kernel_stamp = true;
 			} else {
 				rx.stamp_ns = real ? real : td_os_real_ns();
 			}
-			size_t len = g_rx->m[i].msg_len;
+			size_t len = rb->m[i].msg_len;
 			if (len > PKT_MAX)
 				len = PKT_MAX;
-			td_probe_input(pg->probe, now, g_rx->data[i], len, &rx);
+			td_probe_input(pg->probe, now, rb->data[i], len, &rx);
 			pg->rx_msgs++;
 		}
 		if (n < BATCH)
@@ -275,7 +279,7 @@ static uint64_t drain_all(struct td_pinger *pg)
  * engine (newest first) and report that the socket is full. */
 static int flush(struct td_pinger *pg, unsigned fi, uint64_t now, bool *full)
 {
-	struct txbuf *b = g_tx[fi];
+	struct txbuf *b = &pg->bufs->tx[fi];
 	struct td_icmp_sock *s = pg->sock[fi];
 	unsigned done = 0;
 	uint64_t ustamp = td_os_real_ns();
@@ -330,7 +334,7 @@ static bool send_due(struct td_pinger *pg, uint64_t now, bool *full)
 	while (!*full && sent < BURST && td_probe_poll(pg->probe, now, &tx) == 1) {
 		sent++;
 		unsigned fi = tx.family == TD_PROBE_V6;
-		struct txbuf *b = g_tx[fi];
+		struct txbuf *b = &pg->bufs->tx[fi];
 		if (!pg->sock[fi]) {
 			td_probe_send_failed(pg->probe, tx.target, tx.seq, EAFNOSUPPORT, now);
 			continue;
@@ -350,7 +354,7 @@ static bool send_due(struct td_pinger *pg, uint64_t now, bool *full)
 			flush(pg, fi, now, full);
 	}
 	for (unsigned fi = 0; fi < 2; fi++)
-		if (g_tx[fi]->n)
+		if (pg->bufs->tx[fi].n)
 			flush(pg, fi, now, full);
 	return sent == BURST && !*full;
 }
