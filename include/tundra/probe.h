@@ -200,6 +200,8 @@ int td_probe_add(struct td_probe *p, const struct td_probe_addr *addr, uint32_t 
 /* Change a target's address (DNS re-resolution); its statistics stay. */
 int td_probe_set_addr(struct td_probe *p, uint32_t id, const struct td_probe_addr *addr);
 uint32_t td_probe_count(const struct td_probe *p);
+/* ICMP bytes of every probe: 8 + payload_len (what a receive buffer must hold). */
+size_t td_probe_packet_len(const struct td_probe *p);
 const struct td_probe_addr *td_probe_target_addr(const struct td_probe *p, uint32_t id);
 /* The identifier probes to target id carry on a raw socket (dgram: kernel's). */
 uint16_t td_probe_target_ident(const struct td_probe *p, uint32_t id);

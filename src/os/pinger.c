@@ -15,7 +15,8 @@
 #include "tundra/wire.h"
 
 #define BATCH 64
-#define PKT_MAX 2048          /* larger replies are received truncated (MSG_TRUNC) and counted */
+#define PKT_MIN 2048          /* room for any quoted error (<= 1280 bytes) and small probes */
+#define PKT_SLACK 128         /* IPv4 header with options (60) on raw sockets, rounded up */
 #define CMSG_SPACE_ALL 512
 
 /* Receive buffers: static to the loop, sized once (no allocation per packet). */
@@ -23,7 +24,6 @@ struct rxbuf {
 	struct mmsghdr m[BATCH];
 	struct iovec iov[BATCH];
 	struct sockaddr_storage name[BATCH];
-	uint8_t data[BATCH][PKT_MAX];
 	uint8_t ctl[BATCH][CMSG_SPACE_ALL];
 };
 
@@ -32,7 +32,6 @@ struct txbuf {
 	struct iovec iov[BATCH];
 	struct sockaddr_storage name[BATCH];
 	struct td_probe_tx tx[BATCH];
-	uint8_t data[BATCH][PKT_MAX];
 	unsigned n;
 };
 
@@ -41,7 +40,13 @@ struct td_pinger_bufs {
 	struct rxbuf rx;
 	struct txbuf tx[2];
 	unsigned rx_dirty;
+	size_t stride;    /* bytes per packet buffer: the probe size plus headers */
+	uint8_t *rxdata;  /* BATCH * stride */
+	uint8_t *txdata;  /* 2 * BATCH * stride */
 };
+
+#define RXDATA(bf, i) ((bf)->rxdata + (size_t)(i) * (bf)->stride)
+#define TXDATA(bf, fi, i) ((bf)->txdata + ((size_t)(fi) * BATCH + (i)) * (bf)->stride)
 
 int td_pinger_init(struct td_pinger *pg, struct td_probe *p, struct td_icmp_sock *s4,
 		   struct td_icmp_sock *s6)
@@ -53,7 +58,17 @@ int td_pinger_init(struct td_pinger *pg, struct td_probe *p, struct td_icmp_sock
 	pg->bufs = calloc(1, sizeof(*pg->bufs));
 	if (!pg->bufs)
 		return -ENOMEM;
-	pg->bufs->rx_dirty = BATCH;
+	struct td_pinger_bufs *bf = pg->bufs;
+	bf->rx_dirty = BATCH;
+	bf->stride = td_probe_packet_len(p) + PKT_SLACK;
+	if (bf->stride < PKT_MIN)
+		bf->stride = PKT_MIN;
+	bf->rxdata = malloc(BATCH * bf->stride);
+	bf->txdata = malloc(2 * BATCH * bf->stride);
+	if (!bf->rxdata || !bf->txdata) {
+		td_pinger_fini(pg);
+		return -ENOMEM;
+	}
 	/* At most two descriptors: ppoll, not epoll. An epoll registration would
 	 * run its wake-up callback for every reply and every TX stamp even while
 	 * we are not waiting; ppoll registers only for the time it sleeps. */
@@ -63,6 +78,10 @@ int td_pinger_init(struct td_pinger *pg, struct td_probe *p, struct td_icmp_sock
 
 void td_pinger_fini(struct td_pinger *pg)
 {
+	if (pg->bufs) {
+		free(pg->bufs->rxdata);
+		free(pg->bufs->txdata);
+	}
 	free(pg->bufs);
 	pg->bufs = NULL;
 	pg->epfd = -1;
@@ -154,8 +173,8 @@ static void rx_prepare(struct td_pinger_bufs *bf)
 {
 	struct rxbuf *rb = &bf->rx;
 	for (unsigned i = 0; i < bf->rx_dirty; i++) {
-		rb->iov[i].iov_base = rb->data[i];
-		rb->iov[i].iov_len = PKT_MAX;
+		rb->iov[i].iov_base = RXDATA(bf, i);
+		rb->iov[i].iov_len = bf->stride;
 		struct msghdr *mh = &rb->m[i].msg_hdr;
 		mh->msg_name = &rb->name[i];
 		mh->msg_namelen = sizeof(rb->name[i]);
@@ -216,7 +235,7 @@ static int drain_errqueue(struct td_pinger *pg, struct td_icmp_sock *s)
 			e.code = ci.ee->ee_code;
 			e.info = ci.ee->ee_info;
 			e.err = (int)ci.ee->ee_errno;
-			e.quoted = rb->data[i];
+			e.quoted = RXDATA(pg->bufs, i);
 			e.quoted_len = rb->m[i].msg_len;
 			td_probe_error(pg->probe, now, &e);
 		}
@@ -250,9 +269,9 @@ static int drain_rx(struct td_pinger *pg, struct td_icmp_sock *s)
 				rx.stamp_ns = real ? real : td_os_real_ns();
 			}
 			size_t len = rb->m[i].msg_len;
-			if (len > PKT_MAX)
-				len = PKT_MAX;
-			td_probe_input(pg->probe, now, rb->data[i], len, &rx);
+			if (len > pg->bufs->stride)
+				len = pg->bufs->stride; /* MSG_TRUNC: the engine sees it short */
+			td_probe_input(pg->probe, now, RXDATA(pg->bufs, i), len, &rx);
 			pg->rx_msgs++;
 		}
 		if (n < BATCH)
@@ -340,9 +359,10 @@ static bool send_due(struct td_pinger *pg, uint64_t now, bool *full)
 			continue;
 		}
 		unsigned i = b->n++;
-		memcpy(b->data[i], tx.pkt, tx.len < PKT_MAX ? tx.len : PKT_MAX);
+		uint8_t *d = TXDATA(pg->bufs, fi, i);
+		memcpy(d, tx.pkt, tx.len); /* stride >= probe size + slack */
 		b->tx[i] = tx;
-		b->iov[i].iov_base = b->data[i];
+		b->iov[i].iov_base = d;
 		b->iov[i].iov_len = tx.len;
 		struct msghdr *mh = &b->m[i].msg_hdr;
 		memset(mh, 0, sizeof(*mh));

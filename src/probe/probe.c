@@ -476,6 +476,11 @@ uint32_t td_probe_count(const struct td_probe *p)
 	return p->n;
 }
 
+size_t td_probe_packet_len(const struct td_probe *p)
+{
+	return p->pkt_len;
+}
+
 const struct td_probe_addr *td_probe_target_addr(const struct td_probe *p, uint32_t id)
 {
 	return id < p->n ? &p->t[id].addr : NULL;

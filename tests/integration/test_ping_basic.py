@@ -233,3 +233,13 @@ def test_targets_from_stdin_file_and_deadline(ns):
 def test_timestamps_prefix_and_numeric_output(ns):
     r = tundra(ns, "-D", "-n", "-c", "2", "-i", "0.05", "127.0.0.1")
     assert re.findall(r"^\[\d+\.\d{6}\] 64 bytes from 127\.0\.0\.1: icmp_seq=\d", r.stdout, re.M)
+
+
+@pytest.mark.parametrize("size", [0, 23, 24, 3000, 65507])
+def test_payload_sizes_from_empty_to_largest(ns, size):
+    r = tundra(ns, "-c", "2", "-i", "0.05", "-s", str(size), "--json", "127.0.0.1", "::1")
+    assert r.returncode == 0, r.stderr
+    rep = of(events(r.stdout), "reply")
+    assert len(rep) == 4
+    assert all(e["bytes"] == size + 8 and not e["corrupted"] for e in rep)
+    assert all(e["authenticated"] == (size >= 24) for e in rep)
