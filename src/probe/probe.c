@@ -619,8 +619,16 @@ int td_probe_poll(struct td_probe *p, uint64_t now, struct td_probe_tx *tx)
 	s->kstamp = false;
 	s->sent_now = now;
 	s->tx_stamp = 0;
-	if (p->fifo_tail - p->fifo_head == p->fifo_cap)
-		p->fifo_head++; /* its slot was expired just above or is no longer pending */
+	if (p->fifo_tail - p->fifo_head == p->fifo_cap) {
+		/* Full (a lost probe at the head, answered ones behind it, e.g.
+		 * in flood): expire the oldest early rather than forget it, so
+		 * every probe still ends as a reply, an error or a timeout. */
+		struct fifo_ent *h = &p->fifo[p->fifo_head % p->fifo_cap];
+		struct slot *hs = slot_of(p, h->target, h->seq);
+		p->fifo_head++;
+		if (hs->seq == h->seq && hs->state == SLOT_PENDING)
+			time_out(p, h->target, hs, now);
+	}
 	p->fifo[p->fifo_tail++ % p->fifo_cap] = (struct fifo_ent){id, seq};
 
 	t->outstanding++;
@@ -917,7 +925,9 @@ static int handle_reply(struct td_probe *p, uint64_t now, const struct reply_in 
 	}
 	emit(p, &ev);
 	if (s->state == SLOT_ANSWERED && !ev.dup) {
-		if (p->cfg.send_on_reply && t->sending && t->outstanding < p->cfg.preload) {
+		/* Flood/adaptive: an answer to one of the latest `preload` probes
+		 * releases the next one; an older loss does not hold the flood back. */
+		if (p->cfg.send_on_reply && t->sending && seq + p->cfg.preload >= t->next_seq) {
 			uint64_t due = t->last_send + p->cfg.min_gap_ns;
 			t->due = due > now ? due : now;
 			heap_update(p, id);
@@ -1027,7 +1037,7 @@ static int handle_error(struct td_probe *p, uint64_t now, const struct err_in *i
 	ev.from = in->offender ? *in->offender : t->addr;
 	emit(p, &ev);
 	if (terminal) {
-		if (p->cfg.send_on_reply && t->sending && t->outstanding < p->cfg.preload) {
+		if (p->cfg.send_on_reply && t->sending && seq + p->cfg.preload >= t->next_seq) {
 			uint64_t due = t->last_send + p->cfg.min_gap_ns;
 			t->due = due > now ? due : now;
 			heap_update(p, id);

@@ -462,6 +462,37 @@ static void spacing_bucket_lets_a_burst_out_after_idle_but_keeps_rate(void **st)
 	td_probe_free(p);
 }
 
+static void lost_probe_in_long_flood_still_times_out(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 20000;
+	c.interval_ns = 10 * MS;
+	c.send_on_reply = true;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(10, 0, 0, 1);
+	td_probe_add(p, &a, NULL);
+	td_probe_start(p, 0);
+	struct sent s;
+	uint8_t rep[2048];
+	uint64_t now = 0;
+	/* probe 0 is lost; the next 19 999 are answered at once (flood) */
+	assert_int_equal(poll1(p, now, &s), 1);
+	now += 10 * MS;
+	for (int i = 1; i < 20000; i++) {
+		assert_int_equal(poll1(p, now, &s), 1);
+		size_t n = make_reply(&s, rep);
+		deliver(p, now + 5 * US, rep, n, &a, TD_PROBE_SOCK_DGRAM);
+		now += 10 * US;
+	}
+	assert_int_equal(r.n[TD_PROBE_EV_TIMEOUT], 1);
+	assert_int_equal(td_probe_target_stats(p, 0)->received, 19999);
+	assert_true(td_probe_done(p));
+	td_probe_free(p);
+}
+
 static void unsend_gives_probe_back(void **st)
 {
 	(void)st;
@@ -689,6 +720,7 @@ int main(void)
 		cmocka_unit_test(sequence_space_per_target_beyond_65535_targets),
 		cmocka_unit_test(spacing_paces_sends_across_targets),
 		cmocka_unit_test(spacing_bucket_lets_a_burst_out_after_idle_but_keeps_rate),
+		cmocka_unit_test(lost_probe_in_long_flood_still_times_out),
 		cmocka_unit_test(unsend_gives_probe_back),
 		cmocka_unit_test(raw_time_exceeded_matched_to_probe),
 		cmocka_unit_test(dgram_error_queue_unreachable_matched),
