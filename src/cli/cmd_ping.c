@@ -723,11 +723,15 @@ static void explain_permission(const struct td_icmp_diag *d, enum td_icmp_mode m
 		fprintf(stderr, "  net.ipv4.ping_group_range = %u %u\n", d->range_lo, d->range_hi);
 	else
 		fprintf(stderr, "  net.ipv4.ping_group_range: unreadable\n");
+	bool inside = d->range_known && d->gid >= d->range_lo && d->gid <= d->range_hi;
 	fprintf(stderr, "  your groups: %u", (unsigned)d->gid);
-	for (int i = 0; i < d->ngroups; i++)
-		if (d->groups[i] != d->gid)
-			fprintf(stderr, " %u", (unsigned)d->groups[i]);
-	fprintf(stderr, " (none inside the range)\n");
+	for (int i = 0; i < d->ngroups; i++) {
+		if (d->groups[i] == d->gid)
+			continue;
+		fprintf(stderr, " %u", (unsigned)d->groups[i]);
+		inside |= d->range_known && d->groups[i] >= d->range_lo && d->groups[i] <= d->range_hi;
+	}
+	fprintf(stderr, inside ? " (one is inside the range)\n" : " (none inside the range)\n");
 	fprintf(stderr, "  CAP_NET_RAW: %s%s\n", d->cap_net_raw ? "yes" : "no",
 		d->no_new_privs ? " (no_new_privs is set: file capabilities are ignored)" : "");
 	fprintf(stderr, "remedies (either one):\n");
