@@ -104,6 +104,8 @@ struct td_pinger {
 	struct td_icmp_sock *sock[2]; /* [0] v4, [1] v6; NULL when unused */
 	int epfd;                     /* unused (-1): the loop uses ppoll on at most 2 fds */
 	uint64_t wakeups, rx_msgs, tx_msgs, tx_stamps, send_again;
+	uint64_t tx_stamp_lost;  /* TX stamp for a send older than the id map: RTT uses the user stamp */
+	uint64_t errq_ignored;   /* error-queue messages that are neither stamps nor ICMP errors */
 	/* Sleep at least this long when the next deadline is nearer (0 = exact):
 	 * with many targets, probes due within the slack leave in one batch. */
 	uint64_t slack_ns;

@@ -209,8 +209,10 @@ static int drain_errqueue(struct td_pinger *pg, struct td_icmp_sock *s)
 			struct msghdr *mh = &rb->m[i].msg_hdr;
 			struct cmsg_info ci;
 			parse_cmsgs(mh, &ci);
-			if (!ci.ee)
+			if (!ci.ee) {
+				pg->errq_ignored++;
 				continue;
+			}
 			if (ci.ee->ee_origin == SO_EE_ORIGIN_TIMESTAMPING) {
 				uint32_t key = ci.ee->ee_data;
 				/* Stamps older than the map are lost (counted as user-stamp RTTs). */
@@ -219,12 +221,16 @@ static int drain_errqueue(struct td_pinger *pg, struct td_icmp_sock *s)
 					td_probe_tx_stamp(pg->probe, s->txmap[slot].target,
 							  s->txmap[slot].seq, ci.stamp, true);
 					pg->tx_stamps++;
+				} else {
+					pg->tx_stamp_lost++;
 				}
 				continue;
 			}
 			if (ci.ee->ee_origin != SO_EE_ORIGIN_ICMP &&
-			    ci.ee->ee_origin != SO_EE_ORIGIN_ICMP6)
-				continue; /* local errors were already returned by sendmsg */
+			    ci.ee->ee_origin != SO_EE_ORIGIN_ICMP6) {
+				pg->errq_ignored++; /* local errors were already returned by sendmsg */
+				continue;
+			}
 			struct td_probe_icmp_err e;
 			memset(&e, 0, sizeof(e));
 			e.family = s->family;

@@ -243,3 +243,31 @@ def test_payload_sizes_from_empty_to_largest(ns, size):
     assert len(rep) == 4
     assert all(e["bytes"] == size + 8 and not e["corrupted"] for e in rep)
     assert all(e["authenticated"] == (size >= 24) for e in rep)
+
+
+def test_adaptive_and_preload_limits(ns):
+    import time
+    ns.sysctl("net.ipv4.ping_group_range", "0 2147483647")
+    t0 = time.monotonic()
+    r = tundra(ns, "-A", "-c", "50", "-q", "127.0.0.1")  # root: next probe on each answer
+    assert r.returncode == 0 and summary(r.stdout)["rx"] == 50
+    assert time.monotonic() - t0 < 3
+    t0 = time.monotonic()
+    u = tundra(ns, "-A", "-c", "3", "-q", "127.0.0.1", user=True)  # user: 200 ms floor
+    assert u.returncode == 0 and time.monotonic() - t0 >= 0.4
+    bad = tundra(ns, "-l", "4", "-c", "1", "127.0.0.1", user=True)
+    assert bad.returncode == 2 and "maximum preload for user is 3" in bad.stderr
+    ok = tundra(ns, "-l", "3", "-c", "6", "-i", "0.05", "-q", "127.0.0.1", user=True)
+    assert ok.returncode == 0 and summary(ok.stdout)["rx"] == 6
+
+
+def test_sigint_ends_with_the_summary(ns):
+    import signal
+    import time
+    p = ns.popen([os.environ.get("TUNDRA", "build/tundra"), "ping", "-i", "0.05", "127.0.0.1"],
+                 stdout=-1, stderr=-1, text=True)
+    time.sleep(0.5)
+    os.kill(p.pid, signal.SIGINT)
+    out, _ = p.communicate(timeout=10)
+    s = summary(out)
+    assert p.returncode == 0 and s["tx"] >= 5 and s["rx"] == s["tx"]
