@@ -63,6 +63,9 @@ struct run {
 	struct td_icmp_sock *sp[2];
 	struct td_pinger pg;
 	bool pg_up;
+	/* -O with one target: which of the last 64 probes got an answer */
+	uint64_t o_checked;
+	bool o_answered[64];
 };
 
 static volatile sig_atomic_t g_stop, g_quit;
@@ -507,6 +510,8 @@ static void on_event(void *ctx, const struct td_probe_event *ev)
 		fflush(r->out);
 		return;
 	}
+	if ((ev->kind == TD_PROBE_EV_REPLY && !ev->dup && !ev->late) || ev->kind == TD_PROBE_EV_ERROR)
+		r->o_answered[ev->seq % 64] = true;
 	if (r->o.alive || r->o.unreach)
 		return;
 	if (r->o.flood) {
@@ -548,7 +553,8 @@ static void on_event(void *ctx, const struct td_probe_event *ev)
 		fputc('\n', r->out);
 		break;
 	case TD_PROBE_EV_TIMEOUT:
-		if (r->o.outstanding && !r->o.quiet) {
+		/* One target: -O reported it when the next probe left (on_wake). */
+		if (r->o.outstanding && !r->o.quiet && r->multi) {
 			stamp_prefix(r);
 			if (r->multi)
 				fprintf(r->out, "no answer yet from %s for icmp_seq=%u\n",
@@ -702,10 +708,27 @@ static void print_interim(struct run *r)
 	fputc('\n', stderr);
 }
 
+/* iputils -O: when a probe leaves and the one before it has no answer yet, say so. */
+static void report_outstanding(struct run *r)
+{
+	uint64_t tx = td_probe_target_stats(r->p, 0)->transmitted;
+	for (; r->o_checked + 1 < tx; r->o_checked++) {
+		uint64_t k = r->o_checked;
+		if (!r->o_answered[k % 64]) {
+			stamp_prefix(r);
+			fprintf(r->out, "no answer yet for icmp_seq=%llu\n", (unsigned long long)k + 1);
+		}
+		r->o_answered[k % 64] = false; /* the slot serves probe k + 64 next */
+	}
+	fflush(r->out);
+}
+
 static bool on_wake(void *ctx, uint64_t now)
 {
 	struct run *r = ctx;
 	(void)now;
+	if (r->o.outstanding && !r->multi && !r->o.quiet && !r->o.json)
+		report_outstanding(r);
 	if (g_quit) {
 		g_quit = 0;
 		print_interim(r);

@@ -271,3 +271,12 @@ def test_sigint_ends_with_the_summary(ns):
     out, _ = p.communicate(timeout=10)
     s = summary(out)
     assert p.returncode == 0 and s["tx"] >= 5 and s["rx"] == s["tx"]
+
+
+def test_report_outstanding_like_iputils(silent):
+    ns = silent
+    ours = tundra(ns, "-O", "-c", "3", "-i", "0.2", "-W", "0.3", "10.9.1.1")
+    theirs = ns.run("ping", "-O", "-c", "3", "-i", "0.2", "-W", "0.3", "10.9.1.1", check=False)
+    pat = re.compile(r"^no answer yet for icmp_seq=(\d+)$", re.M)
+    assert pat.findall(ours.stdout) == pat.findall(theirs.stdout), (ours.stdout, theirs.stdout)
+    assert ours.returncode == theirs.returncode == 1
