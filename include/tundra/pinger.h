@@ -38,6 +38,12 @@ struct td_icmp_opts {
 	int rcvbuf, sndbuf;        /* bytes, 0 = default (rcvbuf grows with targets) */
 	int pmtudisc;              /* IP_PMTUDISC_* / IPV6_PMTUDISC_*, -1 = default */
 	bool user_timestamps;      /* -U: no kernel timestamps */
+	/* With pmtudisc -1: send IPv4 probes as atomic datagrams (DF, IP ID 0;
+	 * IP_PMTUDISC_PROBE, RFC 6864 §4) when they fit 576 bytes. Saves the
+	 * kernel's shared IP-ID generator per packet; the wire keeps DF set,
+	 * as the kernel's default (want) does for small packets. */
+	bool atomic_small;
+	int probe_size;            /* ICMP bytes per probe, for atomic_small */
 };
 
 void td_icmp_opts_default(struct td_icmp_opts *o);
@@ -89,12 +95,21 @@ uint64_t td_os_real_ns(void);
 /* 32 random bytes from getrandom(); 0 or -errno. */
 int td_os_random(void *buf, size_t len);
 
-/* The event loop: one socket per family in use, epoll, batched I/O. */
+struct td_pinger_bufs;
+
+/* The event loop: one socket per family in use, ppoll, batched I/O. Loops
+ * in different threads are independent (each td_pinger owns its buffers). */
 struct td_pinger {
 	struct td_probe *probe;
 	struct td_icmp_sock *sock[2]; /* [0] v4, [1] v6; NULL when unused */
-	int epfd;
+	int epfd;                     /* unused (-1): the loop uses ppoll on at most 2 fds */
 	uint64_t wakeups, rx_msgs, tx_msgs, tx_stamps, send_again;
+	uint64_t tx_stamp_lost;  /* TX stamp for a send older than the id map: RTT uses the user stamp */
+	uint64_t errq_ignored;   /* error-queue messages that are neither stamps nor ICMP errors */
+	/* Sleep at least this long when the next deadline is nearer (0 = exact):
+	 * with many targets, probes due within the slack leave in one batch. */
+	uint64_t slack_ns;
+	struct td_pinger_bufs *bufs; /* private: batch buffers, one set per loop (threads) */
 };
 
 int td_pinger_init(struct td_pinger *pg, struct td_probe *p, struct td_icmp_sock *s4,

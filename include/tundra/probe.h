@@ -178,6 +178,11 @@ struct td_probe_config {
 	uint32_t hist_pool;       /* histograms available when !hist_all */
 	td_probe_event_fn on_event; /* may be NULL */
 	void *ctx;
+	/* spacing is a token bucket of this depth: after a pause up to
+	 * spacing_burst_ns / spacing_ns probes may leave back to back, so the
+	 * caller can wake once a millisecond instead of once per probe; the
+	 * average rate stays 1 / spacing. 0 = strict spacing. */
+	uint64_t spacing_burst_ns;
 };
 
 /* Fill cfg with defaults: 1 s interval, 10 s timeout, 56 bytes, window derived. */
@@ -195,6 +200,8 @@ int td_probe_add(struct td_probe *p, const struct td_probe_addr *addr, uint32_t 
 /* Change a target's address (DNS re-resolution); its statistics stay. */
 int td_probe_set_addr(struct td_probe *p, uint32_t id, const struct td_probe_addr *addr);
 uint32_t td_probe_count(const struct td_probe *p);
+/* ICMP bytes of every probe: 8 + payload_len (what a receive buffer must hold). */
+size_t td_probe_packet_len(const struct td_probe *p);
 const struct td_probe_addr *td_probe_target_addr(const struct td_probe *p, uint32_t id);
 /* The identifier probes to target id carry on a raw socket (dgram: kernel's). */
 uint16_t td_probe_target_ident(const struct td_probe *p, uint32_t id);

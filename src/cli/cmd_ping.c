@@ -63,6 +63,9 @@ struct run {
 	struct td_icmp_sock *sp[2];
 	struct td_pinger pg;
 	bool pg_up;
+	/* -O with one target: which of the last 64 probes got an answer */
+	uint64_t o_checked;
+	bool o_answered[64];
 };
 
 static volatile sig_atomic_t g_stop, g_quit;
@@ -507,6 +510,8 @@ static void on_event(void *ctx, const struct td_probe_event *ev)
 		fflush(r->out);
 		return;
 	}
+	if ((ev->kind == TD_PROBE_EV_REPLY && !ev->dup && !ev->late) || ev->kind == TD_PROBE_EV_ERROR)
+		r->o_answered[ev->seq % 64] = true;
 	if (r->o.alive || r->o.unreach)
 		return;
 	if (r->o.flood) {
@@ -548,7 +553,8 @@ static void on_event(void *ctx, const struct td_probe_event *ev)
 		fputc('\n', r->out);
 		break;
 	case TD_PROBE_EV_TIMEOUT:
-		if (r->o.outstanding && !r->o.quiet) {
+		/* One target: -O reported it when the next probe left (on_wake). */
+		if (r->o.outstanding && !r->o.quiet && r->multi) {
 			stamp_prefix(r);
 			if (r->multi)
 				fprintf(r->out, "no answer yet from %s for icmp_seq=%u\n",
@@ -663,15 +669,22 @@ static void print_histogram(struct run *r)
 		if (cnt[i] > peak)
 			peak = cnt[i];
 	}
+	/* Microseconds when everything is under a millisecond (loopback), else ms. */
+	bool us = hi[last] <= 1000000;
 	fprintf(r->out, "\nRTT distribution (%llu replies):\n", (unsigned long long)h->count);
 	for (unsigned i = first; i <= last; i++) {
 		char a[32], b[32];
-		ms3(a, sizeof(a), lo[i]);
-		ms3(b, sizeof(b), hi[i]);
+		if (us) {
+			snprintf(a, sizeof(a), "%.2f", (double)lo[i] / 1e3);
+			snprintf(b, sizeof(b), "%.2f", (double)hi[i] / 1e3);
+		} else {
+			ms3(a, sizeof(a), lo[i]);
+			ms3(b, sizeof(b), hi[i]);
+		}
 		int w = peak ? (int)(cnt[i] * 50 / peak) : 0;
 		if (cnt[i] && !w)
 			w = 1;
-		fprintf(r->out, "%10s - %10s ms |", a, b);
+		fprintf(r->out, "%10s - %10s %s |", a, b, us ? "us" : "ms");
 		for (int k = 0; k < w; k++)
 			fputc('#', r->out);
 		fprintf(r->out, " %llu\n", (unsigned long long)cnt[i]);
@@ -695,10 +708,27 @@ static void print_interim(struct run *r)
 	fputc('\n', stderr);
 }
 
+/* iputils -O: when a probe leaves and the one before it has no answer yet, say so. */
+static void report_outstanding(struct run *r)
+{
+	uint64_t tx = td_probe_target_stats(r->p, 0)->transmitted;
+	for (; r->o_checked + 1 < tx; r->o_checked++) {
+		uint64_t k = r->o_checked;
+		if (!r->o_answered[k % 64]) {
+			stamp_prefix(r);
+			fprintf(r->out, "no answer yet for icmp_seq=%llu\n", (unsigned long long)k + 1);
+		}
+		r->o_answered[k % 64] = false; /* the slot serves probe k + 64 next */
+	}
+	fflush(r->out);
+}
+
 static bool on_wake(void *ctx, uint64_t now)
 {
 	struct run *r = ctx;
 	(void)now;
+	if (r->o.outstanding && !r->multi && !r->o.quiet && !r->o.json)
+		report_outstanding(r);
 	if (g_quit) {
 		g_quit = 0;
 		print_interim(r);
@@ -716,11 +746,15 @@ static void explain_permission(const struct td_icmp_diag *d, enum td_icmp_mode m
 		fprintf(stderr, "  net.ipv4.ping_group_range = %u %u\n", d->range_lo, d->range_hi);
 	else
 		fprintf(stderr, "  net.ipv4.ping_group_range: unreadable\n");
+	bool inside = d->range_known && d->gid >= d->range_lo && d->gid <= d->range_hi;
 	fprintf(stderr, "  your groups: %u", (unsigned)d->gid);
-	for (int i = 0; i < d->ngroups; i++)
-		if (d->groups[i] != d->gid)
-			fprintf(stderr, " %u", (unsigned)d->groups[i]);
-	fprintf(stderr, " (none inside the range)\n");
+	for (int i = 0; i < d->ngroups; i++) {
+		if (d->groups[i] == d->gid)
+			continue;
+		fprintf(stderr, " %u", (unsigned)d->groups[i]);
+		inside |= d->range_known && d->groups[i] >= d->range_lo && d->groups[i] <= d->range_hi;
+	}
+	fprintf(stderr, inside ? " (one is inside the range)\n" : " (none inside the range)\n");
 	fprintf(stderr, "  CAP_NET_RAW: %s%s\n", d->cap_net_raw ? "yes" : "no",
 		d->no_new_privs ? " (no_new_privs is set: file capabilities are ignored)" : "");
 	fprintf(stderr, "remedies (either one):\n");
@@ -891,7 +925,7 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	if (!gens || !files)
 		return EX_ERR;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+c:i:s:W:w:t:Q:m:I:S:l:p:M:qDOfAUna46g:hV", longopts,
+	while ((c = getopt_long(argc, argv, "c:i:s:W:w:t:Q:m:I:S:l:p:M:qDOfAUna46g:hV", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -1053,6 +1087,8 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	so.sndbuf = (int)o->sndbuf;
 	so.pmtudisc = o->pmtu;
 	so.user_timestamps = o->user_ts;
+	so.atomic_small = true;
+	so.probe_size = (int)o->size + 8;
 	so.rcvbuf = o->rcvbuf ? (int)o->rcvbuf
 			      : (rp->n > 64 ? (int)(rp->n > 8192 ? 8 << 20 : rp->n * 1024) : 0);
 	if (o->iface) {
@@ -1102,8 +1138,13 @@ static int ping_main(struct run *rp, int argc, char **argv)
 		pc.interval_ns = 1; /* -i 0 as root: back to back */
 	double timeout = o->timeout_set ? o->timeout : rp->multi ? 1.0 : 10.0;
 	pc.timeout_ns = (uint64_t)(timeout * 1e9);
+	/* Default spacing with several targets: 1 ms, or less when a round of
+	 * every target would not fit in 90 % of the interval. */
 	double spacing = o->spacing_set ? o->spacing : rp->multi ? 1.0 : 0.0;
+	if (!o->spacing_set && rp->multi && spacing * 1e-3 * rp->n > 0.9 * interval)
+		spacing = 0.9 * interval * 1e3 / rp->n;
 	pc.spacing_ns = (uint64_t)(spacing * 1e6);
+	pc.spacing_burst_ns = rp->multi ? 1000000ULL : 0;
 	pc.preload = (uint32_t)o->preload;
 	if (o->flood || o->adaptive) {
 		pc.send_on_reply = true;
@@ -1176,6 +1217,8 @@ static int ping_main(struct run *rp, int argc, char **argv)
 		fprintf(stderr, "tundra ping: event loop: %s\n", strerror(-rc));
 		return rp->multi ? FP_SYS : EX_ERR;
 	}
+	if (rp->multi && !o->flood)
+		rp->pg.slack_ns = 1000000ULL; /* one wake-up per millisecond at most */
 	rp->t0 = td_os_mono_ns();
 	td_probe_start(rp->p, rp->t0);
 	uint64_t until = o->deadline > 0 ? rp->t0 + (uint64_t)(o->deadline * 1e9) : 0;

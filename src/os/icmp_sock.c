@@ -197,6 +197,8 @@ static int set_options(struct td_icmp_sock *s, const struct td_icmp_opts *o,
 		return fail(d, v6 ? "IPV6_TCLASS" : "IP_TOS", rc);
 	if (o->mark >= 0 && (rc = setint(fd, SOL_SOCKET, SO_MARK, o->mark)))
 		return fail(d, "SO_MARK", rc);
+	if (o->pmtudisc < 0 && o->atomic_small && !v6 && o->probe_size + 20 <= 576)
+		(void)setint(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_PROBE);
 	if (o->pmtudisc >= 0 && (rc = setint(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP,
 					      v6 ? IPV6_MTU_DISCOVER : IP_MTU_DISCOVER,
 					      o->pmtudisc)))

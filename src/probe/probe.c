@@ -29,6 +29,13 @@ struct fifo_ent {
 	uint32_t target, seq;
 };
 
+/* The due time lives in the heap entry too: sifting then touches only the
+ * heap array, not the (large) target records. */
+struct heap_ent {
+	uint64_t due;
+	uint32_t id;
+};
+
 struct target {
 	struct td_probe_addr addr;
 	uint16_t ident;
@@ -53,7 +60,7 @@ struct td_probe {
 	struct slot *slots;         /* cap * window */
 	struct fifo_ent *fifo;      /* cap * window */
 	uint64_t fifo_head, fifo_tail, fifo_cap;
-	uint32_t *heap;
+	struct heap_ent *heap;
 	uint32_t heap_len;
 	uint32_t *hash;             /* address -> target, open addressing */
 	uint32_t hash_mask;
@@ -64,6 +71,7 @@ struct td_probe {
 	uint32_t sending;           /* targets with probes left to send */
 	bool started, stopped;
 	uint64_t last_global_send;
+	uint64_t pace_next;         /* earliest instant the spacing bucket allows a send */
 	bool any_send;
 	uint64_t drops[TD_PROBE_DROP_COUNT];
 	uint64_t errs[2][256][16];
@@ -193,19 +201,19 @@ static void hash_rebuild(struct td_probe *p)
 
 static bool heap_less(const struct td_probe *p, uint32_t a, uint32_t b)
 {
-	const struct target *x = &p->t[p->heap[a]], *y = &p->t[p->heap[b]];
+	const struct heap_ent *x = &p->heap[a], *y = &p->heap[b];
 	if (x->due != y->due)
 		return x->due < y->due;
-	return p->heap[a] < p->heap[b]; /* ties in target order: deterministic schedule */
+	return x->id < y->id; /* ties in target order: deterministic schedule */
 }
 
 static void heap_swap(struct td_probe *p, uint32_t a, uint32_t b)
 {
-	uint32_t t = p->heap[a];
+	struct heap_ent t = p->heap[a];
 	p->heap[a] = p->heap[b];
 	p->heap[b] = t;
-	p->t[p->heap[a]].heap_pos = a;
-	p->t[p->heap[b]].heap_pos = b;
+	p->t[p->heap[a].id].heap_pos = a;
+	p->t[p->heap[b].id].heap_pos = b;
 }
 
 static void heap_up(struct td_probe *p, uint32_t i)
@@ -237,7 +245,8 @@ static void heap_down(struct td_probe *p, uint32_t i)
 static void heap_push(struct td_probe *p, uint32_t id)
 {
 	uint32_t i = p->heap_len++;
-	p->heap[i] = id;
+	p->heap[i].id = id;
+	p->heap[i].due = p->t[id].due;
 	p->t[id].heap_pos = i;
 	heap_up(p, i);
 }
@@ -251,7 +260,7 @@ static void heap_remove(struct td_probe *p, uint32_t id)
 	uint32_t last = --p->heap_len;
 	if (i != last) {
 		p->heap[i] = p->heap[last];
-		p->t[p->heap[i]].heap_pos = i;
+		p->t[p->heap[i].id].heap_pos = i;
 		heap_down(p, i);
 		heap_up(p, i);
 	}
@@ -264,6 +273,7 @@ static void heap_update(struct td_probe *p, uint32_t id)
 		heap_push(p, id);
 		return;
 	}
+	p->heap[i].due = p->t[id].due;
 	heap_up(p, i);
 	heap_down(p, p->t[id].heap_pos);
 }
@@ -466,6 +476,11 @@ uint32_t td_probe_count(const struct td_probe *p)
 	return p->n;
 }
 
+size_t td_probe_packet_len(const struct td_probe *p)
+{
+	return p->pkt_len;
+}
+
 const struct td_probe_addr *td_probe_target_addr(const struct td_probe *p, uint32_t id)
 {
 	return id < p->n ? &p->t[id].addr : NULL;
@@ -511,7 +526,7 @@ void td_probe_stop(struct td_probe *p)
 {
 	p->stopped = true;
 	while (p->heap_len) {
-		uint32_t id = p->heap[0];
+		uint32_t id = p->heap[0].id;
 		heap_remove(p, id);
 	}
 	for (uint32_t i = 0; i < p->n; i++) {
@@ -571,6 +586,10 @@ static void schedule_next(struct td_probe *p, uint32_t id, uint64_t now)
 	}
 	if (t->next_seq < p->cfg.preload) {
 		t->due = now;
+	} else if (p->cfg.send_on_reply && t->outstanding < p->cfg.preload) {
+		/* flood/adaptive with a window (-l): refill it at once */
+		uint64_t due = t->last_send + p->cfg.min_gap_ns;
+		t->due = due > now ? due : now;
 	} else {
 		/* Keep the grid (no drift) but never burst to catch up. */
 		uint64_t due = t->due + p->cfg.interval_ns;
@@ -584,11 +603,11 @@ int td_probe_poll(struct td_probe *p, uint64_t now, struct td_probe_tx *tx)
 	run_timeouts(p, now);
 	if (!p->heap_len || p->stopped)
 		return 0;
-	uint32_t id = p->heap[0];
+	uint32_t id = p->heap[0].id;
 	struct target *t = &p->t[id];
 	if (t->due > now)
 		return 0;
-	if (p->cfg.spacing_ns && p->any_send && now < p->last_global_send + p->cfg.spacing_ns)
+	if (p->cfg.spacing_ns && p->any_send && now < p->pace_next)
 		return 0;
 
 	uint32_t seq = t->next_seq++;
@@ -600,8 +619,16 @@ int td_probe_poll(struct td_probe *p, uint64_t now, struct td_probe_tx *tx)
 	s->kstamp = false;
 	s->sent_now = now;
 	s->tx_stamp = 0;
-	if (p->fifo_tail - p->fifo_head == p->fifo_cap)
-		p->fifo_head++; /* its slot was expired just above or is no longer pending */
+	if (p->fifo_tail - p->fifo_head == p->fifo_cap) {
+		/* Full (a lost probe at the head, answered ones behind it, e.g.
+		 * in flood): expire the oldest early rather than forget it, so
+		 * every probe still ends as a reply, an error or a timeout. */
+		struct fifo_ent *h = &p->fifo[p->fifo_head % p->fifo_cap];
+		struct slot *hs = slot_of(p, h->target, h->seq);
+		p->fifo_head++;
+		if (hs->seq == h->seq && hs->state == SLOT_PENDING)
+			time_out(p, h->target, hs, now);
+	}
 	p->fifo[p->fifo_tail++ % p->fifo_cap] = (struct fifo_ent){id, seq};
 
 	t->outstanding++;
@@ -609,6 +636,15 @@ int td_probe_poll(struct td_probe *p, uint64_t now, struct td_probe_tx *tx)
 	t->st.transmitted++;
 	t->last_send = now;
 	p->last_global_send = now;
+	if (p->cfg.spacing_ns) {
+		uint64_t base = p->pace_next;
+		uint64_t floor = now > p->cfg.spacing_burst_ns ? now - p->cfg.spacing_burst_ns : 0;
+		if (!p->any_send || base < floor)
+			base = floor; /* idle time refills the bucket, up to its depth */
+		if (!p->cfg.spacing_burst_ns && base < now)
+			base = now;
+		p->pace_next = base + p->cfg.spacing_ns;
+	}
 	p->any_send = true;
 
 	/* Authentication block (see probe.h) then the constant fill pattern. */
@@ -889,7 +925,9 @@ static int handle_reply(struct td_probe *p, uint64_t now, const struct reply_in 
 	}
 	emit(p, &ev);
 	if (s->state == SLOT_ANSWERED && !ev.dup) {
-		if (p->cfg.send_on_reply && t->sending && t->outstanding < p->cfg.preload) {
+		/* Flood/adaptive: an answer to one of the latest `preload` probes
+		 * releases the next one; an older loss does not hold the flood back. */
+		if (p->cfg.send_on_reply && t->sending && seq + p->cfg.preload >= t->next_seq) {
 			uint64_t due = t->last_send + p->cfg.min_gap_ns;
 			t->due = due > now ? due : now;
 			heap_update(p, id);
@@ -999,7 +1037,7 @@ static int handle_error(struct td_probe *p, uint64_t now, const struct err_in *i
 	ev.from = in->offender ? *in->offender : t->addr;
 	emit(p, &ev);
 	if (terminal) {
-		if (p->cfg.send_on_reply && t->sending && t->outstanding < p->cfg.preload) {
+		if (p->cfg.send_on_reply && t->sending && seq + p->cfg.preload >= t->next_seq) {
 			uint64_t due = t->last_send + p->cfg.min_gap_ns;
 			t->due = due > now ? due : now;
 			heap_update(p, id);
@@ -1111,9 +1149,9 @@ uint64_t td_probe_next_deadline(const struct td_probe *p)
 {
 	uint64_t d = UINT64_MAX;
 	if (p->heap_len && !p->stopped) {
-		d = p->t[p->heap[0]].due;
-		if (p->cfg.spacing_ns && p->any_send && d < p->last_global_send + p->cfg.spacing_ns)
-			d = p->last_global_send + p->cfg.spacing_ns;
+		d = p->heap[0].due;
+		if (p->cfg.spacing_ns && p->any_send && d < p->pace_next)
+			d = p->pace_next;
 	}
 	for (uint64_t i = p->fifo_head; i != p->fifo_tail; i++) {
 		const struct fifo_ent *e = &p->fifo[i % p->fifo_cap];

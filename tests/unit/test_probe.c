@@ -430,6 +430,69 @@ static void spacing_paces_sends_across_targets(void **st)
 	td_probe_free(p);
 }
 
+static void spacing_bucket_lets_a_burst_out_after_idle_but_keeps_rate(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 1;
+	c.max_targets = 40;
+	c.spacing_ns = 100 * US;
+	c.spacing_burst_ns = 1 * MS;
+	struct td_probe *p = mk(&c, &r);
+	for (uint8_t i = 1; i <= 40; i++) {
+		struct td_probe_addr a = v4(10, 0, 0, i);
+		td_probe_add(p, &a, NULL);
+	}
+	td_probe_start(p, 0);
+	struct sent s;
+	/* at t = 2 ms: targets 0..20 are due (spacing staggers the starts); the
+	 * bucket holds 1 ms / 100 us = 10 probes, plus the first */
+	int n = 0;
+	while (poll1(p, 2 * MS, &s) == 1)
+		n++;
+	assert_in_range(n, 10, 11);
+	/* the rate then settles at one per 100 us */
+	n = 0;
+	for (uint64_t t = 2 * MS + 10 * US; t <= 3 * MS; t += 10 * US)
+		while (poll1(p, t, &s) == 1)
+			n++;
+	assert_in_range(n, 9, 11);
+	td_probe_free(p);
+}
+
+static void lost_probe_in_long_flood_still_times_out(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 20000;
+	c.interval_ns = 10 * MS;
+	c.send_on_reply = true;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(10, 0, 0, 1);
+	td_probe_add(p, &a, NULL);
+	td_probe_start(p, 0);
+	struct sent s;
+	uint8_t rep[2048];
+	uint64_t now = 0;
+	/* probe 0 is lost; the next 19 999 are answered at once (flood) */
+	assert_int_equal(poll1(p, now, &s), 1);
+	now += 10 * MS;
+	for (int i = 1; i < 20000; i++) {
+		assert_int_equal(poll1(p, now, &s), 1);
+		size_t n = make_reply(&s, rep);
+		deliver(p, now + 5 * US, rep, n, &a, TD_PROBE_SOCK_DGRAM);
+		now += 10 * US;
+	}
+	assert_int_equal(r.n[TD_PROBE_EV_TIMEOUT], 1);
+	assert_int_equal(td_probe_target_stats(p, 0)->received, 19999);
+	assert_true(td_probe_done(p));
+	td_probe_free(p);
+}
+
 static void unsend_gives_probe_back(void **st)
 {
 	(void)st;
@@ -656,6 +719,8 @@ int main(void)
 		cmocka_unit_test(timeout_then_late_reply_not_received),
 		cmocka_unit_test(sequence_space_per_target_beyond_65535_targets),
 		cmocka_unit_test(spacing_paces_sends_across_targets),
+		cmocka_unit_test(spacing_bucket_lets_a_burst_out_after_idle_but_keeps_rate),
+		cmocka_unit_test(lost_probe_in_long_flood_still_times_out),
 		cmocka_unit_test(unsend_gives_probe_back),
 		cmocka_unit_test(raw_time_exceeded_matched_to_probe),
 		cmocka_unit_test(dgram_error_queue_unreachable_matched),
