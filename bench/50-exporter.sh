@@ -104,11 +104,11 @@ for n in $SIZES; do
   chmod 644 "$WORK/c$n.yml"
   t=$(run_one "tundra$n" 19474 "${NOBODY[@]}" "$TUNDRA" exporter --config "$WORK/c$n.yml" --listen 127.0.0.1:19474)
   read -r tc tr treq trep tl <<<"$t"
-  printf "%6d targets  tundra exporter:  cpu %7.2f s  peak rss %7.1f MB  loss %s%% (%d replies / %d requests)\n" "$n" "$tc" "$tr" "$tl" "$trep" "$treq"
+  printf "%6d targets  tundra exporter:  cpu %7.2f s  peak rss %7.1f MB  loss %s%% (%d replies / %d requests = %d/s of %d/s configured)\n" "$n" "$tc" "$tr" "$tl" "$trep" "$treq" "$((treq / DURATION))" "$n"
   # smokeping_prober opens one socket per target: lift the fd limit for it
   s=$(run_one "smoke$n" 19475 bash -c "ulimit -n 1048576; exec prometheus-smokeping-prober --config.file=$WORK/c$n.yml --web.listen-address=127.0.0.1:19475")
   read -r sc sr sreq srep sl <<<"$s"
-  printf "%6d targets  smokeping_prober: cpu %7.2f s  peak rss %7.1f MB  loss %s%% (%d replies / %d requests)\n" "$n" "$sc" "$sr" "$sl" "$srep" "$sreq"
+  printf "%6d targets  smokeping_prober: cpu %7.2f s  peak rss %7.1f MB  loss %s%% (%d replies / %d requests = %d/s of %d/s configured)\n" "$n" "$sc" "$sr" "$sl" "$srep" "$sreq" "$((sreq / DURATION))" "$n"
   awk -v tc="$tc" -v sc="$sc" -v tr="$tr" -v sr="$sr" -v n="$n" 'BEGIN {
     printf "%6d targets  ratio: smokeping_prober uses %.1fx the CPU (goal >= 10x) and %.2fx the memory (goal >= 1x) of tundra exporter\n",
       n, (tc > 0 ? sc/tc : 0), (tr > 0 ? sr/tr : 0) }'

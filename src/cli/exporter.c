@@ -22,7 +22,8 @@
 #include "tundra/probe.h"
 
 /*
- * Threads and who touches what.
+ * Threads and who touches what (td_pinger keeps its I/O buffers per loop, so
+ * several loops may run at once).
  *
  *   main     : signals (SIGHUP reload, SIGTERM/SIGINT stop), periodic name
  *              resolution, building and swapping the target table.
@@ -479,6 +480,11 @@ static void *runner_main(void *arg)
 		logmsg("probe loop: %s", strerror(-r->exit_rc));
 	} else {
 		r->pg_inited = true;
+		/* An exporter does not need each probe on its exact microsecond
+		 * (RTTs come from TX/RX stamps): probes due within the slack leave
+		 * in one batch, which saves a wake-up per probe at 10 000 targets. */
+		r->pg.slack_ns = r->key.interval_ns / 100 < 1000000ull ? r->key.interval_ns / 100
+									: 1000000ull;
 		td_probe_start(r->probe, td_os_mono_ns());
 		r->exit_rc = td_pinger_run(&r->pg, 0, &r->stop, on_wake, r, WAKE_NS);
 		if (r->exit_rc)
@@ -522,6 +528,9 @@ static int runner_setup(struct runner *r, struct table *t, char *err, size_t err
 	pc.timeout_ns = r->key.timeout_ns;
 	/* first probes spread over most of an interval, as smokeping_prober's splay */
 	pc.spacing_ns = r->key.interval_ns / n * 4 / 5;
+	/* ...as a token bucket 2 ms deep, so a loop that wakes once a
+	 * millisecond (slack_ns below) sends what is due in one batch */
+	pc.spacing_burst_ns = 2000000ull;
 	pc.payload_len = r->key.size;
 	memcpy(pc.key, st.key, sizeof(pc.key));
 	pc.sock[0] = r->s4 ? r->s4->sock.kind : TD_PROBE_SOCK_DGRAM;

@@ -18,6 +18,9 @@ targets:
   interval: 100ms
   labels:
     zone: b
+- hosts: [127.0.0.4]
+  interval: 200ms
+  tos: 32
 """
 
 
@@ -42,6 +45,9 @@ def test_exporter_rootless_scrape_passes_promtool_and_counts_probes():
                 assert value(m, "smokeping_response_ttl", ip=ip) == 64
                 assert 0 < value(m, "smokeping_response_duration_seconds_sum", ip=ip) < cnt * 0.01
             assert value(m, "smokeping_requests_total", ip="127.0.0.2", zone="b") >= 8
+            # another interval and TOS: a second probe loop, running beside the first
+            assert 4 <= value(m, "smokeping_requests_total", ip="127.0.0.4", tos="32") <= 10
+            assert value(m, "smokeping_response_duration_seconds_count", ip="127.0.0.4") >= 3
             # rootless: the unprivileged datagram socket, never raw
             assert value(m, "tundra_socket_mode", family="ipv4") == 1
             assert ("tundra_socket_mode", frozenset({("family", "ipv4"), ("mode", "dgram")})) in m
@@ -79,7 +85,7 @@ def test_exporter_reload_keeps_counters_and_rejects_broken_config():
             ex.write_config(CONFIG + "  intervall: 1s\n")
             code, body = http(ns, "http://127.0.0.1:19375/-/reload", method="POST")
             assert code == 500
-            assert "config.yml:10: unknown key 'intervall'" in body, body
+            assert "config.yml:13: unknown key 'intervall'" in body, body
             m1 = ex.metrics()
             assert value(m1, "tundra_config_last_reload_successful") == 0
             n1 = value(m1, "smokeping_requests_total", ip="127.0.0.3")
