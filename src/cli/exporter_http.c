@@ -237,6 +237,17 @@ int td_exphttp_start(struct td_exphttp **out, const char *listen,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)lim->per_ip,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)lim->timeout_s,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_END);
+	if (!h->d && (flags & MHD_USE_DUAL_STACK) == MHD_USE_DUAL_STACK) {
+		/* no IPv6 on this host (disabled, or a container without it):
+		 * ":PORT" still means every IPv4 address */
+		struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons(port)};
+		h->d = MHD_start_daemon(
+			MHD_USE_EPOLL_INTERNAL_THREAD, port, NULL, NULL, handler, h,
+			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a4, MHD_OPTION_CONNECTION_LIMIT,
+			(unsigned)lim->connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+			(unsigned)lim->per_ip, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)lim->timeout_s,
+			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_END);
+	}
 	if (!h->d) {
 		int e = errno ? errno : EADDRINUSE;
 		snprintf(err, errlen, "cannot listen on %s: %s", listen, strerror(e));

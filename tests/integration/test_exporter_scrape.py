@@ -4,8 +4,9 @@ import socket
 import subprocess
 import time
 
+from conftest import TUNDRA
 from netns import Netns
-from exporter_helpers import (Exporter, http, open_ping_range, parse_metrics, value,
+from exporter_helpers import (NOBODY, Exporter, http, open_ping_range, parse_metrics, value,
                               wait_for)
 
 CONFIG = """\
@@ -130,3 +131,25 @@ time.sleep(3)
             assert r1 - r0 >= (dt / 0.05) * 0.8, (r0, r1, dt)
             assert value(m1, "tundra_timeouts_total", ip="127.0.0.1") == 0
             holder.wait(timeout=20)
+
+
+def test_exporter_without_permission_exits_2_naming_both_remedies():
+    with Netns("tdx") as ns:
+        ns.sysctl("net.ipv4.ping_group_range", "1 0")  # closed, and no CAP_NET_RAW
+        r = ns.run(*NOBODY, TUNDRA, "exporter", "--listen", "127.0.0.1:19383", "127.0.0.1",
+                   check=False, timeout=20)
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert "ping_group_range" in r.stderr and "CAP_NET_RAW" in r.stderr, r.stderr
+        assert '"1 0"' in r.stderr, r.stderr  # the current range, as read
+
+
+def test_exporter_bad_config_at_start_names_file_and_line():
+    with Netns("tdx") as ns:
+        open_ping_range(ns)
+        r = ns.run(TUNDRA, "exporter", "--config", "/dev/null/x.yml", check=False, timeout=20)
+        assert r.returncode == 2 and "/dev/null/x.yml" in r.stderr, r.stderr
+        r = ns.run("sh", "-c", f"printf 'targets:\\n- hosts: [a]\\n  size: 5\\n' > /tmp/tdx-bad-$$.yml; "
+                   f"{TUNDRA} exporter --config /tmp/tdx-bad-$$.yml; rc=$?; rm -f /tmp/tdx-bad-$$.yml; exit $rc",
+                   check=False, timeout=20)
+        assert r.returncode == 2, r.stderr
+        assert ".yml:3: size: 5 is out of range 24..65507" in r.stderr, r.stderr
