@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "cli/exporter_config.h"
 #include "cli/exporter_http.h"
+#include "cli/exporter_index.h"
 #include "cli/exporter_metrics.h"
 #include "cli/exporter_process.h"
 #include "tundra/pinger.h"
@@ -641,21 +642,22 @@ static struct table *table_new(struct td_expcfg *cfg)
 		table_free(t);
 		return NULL;
 	}
+	struct td_xidx byhost;
+	if (td_xidx_init(&byhost, n)) {
+		table_free(t);
+		return NULL;
+	}
 	for (size_t g = 0; g < t->cfg.n_groups; g++)
 		for (size_t h = 0; h < t->cfg.groups[g].n_hosts; h++) {
 			struct resolve_ent *e = &t->ents[t->n_ents++];
 			const char *host = t->cfg.groups[g].hosts[h];
-			size_t ni;
+			size_t ni = td_xidx_put(&byhost, host, strlen(host), t->n_names);
 			e->group = g;
 			e->host = host;
-			ni = t->n_names;
-			for (size_t k = 0; k + 1 < t->n_ents; k++)
-				if (host && t->ents[k].host && strcmp(t->ents[k].host, host) == 0) {
-					ni = t->ents[k].name;
-					break;
-				}
-			if (ni == t->n_names) {
+			if (ni == (size_t)-1) {
+				ni = t->n_names;
 				if (td_expm_name_init(&t->names[ni], host)) {
+					td_xidx_free(&byhost);
 					table_free(t);
 					return NULL;
 				}
@@ -663,6 +665,7 @@ static struct table *table_new(struct td_expcfg *cfg)
 			}
 			e->name = ni;
 		}
+	td_xidx_free(&byhost);
 	return t;
 }
 
@@ -718,14 +721,23 @@ static int table_build(struct table *t, char *err, size_t errlen)
 	}
 	/* One host resolving to one address in two groups that differ only in
 	 * probe settings is two series with one label set: refuse it. */
-	for (size_t i = 0; i < t->n_series; i++)
-		for (size_t j = 0; j < i; j++)
-			if (same_labels(&t->series[i], &t->series[j])) {
+	{
+		struct td_xidx seen;
+		bool dup = false;
+		if (td_xidx_init(&seen, t->n_series))
+			return -ENOMEM;
+		for (size_t i = 0; i < t->n_series && !dup; i++) {
+			dup = td_xidx_put(&seen, t->series[i].labels, t->series[i].labels_len, i) !=
+			      (size_t)-1;
+			if (dup)
 				snprintf(err, errlen,
 					 "two target groups probe %s with the same labels; give one a label or a different tos",
 					 t->ents[t->meta[i].ent].host);
-				return -EINVAL;
-			}
+		}
+		td_xidx_free(&seen);
+		if (dup)
+			return -EINVAL;
+	}
 	for (size_t ri = 0; ri < t->n_runners; ri++) {
 		int rc = runner_setup(&t->runners[ri], t, err, errlen);
 		if (rc)
@@ -737,20 +749,33 @@ static int table_build(struct table *t, char *err, size_t errlen)
 /* Counters of series whose label set exists in both tables move to the new one. */
 static void table_carry(struct table *nt, const struct table *ot)
 {
+	struct td_xidx old;
+
 	if (!ot)
 		return;
-	for (size_t i = 0; i < nt->n_series; i++)
+	/* Without memory for the index the counters start again from zero:
+	 * Prometheus reads that as a counter reset, which it handles. */
+	if (td_xidx_init(&old, ot->n_series + ot->n_names) == 0) {
 		for (size_t j = 0; j < ot->n_series; j++)
-			if (same_labels(&nt->series[i], &ot->series[j])) {
+			td_xidx_put(&old, ot->series[j].labels, ot->series[j].labels_len, j);
+		for (size_t i = 0; i < nt->n_series; i++) {
+			size_t j = td_xidx_get(&old, nt->series[i].labels, nt->series[i].labels_len);
+			if (j != (size_t)-1 && same_labels(&nt->series[i], &ot->series[j]))
 				td_expm_series_carry(&nt->series[i], &ot->series[j]);
-				break;
-			}
-	for (size_t i = 0; i < nt->n_names; i++)
+		}
+		td_xidx_free(&old);
+	}
+	if (td_xidx_init(&old, ot->n_names) == 0) {
 		for (size_t j = 0; j < ot->n_names; j++)
-			if (!strcmp(nt->names[i].host_label, ot->names[j].host_label)) {
+			td_xidx_put(&old, ot->names[j].host_label, ot->names[j].host_label_len, j);
+		for (size_t i = 0; i < nt->n_names; i++) {
+			size_t j = td_xidx_get(&old, nt->names[i].host_label,
+					       nt->names[i].host_label_len);
+			if (j != (size_t)-1)
 				nt->names[i].resolve_failures = ot->names[j].resolve_failures;
-				break;
-			}
+		}
+		td_xidx_free(&old);
+	}
 }
 
 static void drop_caps_once(void)
@@ -790,15 +815,20 @@ static int swap_in(struct td_expcfg *cfg, const struct resolve_ent *resolved_fro
 		}
 	} else {
 		/* keep the last good addresses of names that exist in both */
-		for (size_t i = 0; ot && i < nt->n_ents; i++)
+		struct td_xidx byhost;
+		if (ot && td_xidx_init(&byhost, ot->n_ents) == 0) {
 			for (size_t j = 0; j < ot->n_ents; j++)
-				if (nt->ents[i].host && ot->ents[j].host &&
-				    strcmp(nt->ents[i].host, ot->ents[j].host) == 0) {
-					memcpy(nt->ents[i].addrs, ot->ents[j].addrs,
-					       sizeof(nt->ents[i].addrs));
-					nt->ents[i].n_addrs = ot->ents[j].n_addrs;
-					break;
-				}
+				td_xidx_put(&byhost, ot->ents[j].host, strlen(ot->ents[j].host), j);
+			for (size_t i = 0; i < nt->n_ents; i++) {
+				size_t j = td_xidx_get(&byhost, nt->ents[i].host,
+						       strlen(nt->ents[i].host));
+				if (j == (size_t)-1)
+					continue;
+				memcpy(nt->ents[i].addrs, ot->ents[j].addrs, sizeof(nt->ents[i].addrs));
+				nt->ents[i].n_addrs = ot->ents[j].n_addrs;
+			}
+			td_xidx_free(&byhost);
+		}
 	}
 	/* resolution failures counted now must survive the carry */
 	uint64_t *fails = calloc(nt->n_names ? nt->n_names : 1, sizeof(*fails));
@@ -827,7 +857,8 @@ static int swap_in(struct td_expcfg *cfg, const struct resolve_ent *resolved_fro
 		if (rc)
 			logmsg("cannot start a probe thread: %s", strerror(-rc));
 	}
-	drop_caps_once();
+	if (ot) /* at start-up, after the HTTP port is bound (it may be < 1024) */
+		drop_caps_once();
 	st.tab = nt;
 	table_free(ot);
 	return 0;
@@ -1361,6 +1392,9 @@ int td_cmd_exporter(int argc, char **argv)
 		exit_code = 2;
 		goto out;
 	}
+	/* every socket of the first configuration is open: no capability is
+	 * needed any more */
+	drop_caps_once();
 	st.ready = true;
 	{
 		const char *m4 = "-", *m6 = "-";

@@ -1,5 +1,6 @@
 /* Parse tundra exporter's YAML configuration (smokeping_prober's format plus our keys) with libyaml. */
 #include "cli/exporter_config.h"
+#include "cli/exporter_index.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -196,9 +197,6 @@ static int add_host(struct parse_ctx *p, struct td_expcfg_group *g, const yaml_n
 		return cfg_fail(p, v, "hosts: each host must be a string");
 	if (!host_ok(s))
 		return cfg_fail(p, v, "hosts: '%s' is not a host name or address", s);
-	for (size_t i = 0; i < g->n_hosts; i++)
-		if (!strcmp(g->hosts[i], s))
-			return cfg_fail(p, v, "hosts: '%s' is listed twice in this group", s);
 	nh = realloc(g->hosts, (g->n_hosts + 1) * sizeof(*nh));
 	if (!nh)
 		return -ENOMEM;
@@ -291,12 +289,26 @@ static int parse_group(struct parse_ctx *p, yaml_node_t *m, struct td_expcfg_gro
 				return cfg_fail(p, k, "'%s' given twice in this group", key);
 		}
 		if (!strcmp(key, "hosts")) {
+			struct td_xidx seen;
 			if (v->type != YAML_SEQUENCE_NODE)
 				return cfg_fail(p, v, "hosts: expected a list of host names or addresses");
+			if (td_xidx_init(&seen, (size_t)(v->data.sequence.items.top -
+							 v->data.sequence.items.start)))
+				return -ENOMEM;
 			for (yaml_node_item_t *it = v->data.sequence.items.start;
-			     it < v->data.sequence.items.top; it++)
-				if ((rc = add_host(p, g, yaml_document_get_node(p->doc, *it))))
+			     it < v->data.sequence.items.top; it++) {
+				yaml_node_t *hn = yaml_document_get_node(p->doc, *it);
+				const char *hs = scalar(hn);
+				if (hs && td_xidx_put(&seen, hs, strlen(hs), 0) != (size_t)-1)
+					rc = cfg_fail(p, hn, "hosts: '%s' is listed twice in this group", hs);
+				else
+					rc = add_host(p, g, hn);
+				if (rc) {
+					td_xidx_free(&seen);
 					return rc;
+				}
+			}
+			td_xidx_free(&seen);
 		} else if (!strcmp(key, "host")) {
 			/* smokeping_prober folds a single `host` into `hosts` when hosts is empty */
 			host_node = v;
@@ -453,36 +465,63 @@ static const char *label_value(const struct td_expcfg_group *g, const char *name
 }
 
 /* Two groups listing one host with the same source, tos and labels would make
- * two series with one label set: Prometheus rejects such an exposition. */
-static bool same_series(const struct td_expcfg_group *a, const struct td_expcfg_group *b)
+ * two series with one label set: Prometheus rejects such an exposition. Key
+ * "source\x01tos\x01name=value...\x02host" per host, in one index. */
+static char *series_key(const struct td_expcfg *c, const struct td_expcfg_group *g,
+			const char *host)
 {
-	const char *sa = a->source ? a->source : "", *sb = b->source ? b->source : "";
-	if (a->tos != b->tos || strcmp(sa, sb) != 0 || a->n_labels != b->n_labels)
-		return false;
-	for (size_t i = 0; i < a->n_labels; i++)
-		if (strcmp(a->labels[i].value, label_value(b, a->labels[i].name)) != 0)
-			return false;
-	return true;
+	size_t n = strlen(host) + (g->source ? strlen(g->source) : 0) + 16;
+	char *k, *w;
+
+	for (size_t i = 0; i < c->n_label_names; i++)
+		n += strlen(c->label_names[i]) + strlen(label_value(g, c->label_names[i])) + 2;
+	k = malloc(n);
+	if (!k)
+		return NULL;
+	w = k + sprintf(k, "%s\x01%u\x01", g->source ? g->source : "", g->tos);
+	for (size_t i = 0; i < c->n_label_names; i++)
+		w += sprintf(w, "%s=%s\x01", c->label_names[i], label_value(g, c->label_names[i]));
+	sprintf(w, "\x02%s", host);
+	return k;
 }
 
 static int check_duplicates(struct td_expcfg *c, char *err, const char *name)
 {
+	size_t total = 0, nk = 0;
+	struct td_xidx idx;
+	char **keys;
+	int rc = 0;
+
 	for (size_t gi = 0; gi < c->n_groups; gi++)
-		for (size_t gj = 0; gj < gi; gj++) {
-			if (!same_series(&c->groups[gi], &c->groups[gj]))
-				continue;
-			for (size_t hi = 0; hi < c->groups[gi].n_hosts; hi++)
-				for (size_t hj = 0; hj < c->groups[gj].n_hosts; hj++)
-					if (!strcmp(c->groups[gi].hosts[hi],
-						    c->groups[gj].hosts[hj])) {
-						snprintf(err, TD_EXPCFG_ERR_LEN,
-							 "%s:%d: host '%s' already listed in the group at line %d with the same source, tos and labels",
-							 name, c->groups[gi].line,
-							 c->groups[gi].hosts[hi], c->groups[gj].line);
-						return -EINVAL;
-					}
+		total += c->groups[gi].n_hosts;
+	keys = calloc(total ? total : 1, sizeof(*keys));
+	if (!keys || td_xidx_init(&idx, total)) {
+		free(keys);
+		return -ENOMEM;
+	}
+	for (size_t gi = 0; gi < c->n_groups && !rc; gi++)
+		for (size_t hi = 0; hi < c->groups[gi].n_hosts && !rc; hi++) {
+			char *k = series_key(c, &c->groups[gi], c->groups[gi].hosts[hi]);
+			size_t prev;
+			if (!k) {
+				rc = -ENOMEM;
+				break;
+			}
+			keys[nk++] = k;
+			prev = td_xidx_put(&idx, k, strlen(k), gi);
+			if (prev != (size_t)-1) {
+				snprintf(err, TD_EXPCFG_ERR_LEN,
+					 "%s:%d: host '%s' already listed in the group at line %d with the same source, tos and labels",
+					 name, c->groups[gi].line, c->groups[gi].hosts[hi],
+					 c->groups[prev].line);
+				rc = -EINVAL;
+			}
 		}
-	return 0;
+	td_xidx_free(&idx);
+	for (size_t i = 0; i < nk; i++)
+		free(keys[i]);
+	free(keys);
+	return rc;
 }
 
 void td_expcfg_free(struct td_expcfg *c)
@@ -571,9 +610,9 @@ int td_expcfg_parse(const char *text, size_t len, const char *name, struct td_ex
 	}
 	rc = parse_root(&p, yaml_document_get_root_node(&doc), &c);
 	if (!rc)
-		rc = check_duplicates(&c, err, name);
-	if (!rc)
 		rc = compute_label_names(&c);
+	if (!rc)
+		rc = check_duplicates(&c, err, name);
 	if (rc == -ENOMEM && !err[0])
 		snprintf(err, TD_EXPCFG_ERR_LEN, "%s: out of memory", name);
 	yaml_document_delete(&doc);

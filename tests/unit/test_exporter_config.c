@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 
 /* The exporter lives in src/cli, which unit binaries do not link: compile it in. */
 #include "cli/exporter_config.c"
+#include "cli/exporter_index.c"
 
 static int parse(const char *yaml, struct td_expcfg *c, char *err)
 {
@@ -211,6 +213,28 @@ static void add_group_recomputes_label_names(void **state)
 	td_expcfg_free(&c);
 }
 
+static void index_finds_every_key_and_refuses_duplicates(void **state)
+{
+	(void)state;
+	enum { N = 20000 };
+	static char keys[N][16];
+	struct td_xidx x;
+
+	assert_int_equal(td_xidx_init(&x, N), 0);
+	for (size_t i = 0; i < N; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "127.%zu.%zu", i / 250, i % 250);
+		assert_int_equal(td_xidx_put(&x, keys[i], strlen(keys[i]), i), (size_t)-1);
+	}
+	for (size_t i = 0; i < N; i++) {
+		assert_int_equal(td_xidx_get(&x, keys[i], strlen(keys[i])), i);
+		assert_int_equal(td_xidx_put(&x, keys[i], strlen(keys[i]), 7), i);
+	}
+	assert_int_equal(td_xidx_get(&x, "nope", 4), (size_t)-1);
+	/* length is part of the key: a prefix is another key */
+	assert_int_equal(td_xidx_get(&x, keys[1234], 3), (size_t)-1);
+	td_xidx_free(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +246,7 @@ int main(void)
 		cmocka_unit_test(same_host_in_two_groups_with_different_labels_is_allowed),
 		cmocka_unit_test(go_durations_parse),
 		cmocka_unit_test(add_group_recomputes_label_names),
+		cmocka_unit_test(index_finds_every_key_and_refuses_duplicates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
