@@ -68,3 +68,21 @@ def test_stack_sigterm_removes_the_device():
         with Stack(ns, "--name", "tdx0"):
             assert "tdx0" in ns.run("ip", "link").stdout
         assert "tdx0" not in ns.run("ip", "link").stdout
+
+
+@pytest.mark.timeout(60)
+def test_stack_persist_then_attach_and_route():
+    with Netns() as ns:
+        with Stack(ns, "--name", "tdp0", "--persist", "--route", "192.168.77.0/24",
+                   "--route", "fd77::/64"):
+            assert "192.168.77.0/24 dev tdp0" in ns.run("ip", "-4", "route").stdout
+            assert "fd77::/64 dev tdp0" in ns.run("ip", "-6", "route").stdout
+        # persistent: the device outlived the process
+        assert "tdp0" in ns.run("ip", "link").stdout
+        with Stack(ns, "--name", "tdp0", "--attach"):
+            ping(ns, 4, "-c", "1", "-W", "2")
+            ping(ns, 6, "-c", "1", "-W", "2")
+        ns.run("ip", "link", "del", "tdp0")
+        r = subprocess.run(["ip", "netns", "exec", ns.name, TUNDRA, "stack", "--name", "nosuch0",
+                            "--attach", "--quiet"], capture_output=True, text=True, timeout=10)
+        assert r.returncode == 1 and "No such device" in r.stderr

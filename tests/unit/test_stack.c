@@ -445,6 +445,27 @@ static void icmp_errors_are_rate_limited_by_token_bucket(void **state)
 	td_stack_destroy(b);
 }
 
+static void ip6_echo_to_all_nodes_is_answered_from_unicast(void **state)
+{
+	(void)state;
+	static const uint8_t ff02_1[16] = {0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+	struct td_stack *a = mk(false, NULL), *b = mk(true, NULL);
+	uint8_t msg[16];
+	struct td_icmp_repr r = {.type = TD_ICMP6_ECHO_REQUEST, .ident = 9, .seq = 1,
+				 .data = {(const uint8_t *)"abcdefgh", 8}};
+	assert_int_equal(td_icmp6_emit(&r, fd00_1, ff02_1, msg, 16), TD_WIRE_OK);
+	struct td_ip_pair ip = pair6(fd00_1, ff02_1);
+	assert_int_equal(td_stack_ip_send(b, 0, &ip, TD_IPPROTO_ICMPV6, NULL, msg, 16), 0);
+	pump(b, a, 0);
+	uint8_t buf[200];
+	assert_int_equal(take(a, 0, buf, sizeof(buf)), 56);
+	assert_memory_equal(buf + 8, fd00_2, 16);
+	assert_memory_equal(buf + 24, fd00_1, 16);
+	assert_int_equal(buf[40], TD_ICMP6_ECHO_REPLY);
+	td_stack_destroy(a);
+	td_stack_destroy(b);
+}
+
 static void ip6_unknown_next_header_gets_parameter_problem(void **state)
 {
 	(void)state;
@@ -725,6 +746,7 @@ int main(void)
 		cmocka_unit_test(reass_too_many_fragments_discards),
 		cmocka_unit_test(icmp_error_about_icmp_error_is_suppressed),
 		cmocka_unit_test(icmp_errors_are_rate_limited_by_token_bucket),
+		cmocka_unit_test(ip6_echo_to_all_nodes_is_answered_from_unicast),
 		cmocka_unit_test(ip6_unknown_next_header_gets_parameter_problem),
 		cmocka_unit_test(ip4_unknown_protocol_gets_protocol_unreachable),
 		cmocka_unit_test(malformed_input_is_counted_by_codec_error),
