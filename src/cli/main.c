@@ -5,8 +5,10 @@
 #include "cli/cli.h"
 
 /* Subcommand entry points are declared next to the table they fill. */
+int td_cmd_decode(int argc, char **argv);
 
 const struct td_cli_cmd td_cli_cmds[] = {
+	{"decode", "print the layers of each packet in a pcap file", td_cmd_decode},
 	{NULL, NULL, NULL},
 };
 
