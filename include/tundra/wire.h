@@ -451,4 +451,48 @@ enum td_wire_err td_pcap_reader_init(struct td_pcap_reader *rd, const void *buf,
  * TD_WIRE_BAD_LENGTH when its captured length exceeds 262144 bytes). */
 bool td_pcap_next(struct td_pcap_reader *rd, struct td_pcap_rec *rec, enum td_wire_err *err);
 
+/* ---- virtio-net header (virtio 1.x §5.1.6; TUN with IFF_VNET_HDR) ------------ */
+
+/* The header TUN puts before each packet when offloads are on. Little-endian,
+ * as virtio 1.x defines it and as TUN uses on little-endian hosts (big-endian
+ * hosts set TUNSETVNETLE). 10 bytes, or 12 with num_buffers (VIRTIO_NET_F_MRG_RXBUF,
+ * virtio 1.x). */
+#define TD_VNET_HDR_LEN 10
+#define TD_VNET_HDR_MRG_LEN 12
+
+#define TD_VNET_F_NEEDS_CSUM 0x01 /* csum_start/csum_offset say where to put the checksum */
+#define TD_VNET_F_DATA_VALID 0x02 /* checksum already verified (RX) */
+#define TD_VNET_F_RSC_INFO 0x04   /* coalesced segment info (RX) */
+
+#define TD_VNET_GSO_NONE 0
+#define TD_VNET_GSO_TCPV4 1
+#define TD_VNET_GSO_UDP 3    /* UFO (IPv4 fragmentation) */
+#define TD_VNET_GSO_TCPV6 4
+#define TD_VNET_GSO_UDP_L4 5 /* USO (RFC 8085-style UDP segmentation) */
+#define TD_VNET_GSO_ECN 0x80 /* flag on the TCP types: the CWR bit was set */
+
+struct td_vnet_repr {
+	uint8_t flags;        /* TD_VNET_F_* */
+	uint8_t gso_type;     /* TD_VNET_GSO_*, without the ECN flag */
+	bool gso_ecn;
+	uint16_t hdr_len;     /* bytes of headers (GSO: of each segment) */
+	uint16_t gso_size;    /* bytes of payload per segment */
+	uint16_t csum_start;  /* from the start of the packet */
+	uint16_t csum_offset; /* from csum_start to the checksum field */
+	uint16_t num_buffers; /* 12-byte header only */
+};
+
+/* Parse the header at buf (hdr_size 10 or 12; len covers at least it) for a
+ * packet of pkt_len bytes following it. Errors: TD_WIRE_TRUNCATED (len <
+ * hdr_size), TD_WIRE_UNSUPPORTED (unknown flag bits or gso_type, ECN on a
+ * non-TCP type), TD_WIRE_BAD_LENGTH (gso_size 0 with a GSO type; csum_start +
+ * csum_offset + 2 past the packet; hdr_len past the packet), TD_WIRE_BAD_SIZE
+ * (hdr_size not 10 or 12). */
+enum td_wire_err td_vnet_parse(const void *buf, size_t len, size_t hdr_size, size_t pkt_len,
+			       struct td_vnet_repr *r);
+/* Write the header into exactly len (10 or 12) bytes. TD_WIRE_BAD_SIZE for
+ * another len or a repr parse would refuse (unknown type or flags, GSO
+ * without gso_size). */
+enum td_wire_err td_vnet_emit(const struct td_vnet_repr *r, void *buf, size_t len);
+
 #endif

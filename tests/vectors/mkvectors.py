@@ -8,6 +8,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 FILES = ["ping4", "ping6", "tcp4", "tcp6", "udp_unreach", "frag"]
+RAW = ["vnet_syn", "vnet_gso"]  # capture_vnet.py: 10-byte virtio-net header + packet
 
 
 def read_pcap(path):
@@ -38,6 +39,15 @@ def main():
                 out.append("\t" + ", ".join(f"0x{b:02x}" for b in p[j:j + 16]) + ",")
             out.append("};")
             table.append(f'\t{{"{name}/{i}", {sym}, sizeof({sym})}},')
+    for name in RAW:
+        with open(os.path.join(HERE, name + ".bin"), "rb") as f:
+            p = f.read()
+        sym = f"v_{name}_1"
+        out.append(f"static const uint8_t {sym}[{len(p)}] = {{")
+        for j in range(0, len(p), 16):
+            out.append("\t" + ", ".join(f"0x{b:02x}" for b in p[j:j + 16]) + ",")
+        out.append("};")
+        table.append(f'\t{{"{name}/1", {sym}, sizeof({sym})}},')
     out.append("")
     out.append("const struct td_test_vector td_test_vectors[] = {")
     out += table
@@ -59,7 +69,10 @@ def upper(p):
 def write_seeds():
     """A few seeds per fuzz target, taken from the captures."""
     seeds = {"fuzz_ipv4": [], "fuzz_ipv6": [], "fuzz_icmp": [], "fuzz_udp": [],
-             "fuzz_tcp": [], "fuzz_csum": []}
+             "fuzz_tcp": [], "fuzz_csum": [], "fuzz_vnet": []}
+    for name in RAW:
+        with open(os.path.join(HERE, name + ".bin"), "rb") as f:
+            seeds["fuzz_vnet"].append((name, b"\x00" + f.read()[:80]))
     pick = ["ping4/1", "ping6/2", "tcp4/1", "tcp4/4", "tcp6/2", "udp_unreach/1",
             "udp_unreach/2", "udp_unreach/3", "udp_unreach/4", "frag/3", "frag/9"]
     for name in pick:
