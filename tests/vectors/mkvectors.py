@@ -69,7 +69,10 @@ def upper(p):
 def write_seeds():
     """A few seeds per fuzz target, taken from the captures."""
     seeds = {"fuzz_ipv4": [], "fuzz_ipv6": [], "fuzz_icmp": [], "fuzz_udp": [],
-             "fuzz_tcp": [], "fuzz_csum": [], "fuzz_vnet": []}
+             "fuzz_tcp": [], "fuzz_csum": [], "fuzz_vnet": [], "fuzz_pcap": []}
+    for name in ("ping4", "udp_unreach"):
+        with open(os.path.join(HERE, name + ".pcap"), "rb") as f:
+            seeds["fuzz_pcap"].append((name + ".pcap", f.read()))
     for name in RAW:
         with open(os.path.join(HERE, name + ".bin"), "rb") as f:
             seeds["fuzz_vnet"].append((name, b"\x00" + f.read()[:80]))
