@@ -28,7 +28,7 @@ def tshark_fields(path, *fields, extra=()):
     return [line.split("\t") for line in r.stdout.splitlines()]
 
 
-@pytest.mark.parametrize("name", ["ping4", "ping6", "tcp4", "tcp6", "udp_unreach", "frag"])
+@pytest.mark.parametrize("name", ["ping4", "ping6", "tcp4", "tcp6", "udp_unreach", "frag", "mld"])
 def test_decode_frame_count_and_checksums_agree_with_tshark(name):
     path = os.path.join(VEC, name + ".pcap")
     out = decode(path)

@@ -7,7 +7,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-FILES = ["ping4", "ping6", "tcp4", "tcp6", "udp_unreach", "frag"]
+FILES = ["ping4", "ping6", "tcp4", "tcp6", "udp_unreach", "frag", "mld"]
 RAW = ["vnet_syn", "vnet_gso"]  # capture_vnet.py: 10-byte virtio-net header + packet
 
 
@@ -63,7 +63,10 @@ def upper(p):
     if p[0] >> 4 == 4:
         ihl = (p[0] & 15) * 4
         return 4, p[9], p[ihl:struct.unpack(">H", p[2:4])[0]]
-    return 6, p[6], p[40:40 + struct.unpack(">H", p[4:6])[0]]
+    nh, off, end = p[6], 40, 40 + struct.unpack(">H", p[4:6])[0]
+    while nh in (0, 43, 60):  # hop-by-hop, routing, destination options
+        nh, off = p[off], off + (p[off + 1] + 1) * 8
+    return 6, nh, p[off:end]
 
 
 def write_seeds():
@@ -77,7 +80,7 @@ def write_seeds():
         with open(os.path.join(HERE, name + ".bin"), "rb") as f:
             seeds["fuzz_vnet"].append((name, b"\x00" + f.read()[:80]))
     pick = ["ping4/1", "ping6/2", "tcp4/1", "tcp4/4", "tcp6/2", "udp_unreach/1",
-            "udp_unreach/2", "udp_unreach/3", "udp_unreach/4", "frag/3", "frag/9"]
+            "udp_unreach/2", "udp_unreach/3", "udp_unreach/4", "frag/3", "frag/9", "mld/1"]
     for name in pick:
         cap, num = name.split("/")
         p = read_pcap(os.path.join(HERE, cap + ".pcap"))[int(num) - 1]
