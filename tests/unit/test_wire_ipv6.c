@@ -88,6 +88,35 @@ static void ipv6_parse_kernel_fragment_headers(void **state)
 	}
 }
 
+static void ipv6_parse_kernel_mld_report_with_hop_by_hop_header(void **state)
+{
+	(void)state;
+	const struct td_test_vector *t = td_test_vector("mld/1");
+	struct td_ipv6_view v;
+	struct td_ipv6_repr r;
+	assert_int_equal(td_ipv6_check(&v, t->data, t->len, 0), TD_WIRE_OK);
+	td_ipv6_parse(&v, &r);
+	assert_int_equal(r.next_header, TD_IPPROTO_HOPOPTS);
+	assert_int_equal(r.hop_limit, 1);
+	assert_int_equal(r.payload_len, 56);
+	assert_int_equal(r.ext_len, 8);
+	assert_int_equal(r.upper_proto, TD_IPPROTO_ICMPV6);
+	assert_int_equal(v.upper_off, 48);
+	struct td_ipv6_ext e = {0};
+	assert_true(td_ipv6_ext_next(&v, &e));
+	assert_int_equal(e.type, TD_IPPROTO_HOPOPTS);
+	assert_int_equal(e.len, 8);
+	assert_int_equal(t->data[e.off + 2], 5); /* Router Alert, as tshark shows */
+	assert_false(td_ipv6_ext_next(&v, &e));
+	/* The ICMPv6 checksum (0xec18, tshark: correct) verifies over the
+	 * upper-layer bytes only, after the extension header. */
+	struct td_bytes up = td_ipv6_upper(&v);
+	struct td_icmp_repr ic;
+	assert_int_equal(td_icmp6_parse(up.ptr, up.len, r.src, r.dst, 0, &ic), TD_WIRE_OK);
+	assert_int_equal(ic.type, 143);
+	assert_int_equal(td_get_be16(up.ptr + 2), 0xec18);
+}
+
 static void ipv6_emit_reproduces_kernel_header_and_fragment_header(void **state)
 {
 	(void)state;
@@ -129,6 +158,21 @@ static void ipv6_walks_hopopts_dstopts_routing_to_the_upper_layer(void **state)
 	assert_int_equal(v.frag_prev_nh_off, frag_off - 24);
 	assert_int_equal(r.frag.ident, 0xabcdef01);
 	assert_int_equal(td_ipv6_upper(&v).len, 8);
+
+	/* The iterator replays the chain. */
+	static const uint8_t types[4] = {TD_IPPROTO_HOPOPTS, TD_IPPROTO_DSTOPTS,
+					 TD_IPPROTO_ROUTING, TD_IPPROTO_FRAGMENT};
+	static const uint16_t lens[4] = {8, 16, 24, 8};
+	struct td_ipv6_ext e = {0};
+	unsigned n = 0;
+	while (td_ipv6_ext_next(&v, &e)) {
+		assert_true(n < 4);
+		assert_int_equal(e.type, types[n]);
+		assert_int_equal(e.len, lens[n]);
+		assert_int_equal(e.next_header, n < 3 ? types[n + 1] : TD_IPPROTO_UDP);
+		n++;
+	}
+	assert_int_equal(n, 4);
 }
 
 static void ipv6_no_next_header_ends_the_walk(void **state)
@@ -274,6 +318,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(ipv6_parse_kernel_echo_request),
 		cmocka_unit_test(ipv6_parse_kernel_fragment_headers),
+		cmocka_unit_test(ipv6_parse_kernel_mld_report_with_hop_by_hop_header),
 		cmocka_unit_test(ipv6_emit_reproduces_kernel_header_and_fragment_header),
 		cmocka_unit_test(ipv6_walks_hopopts_dstopts_routing_to_the_upper_layer),
 		cmocka_unit_test(ipv6_no_next_header_ends_the_walk),
