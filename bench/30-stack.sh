@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" -ne 0 ]; then echo "30-stack: needs root, skipped"; exit 0; fi
+build/bench/stack_core
 exec /usr/bin/python3 bench/stack_bench.py
