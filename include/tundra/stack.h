@@ -130,7 +130,7 @@ enum td_stack_layer {
 	X(rx_bad_version, 1, "first nibble neither 4 nor 6")                                        \
 	X(rx_no_addr, 1, "family without a configured address")                                     \
 	X(rx_not_for_us, 1, "destination is not this host")                                         \
-	X(rx_bad_src, 1, "source is multicast, broadcast, loopback or unspecified")                 \
+	X(rx_bad_src, 1, "source is multicast, broadcast, loopback, unspecified or ours")               \
 	X(rx_unknown_proto, 1, "protocol / next header with no transport (error sent)")             \
 	X(rx_ip6_ext_unknown, 1, "IPv6 extension header that must be understood (error sent)")     \
 	X(rx_ip6_hbh_opt, 1, "IPv6 hop-by-hop/destination option asking for discard")              \

@@ -572,10 +572,12 @@ bool td_stack_ip4_is_bcast_or_mcast(const struct td_stack *st, uint32_t a)
 	return false;
 }
 
-/* RFC 1122 §3.2.1.3: a source that cannot be a single host. */
+/* RFC 1122 §3.2.1.3: a source that cannot be a single host, or our own
+ * address coming back from the link (a spoof or a loop). */
 static bool ip4_bad_src(const struct td_stack *st, uint32_t a)
 {
-	return a == 0 || (a >> 24) == 127 || td_stack_ip4_is_bcast_or_mcast(st, a);
+	return a == 0 || (a >> 24) == 127 || a == st->cfg.addr4 ||
+	       td_stack_ip4_is_bcast_or_mcast(st, a);
 }
 
 static void deliver(struct td_stack *st, uint64_t now, uint8_t proto, const struct td_l4_rx *rx,
@@ -728,7 +730,7 @@ void td_stack_ip6_input(struct td_stack *st, uint64_t now, const uint8_t *pkt, s
 		}
 		mcast = true;
 	}
-	if (ip6_bad_src(r.src)) {
+	if (ip6_bad_src(r.src) || !memcmp(r.src, st->cfg.addr6, 16)) {
 		st->stats.ctr[TD_CTR_rx_bad_src]++;
 		return;
 	}

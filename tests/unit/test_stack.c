@@ -522,6 +522,11 @@ static void malformed_input_is_counted_by_codec_error(void **state)
 	h[10] ^= 1;
 	td_stack_input(a, 0, h, 20);
 	assert_int_equal(td_stack_stats(a)->wire[TD_LAYER_IP4][TD_WIRE_BAD_CHECKSUM], 1);
+	/* our own address as the source: a spoof or a loop */
+	struct td_ipv4_repr sp = {.src = 0x0a000002, .dst = 0x0a000002, .ttl = 1, .proto = 17};
+	assert_int_equal(td_ipv4_emit(&sp, h, 20), TD_WIRE_OK);
+	td_stack_input(a, 0, h, 20);
+	assert_int_equal(ctr(a, TD_CTR_rx_bad_src), 1);
 	assert_null(td_stack_output_peek(a, 0, &(size_t){0}));
 	td_stack_destroy(a);
 }
