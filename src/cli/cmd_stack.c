@@ -490,6 +490,9 @@ int td_cmd_stack(int argc, char **argv)
 			err == -EPERM ? " (needs CAP_SYS_ADMIN; without root use --rootless)" : "");
 		return 1;
 	}
+	/* A namespace we made has its loopback down; commands expect it up. */
+	if ((o.rootless || o.new_netns) && (err = td_rtnl_link_up("lo")))
+		fprintf(stderr, "tundra stack: bringing up lo: %s\n", strerror(-err));
 	struct td_tun tun;
 	err = td_tun_open(&tun, o.ifname, o.persist, o.attach);
 	if (err) {
