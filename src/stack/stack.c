@@ -783,6 +783,12 @@ void td_stack_ip6_input(struct td_stack *st, uint64_t now, const uint8_t *pkt, s
 		nh = pkt[off];
 		off += hlen;
 	}
+	if (r.has_frag && !atomic) {
+		/* the walk stopped before the Fragment header: never hand a
+		 * piece of a datagram to a transport */
+		st->stats.ctr[TD_CTR_reass_inconsistent]++;
+		return;
+	}
 	if (r.upper_proto == TD_IPPROTO_NONE) {
 		st->stats.ctr[TD_CTR_rx_unknown_proto]++;
 		return;
