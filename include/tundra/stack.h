@@ -132,7 +132,6 @@ enum td_stack_layer {
 	X(rx_not_for_us, 1, "destination is not this host")                                         \
 	X(rx_bad_src, 1, "source is multicast, broadcast, loopback, unspecified or ours")               \
 	X(rx_unknown_proto, 1, "protocol / next header with no transport (error sent)")             \
-	X(rx_ip6_ext_unknown, 1, "IPv6 extension header that must be understood (error sent)")     \
 	X(rx_ip6_hbh_opt, 1, "IPv6 hop-by-hop/destination option asking for discard")              \
 	X(rx_ip6_routing, 1, "IPv6 routing header with segments left (error sent)")                 \
 	X(rx_ip4_options, 0, "IPv4 packets carrying options (accepted, ignored)")                  \
