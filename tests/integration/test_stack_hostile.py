@@ -63,7 +63,14 @@ def cases():
     huge = IP(src=A4, dst=S4, id=778, flags="MF", frag=8189, proto=1) / (b"z" * 48)
     yield "ip4 fragment ending past 65535", [huge], \
         lambda s: c(s, "reass_too_big") + w(s, "ip4", "bad_fragment")
+    yield "udp header truncated", [IP(src=A4, dst=S4, proto=17) / b"\x00\x01\x00\x07"], \
+        lambda s: w(s, "udp", "truncated")
+    yield "icmp header truncated", [IP(src=A4, dst=S4, proto=1) / b"\x08\x00\x00"], \
+        lambda s: w(s, "icmp4", "truncated")
     ok6 = IPv6(src=A6, dst=S6) / ICMPv6EchoRequest(data=b"q" * 32)
+    big6 = IPv6(src=A6, dst=S6) / IPv6ExtHdrFragment(id=98, m=1, offset=8190, nh=58) / (b"o" * 64)
+    yield "ip6 fragment ending past 65535", [big6], \
+        lambda s: c(s, "reass_too_big") + w(s, "ip6", "bad_fragment")
     yield "ip6 truncated header", [bytes(ok6)[:30]], lambda s: w(s, "ip6", "truncated")
     b = bytearray(bytes(ok6))
     b[4:6] = (len(b) - 40 + 50).to_bytes(2, "big")
