@@ -84,6 +84,7 @@ struct td_stack {
 	struct td_impair imp_in, imp_out;
 
 	struct td_reass *reass;
+	uint32_t reass_used;
 	uint64_t reass_seq;
 
 	uint8_t *scratch; /* TD_REASS_DATA_MAX + 64: ICMP replies and errors under construction */
