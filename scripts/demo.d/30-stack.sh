@@ -25,13 +25,13 @@ sleep 0.2
 
 if "$TUNDRA" ping --help >/dev/null 2>&1; then
   ip netns exec "$ns" sysctl -qw net.ipv4.ping_group_range="0 2147483647"
-  PING=("$TUNDRA" ping); echo "(tundra ping)"
+  PING=("$TUNDRA" ping); LABEL="tundra ping"
 else
-  PING=(ping); echo "(tundra ping is not in this build: iputils ping)"
+  PING=(ping); LABEL="ping"; echo "(tundra ping is not in this build: iputils ping)"
 fi
-echo "\$ ping -c 3 10.0.0.2"
+echo "\$ $LABEL -c 3 10.0.0.2"
 ip netns exec "$ns" "${PING[@]}" -c 3 -i 0.2 10.0.0.2
-echo "\$ ping -c 3 -s 4000 fd00::2      # fragmented both ways"
+echo "\$ $LABEL -c 3 -s 4000 fd00::2      # fragmented both ways"
 ip netns exec "$ns" "${PING[@]}" -c 3 -i 0.2 -s 4000 fd00::2
 
 echo "\$ UDP: echo (port 7) from a kernel socket, then a closed port"
