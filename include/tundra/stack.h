@@ -238,9 +238,12 @@ void td_stack_pool_usage(const struct td_stack *st, struct td_stack_pool_usage *
 struct td_udp_sock;
 
 #define TD_EV_READABLE 0x1u /* a datagram (or a pending error) can be received */
+#define TD_EV_WRITABLE 0x2u /* after a send failed with -ENOBUFS: packet slots are free again */
 
 /* Readiness callback: called from inside td_stack_input/poll when the socket
- * becomes readable. It may call td_udp_recvfrom/sendto on the socket, and may
+ * becomes readable, or writable again after td_udp_sendto returned -ENOBUFS
+ * (once half of the packet slots are free; td_stack_next_deadline then says
+ * "now" so that the loop polls). It may call td_udp_recvfrom/sendto on the socket, and may
  * close it. */
 typedef void (*td_udp_cb)(struct td_udp_sock *s, unsigned events, void *user);
 

@@ -900,6 +900,7 @@ void td_stack_poll(struct td_stack *st, uint64_t now)
 {
 	run_delayed_input(st, now);
 	td_reass_poll(st, now);
+	td_udp_poll(st, now);
 	for (size_t i = 0; i < st->ntp; i++)
 		if (st->tp[i]->poll)
 			st->tp[i]->poll(st->tp[i]->ctx, now);
@@ -907,6 +908,8 @@ void td_stack_poll(struct td_stack *st, uint64_t now)
 
 uint64_t td_stack_next_deadline(const struct td_stack *st)
 {
+	if (td_udp_writable_due(st))
+		return 0; /* a socket is owed TD_EV_WRITABLE: poll now */
 	uint64_t d = td_reass_next_deadline(st);
 	if (st->out.head >= 0 && st->slots[st->out.head].due < d)
 		d = st->slots[st->out.head].due;

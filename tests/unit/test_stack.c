@@ -615,6 +615,15 @@ static void impair_delay_holds_packets_until_due(void **state)
 	td_stack_destroy(b);
 }
 
+static unsigned writable_events;
+static void writable_cb(struct td_udp_sock *s, unsigned ev, void *user)
+{
+	(void)s;
+	(void)user;
+	if (ev & TD_EV_WRITABLE)
+		writable_events++;
+}
+
 static void output_slots_exhausted_is_counted_enobufs(void **state)
 {
 	(void)state;
@@ -626,9 +635,26 @@ static void output_slots_exhausted_is_counted_enobufs(void **state)
 	assert_int_equal(td_udp_open(a, &s), 0);
 	struct td_endpoint to = {.addr = {.family = TD_AF_INET, .v4 = 0x0a000001}, .port = 9};
 	static uint8_t big[20000];
+	td_udp_set_callback(s, writable_cb, NULL);
+	writable_events = 0;
 	assert_int_equal(td_udp_sendto(s, 0, big, sizeof(big), &to), -ENOBUFS);
 	assert_int_equal(ctr(a, TD_CTR_tx_no_slot), 1);
 	assert_null(td_stack_output_peek(a, 0, &(size_t){0}));
+	/* nothing queued: the slots are free, the socket is owed a wake-up */
+	assert_int_equal(td_stack_next_deadline(a), 0);
+	td_stack_poll(a, 1);
+	assert_int_equal(writable_events, 1);
+	assert_int_equal(td_stack_next_deadline(a), UINT64_MAX);
+	/* fill the queue with small datagrams until it refuses, drain, wake */
+	int sent = 0;
+	while (td_udp_sendto(s, 2, big, 100, &to) == 100)
+		sent++;
+	assert_int_equal(sent, 8);
+	assert_int_equal(td_stack_next_deadline(a), 2); /* slots busy: no wake-up yet */
+	assert_int_equal(pump(a, NULL, 2), 8);
+	assert_int_equal(td_stack_next_deadline(a), 0);
+	td_stack_poll(a, 3);
+	assert_int_equal(writable_events, 2);
 	td_udp_close(s);
 	assert_drained(a);
 	td_stack_destroy(a);
