@@ -249,6 +249,22 @@ struct td_ipv6_ext {
  * false after the last. Infallible: the check validated the chain. */
 bool td_ipv6_ext_next(const struct td_ipv6_view *v, struct td_ipv6_ext *e);
 
+/* One option of a Hop-by-Hop or Destination Options header (RFC 8200 §4.2).
+ * Pad1 has len 0 and no data. The two high bits of type say what a node that
+ * does not know the option must do (§4.2: skip, discard, discard + ICMP). */
+struct td_ipv6_opt {
+	uint8_t type;
+	uint8_t len;          /* of the data */
+	struct td_bytes data;
+};
+
+/* Walk the options of extension header e (HOPOPTS or DSTOPTS; other types
+ * have none): *off starts at 0. True with o filled; false at the end (*err =
+ * TD_WIRE_OK) or for an option running past its header (*err =
+ * TD_WIRE_BAD_OPTION). Every call that returns true advances *off. */
+bool td_ipv6_opt_next(const struct td_ipv6_view *v, const struct td_ipv6_ext *e, size_t *off,
+		      struct td_ipv6_opt *o, enum td_wire_err *err);
+
 /* Emit the 40-byte fixed header (no extensions; next_header, payload_len as given). */
 enum td_wire_err td_ipv6_emit(const struct td_ipv6_repr *r, void *buf, size_t len);
 /* Emit an 8-byte fragment header. */

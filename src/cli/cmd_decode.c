@@ -407,6 +407,41 @@ static void decode_ipv4(const uint8_t *p, size_t len, int depth, bool quoted)
 	decode_upper(r.proto, pl.ptr, pl.len, &ps, depth, quoted || r.mf);
 }
 
+/* RFC 8200 §4.2: the two high bits of the type say what a node that does not
+ * know the option does. */
+static const char *const opt_action[4] = {"skip", "discard", "discard, ICMP",
+					  "discard, ICMP unless multicast"};
+
+static void ipv6_option_line(int depth, const struct td_ipv6_opt *o)
+{
+	const uint8_t *d = o->data.ptr;
+	switch (o->type) {
+	case 0x00: line(depth, "Pad1"); break;
+	case 0x01: line(depth, "PadN: %u bytes", o->len); break;
+	case 0x05:
+		if (o->len == 2) {
+			/* RFC 2711: 0 = MLD, 1 = RSVP, 2 = active networks. */
+			unsigned val = td_get_be16(d);
+			line(depth, "Router Alert: %s (%u)",
+			     val == 0 ? "MLD" : val == 1 ? "RSVP" : "other", val);
+			break;
+		}
+		line(depth, "Router Alert, bad length %u", o->len);
+		break;
+	case 0xc2:
+		if (o->len == 4) {
+			line(depth, "Jumbo Payload: %" PRIu32, td_get_be32(d));
+			break;
+		}
+		line(depth, "Jumbo Payload, bad length %u", o->len);
+		break;
+	default:
+		line(depth, "Option 0x%02x, %u bytes (unknown: %s)", o->type, o->len,
+		     opt_action[o->type >> 6]);
+		break;
+	}
+}
+
 static void decode_ext(const struct td_ipv6_view *v, const struct td_ipv6_ext *x, int depth)
 {
 	const uint8_t *h = v->p + x->off;
@@ -423,7 +458,15 @@ static void decode_ext(const struct td_ipv6_view *v, const struct td_ipv6_ext *x
 	if (x->type == TD_IPPROTO_ROUTING) {
 		line(depth + 1, "Type: %u", h[2]);
 		line(depth + 1, "Segments Left: %u", h[3]);
+		return;
 	}
+	struct td_ipv6_opt o;
+	enum td_wire_err e;
+	size_t off = 0;
+	while (td_ipv6_opt_next(v, x, &off, &o, &e))
+		ipv6_option_line(depth + 1, &o);
+	if (e != TD_WIRE_OK)
+		malformed(depth + 1, "IPv6 option", e);
 }
 
 static void decode_ipv6(const uint8_t *p, size_t len, int depth, bool quoted)
