@@ -17,9 +17,12 @@
 #define MAX_FILE (1u << 30)
 
 /* Link types we can reach IP through (www.tcpdump.org/linktypes.html). */
+#define LINKTYPE_NULL 0 /* BSD loopback: 4-byte address family, writer's byte order */
 #define LINKTYPE_ETHERNET 1
+#define LINKTYPE_LINUX_SLL 113  /* tcpdump -i any, 16-byte cooked header */
 #define LINKTYPE_IPV4 228
 #define LINKTYPE_IPV6 229
+#define LINKTYPE_LINUX_SLL2 276 /* tcpdump -i any (newer), 20-byte cooked header */
 
 static void indent(int depth)
 {
@@ -546,25 +549,67 @@ static void frame_header(unsigned long n, size_t wire, size_t cap, const struct 
 	     rec->ts_ns % 1000000000u);
 }
 
+static bool link_supported(uint32_t lt)
+{
+	return lt == TD_PCAP_LINKTYPE_RAW || lt == LINKTYPE_IPV4 || lt == LINKTYPE_IPV6 ||
+	       lt == LINKTYPE_ETHERNET || lt == LINKTYPE_LINUX_SLL || lt == LINKTYPE_LINUX_SLL2 ||
+	       lt == LINKTYPE_NULL;
+}
+
+/* Strip the link-layer header, print it, and decode the IP packet inside. */
 static void decode_link(uint32_t linktype, const uint8_t *p, size_t len)
 {
-	if (linktype != LINKTYPE_ETHERNET) {
+	size_t hl;
+	uint16_t type;
+
+	switch (linktype) {
+	case LINKTYPE_ETHERNET:
+		hl = 14;
+		if (len < hl)
+			break;
+		type = td_get_be16(p + 12);
+		line(0, "Ethernet II, Src: %02x:%02x:%02x:%02x:%02x:%02x, "
+			"Dst: %02x:%02x:%02x:%02x:%02x:%02x",
+		     p[6], p[7], p[8], p[9], p[10], p[11], p[0], p[1], p[2], p[3], p[4], p[5]);
+		line(1, "Type: 0x%04x", type);
+		goto ethertype;
+	case LINKTYPE_LINUX_SLL:
+		hl = 16;
+		if (len < hl)
+			break;
+		type = td_get_be16(p + 14);
+		line(0, "Linux cooked capture v1");
+		line(1, "Packet type: %u, Protocol: 0x%04x", td_get_be16(p), type);
+		goto ethertype;
+	case LINKTYPE_LINUX_SLL2:
+		hl = 20;
+		if (len < hl)
+			break;
+		type = td_get_be16(p);
+		line(0, "Linux cooked capture v2");
+		line(1, "Protocol: 0x%04x, Interface index: %" PRIu32 ", Packet type: %u", type,
+		     td_get_be32(p + 4), p[10]);
+		goto ethertype;
+	case LINKTYPE_NULL:
+		/* The family is in the capturing host's byte order; the IP
+		 * version nibble tells us what follows either way. */
+		hl = 4;
+		if (len < hl)
+			break;
+		line(0, "Null/Loopback");
+		decode_ip(p + hl, len - hl, 0, false);
+		return;
+	default:
 		decode_ip(p, len, 0, false);
 		return;
 	}
-	if (len < 14) {
-		line(0, "Ethernet II");
-		line(1, "[Malformed Ethernet: truncated]");
-		return;
-	}
-	uint16_t type = td_get_be16(p + 12);
-	line(0, "Ethernet II, Src: %02x:%02x:%02x:%02x:%02x:%02x, Dst: %02x:%02x:%02x:%02x:%02x:%02x",
-	     p[6], p[7], p[8], p[9], p[10], p[11], p[0], p[1], p[2], p[3], p[4], p[5]);
-	line(1, "Type: 0x%04x", type);
+	line(0, "[Malformed link-layer header: truncated]");
+	return;
+ethertype:
 	if (type == 0x0800 || type == 0x86dd)
-		decode_ip(p + 14, len - 14, 0, false);
+		decode_ip(p + hl, len - hl, 0, false);
 	else
-		line(0, "Data (%zu bytes)", len - 14);
+		line(0, "Data (%zu bytes, not IP)", len - hl);
 }
 
 static void usage(FILE *f)
@@ -572,8 +617,9 @@ static void usage(FILE *f)
 	fprintf(f, "usage: tundra decode [--raw] FILE\n\n"
 		   "Print every packet of FILE layer by layer (IPv4/IPv6 with extension\n"
 		   "headers, ICMP, ICMPv6, UDP, TCP with options), with checksum status.\n\n"
-		   "  FILE       a pcap capture (LINKTYPE_RAW, IPV4, IPV6 or ETHERNET; micro-\n"
-		   "             or nanosecond timestamps, either byte order); '-' is stdin\n"
+		   "  FILE       a pcap capture (link type RAW, IPV4, IPV6, ETHERNET, LINUX_SLL,\n"
+		   "             LINUX_SLL2 or NULL; micro- or nanosecond timestamps, either\n"
+		   "             byte order); '-' is stdin\n"
 		   "  --raw      FILE holds one raw IP packet, no pcap headers\n"
 		   "  -h, --help this text\n");
 }
@@ -628,10 +674,9 @@ int td_cmd_decode(int argc, char **argv)
 		free(buf);
 		return 1;
 	}
-	if (rd.linktype != TD_PCAP_LINKTYPE_RAW && rd.linktype != LINKTYPE_IPV4 &&
-	    rd.linktype != LINKTYPE_IPV6 && rd.linktype != LINKTYPE_ETHERNET) {
+	if (!link_supported(rd.linktype)) {
 		fprintf(stderr, "tundra decode: %s: link type %" PRIu32 " is not supported "
-				"(raw IP, IPv4, IPv6 or Ethernet)\n",
+				"(raw IP, IPv4, IPv6, Ethernet, Linux cooked v1/v2, BSD loopback)\n",
 			path, rd.linktype);
 		free(buf);
 		return 1;

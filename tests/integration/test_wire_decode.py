@@ -89,3 +89,33 @@ def test_decode_truncated_file_reports_the_record(tmp_path):
     assert r.returncode == 1
     assert "record 2: truncated" in r.stderr
     assert r.stdout.count("Frame ") == 1
+
+
+def test_decode_live_any_interface_capture_like_tshark(tmp_path):
+    """A real `dumpcap -i any` capture (Linux cooked header) made in a
+    namespace of our own while the kernel pings itself over IPv4 and IPv6."""
+    import time
+    from netns import Netns
+
+    path = tmp_path / "any.pcap"
+    with Netns() as ns:
+        cap = ns.popen(["dumpcap", "-q", "-P", "-i", "any", "-w", str(path)],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(50):  # dumpcap creates the file once it is capturing
+            if path.exists() and path.stat().st_size >= 24:
+                break
+            time.sleep(0.1)
+        time.sleep(0.5)
+        ns.run("ping", "-c", "2", "-i", "0.2", "127.0.0.1")
+        ns.run("ping", "-6", "-c", "2", "-i", "0.2", "::1")
+        time.sleep(0.5)
+        cap.terminate()
+        cap.wait(timeout=10)
+    out = decode(str(path))
+    linktype = int.from_bytes(path.read_bytes()[20:24], "little")
+    assert linktype in (113, 276)
+    assert "Linux cooked capture" in out
+    frames = len(re.findall(r"^Frame \d+:", out, re.M))
+    assert frames == len(tshark_fields(str(path), "frame.number")) >= 8
+    assert out.count("Echo (ping) request") >= 4 and out.count("Echo (ping) reply") >= 4
+    assert "Status: Bad" not in out and "Malformed" not in out
