@@ -501,11 +501,18 @@ struct td_vnet_repr {
 /* Parse the header at buf (hdr_size 10 or 12; len covers at least it) for a
  * packet of pkt_len bytes following it. Errors: TD_WIRE_TRUNCATED (len <
  * hdr_size), TD_WIRE_UNSUPPORTED (unknown flag bits or gso_type, ECN on a
- * non-TCP type), TD_WIRE_BAD_LENGTH (gso_size 0 with a GSO type; csum_start +
+ * non-TCP type, NEEDS_CSUM with an odd csum_offset), TD_WIRE_BAD_LENGTH (gso_size 0 with a GSO type; csum_start +
  * csum_offset + 2 past the packet; hdr_len past the packet), TD_WIRE_BAD_SIZE
  * (hdr_size not 10 or 12). */
 enum td_wire_err td_vnet_parse(const void *buf, size_t len, size_t hdr_size, size_t pkt_len,
 			       struct td_vnet_repr *r);
+/* Complete an offloaded checksum in place (virtio 1.x §5.1.6.2: the device
+ * sums from csum_start to the end and stores the result at csum_start +
+ * csum_offset; the field already holds the pseudo-header sum, as Linux leaves
+ * it). Does nothing without TD_VNET_F_NEEDS_CSUM. TD_WIRE_UNSUPPORTED for a
+ * GSO packet (each segment gets its own checksum when it is cut);
+ * TD_WIRE_BAD_LENGTH when the field lies past len. */
+enum td_wire_err td_vnet_csum_finish(const struct td_vnet_repr *r, void *pkt, size_t len);
 /* Write the header into exactly len (10 or 12) bytes. TD_WIRE_BAD_SIZE for
  * another len or a repr parse would refuse (unknown type or flags, GSO
  * without gso_size). */
