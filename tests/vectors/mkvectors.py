@@ -72,7 +72,7 @@ def upper(p):
 def write_seeds():
     """A few seeds per fuzz target, taken from the captures."""
     seeds = {"fuzz_ipv4": [], "fuzz_ipv6": [], "fuzz_icmp": [], "fuzz_udp": [],
-             "fuzz_tcp": [], "fuzz_csum": [], "fuzz_vnet": [], "fuzz_pcap": []}
+             "fuzz_tcp": [], "fuzz_csum": [], "fuzz_vnet": [], "fuzz_pcap": [], "fuzz_packet": []}
     for name in ("ping4", "udp_unreach"):
         with open(os.path.join(HERE, name + ".pcap"), "rb") as f:
             seeds["fuzz_pcap"].append((name + ".pcap", f.read()))
@@ -87,6 +87,7 @@ def write_seeds():
         tag = name.replace("/", "_")
         fam, proto, up = upper(p)
         seeds["fuzz_ipv4" if fam == 4 else "fuzz_ipv6"].append((tag, p))
+        seeds["fuzz_packet"].append((tag, p))
         if name.startswith("frag"):
             continue
         sel = bytes([1 if fam == 6 else 0])
