@@ -174,6 +174,20 @@ static inline bool td_ipv4_is_fragment(const struct td_ipv4_view *v)
 	return (td_get_be16(v->p + 6) & 0x3fff) != 0; /* MF set or offset != 0 */
 }
 
+/* One IPv4 option (RFC 791 §3.1): EOL and NOP have len 1 and no data. */
+struct td_ipv4_opt {
+	uint8_t type;         /* copied flag, class and number, as on the wire */
+	uint8_t len;          /* whole option, type and length bytes included */
+	struct td_bytes data; /* len - 2 bytes */
+};
+
+/* Walk the options of a checked header: *off starts at 0. True with o
+ * filled; false at the end (after EOL or at the end of the header, *err =
+ * TD_WIRE_OK) or for a length < 2 or past the header (*err =
+ * TD_WIRE_BAD_OPTION). Every call that returns true advances *off. */
+bool td_ipv4_opt_next(const struct td_ipv4_view *v, size_t *off, struct td_ipv4_opt *o,
+		      enum td_wire_err *err);
+
 /* Header size the repr needs: 20 + opt_len. */
 size_t td_ipv4_hdr_size(const struct td_ipv4_repr *r);
 /* Write the header (exactly td_ipv4_hdr_size bytes) with total length

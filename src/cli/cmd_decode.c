@@ -363,6 +363,21 @@ static void decode_upper(uint8_t proto, const uint8_t *p, size_t len, const stru
 
 /* ---- network ---------------------------------------------------------------- */
 
+static const char *ipv4_opt_name(uint8_t type)
+{
+	switch (type) {
+	case 0: return "End of Options List (EOL)";
+	case 1: return "No-Operation (NOP)";
+	case 7: return "Record Route";
+	case 68: return "Time Stamp";
+	case 130: return "Security";
+	case 131: return "Loose Source Route";
+	case 137: return "Strict Source Route";
+	case 148: return "Router Alert";
+	default: return "Unknown";
+	}
+}
+
 static void decode_ipv4(const uint8_t *p, size_t len, int depth, bool quoted)
 {
 	struct td_ipv4_view v;
@@ -393,8 +408,15 @@ static void decode_ipv4(const uint8_t *p, size_t len, int depth, bool quoted)
 	csum_lines(depth + 1, "Header Checksum", td_get_be16(p + 10), td_csum(p, v.hdr_len), true);
 	line(depth + 1, "Source Address: %s", s);
 	line(depth + 1, "Destination Address: %s", d);
-	if (r.opt_len)
+	if (r.opt_len) {
 		line(depth + 1, "Options: (%u bytes)", r.opt_len);
+		struct td_ipv4_opt o;
+		size_t off = 0;
+		while (td_ipv4_opt_next(&v, &off, &o, &e))
+			line(depth + 2, "IP Option - %s (%u bytes)", ipv4_opt_name(o.type), o.len);
+		if (e != TD_WIRE_OK)
+			malformed(depth + 2, "IPv4 option", e);
+	}
 	if (len > v.len)
 		line(depth + 1, "[%zu bytes of trailer after the datagram]", len - v.len);
 
