@@ -230,7 +230,8 @@ static void tcp_option_line(int depth, const struct td_tcp_opt *o)
 		line(depth, "TCP Option - Timestamps: TSval %" PRIu32 ", TSecr %" PRIu32,
 		     td_get_be32(d), td_get_be32(d + 4));
 	} else if (o->kind == 5 && o->len >= 10 && (o->len - 2) % 8 == 0) {
-		line(depth, "TCP Option - SACK (%u blocks)", (o->len - 2u) / 8);
+		unsigned nb = (o->len - 2u) / 8;
+		line(depth, "TCP Option - SACK (%u block%s)", nb, nb == 1 ? "" : "s");
 		for (unsigned k = 0; k < (o->len - 2u) / 8; k++)
 			line(depth + 1, "left edge = %" PRIu32 ", right edge = %" PRIu32,
 			     td_get_be32(d + 8 * k), td_get_be32(d + 8 * k + 4));

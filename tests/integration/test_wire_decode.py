@@ -28,7 +28,8 @@ def tshark_fields(path, *fields, extra=()):
     return [line.split("\t") for line in r.stdout.splitlines()]
 
 
-@pytest.mark.parametrize("name", ["ping4", "ping6", "tcp4", "tcp6", "udp_unreach", "frag", "mld"])
+@pytest.mark.parametrize("name", ["ping4", "ping6", "tcp4", "tcp6", "udp_unreach", "frag", "mld",
+                                  "sack"])
 def test_decode_frame_count_and_checksums_agree_with_tshark(name):
     path = os.path.join(VEC, name + ".pcap")
     out = decode(path)
@@ -38,7 +39,7 @@ def test_decode_frame_count_and_checksums_agree_with_tshark(name):
     assert "Malformed" not in out
 
 
-@pytest.mark.parametrize("name", ["tcp4", "tcp6"])
+@pytest.mark.parametrize("name", ["tcp4", "tcp6", "sack"])
 def test_decode_tcp_fields_match_tshark(name):
     path = os.path.join(VEC, name + ".pcap")
     out = decode(path)
@@ -53,6 +54,10 @@ def test_decode_tcp_fields_match_tshark(name):
     assert re.findall(r"TSval (\d+), TSecr (\d+)", out) == \
         [tuple(r) for r in tshark_fields(path, "tcp.options.timestamp.tsval",
                                          "tcp.options.timestamp.tsecr")]
+    theirs = [tuple(r) for r in tshark_fields(path, "tcp.options.sack_le", "tcp.options.sack_re",
+                                              extra=("-o", "tcp.relative_sequence_numbers:FALSE"))
+              if r[0]]
+    assert re.findall(r"left edge = (\d+), right edge = (\d+)", out) == theirs
 
 
 def test_decode_ipv6_fragment_headers_match_tshark():
