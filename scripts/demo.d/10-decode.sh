@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 TUNDRA=${TUNDRA:-build/tundra}
+echo "\$ tundra decode --brief tests/vectors/sack.pcap   # a hole, and the kernel's SACK blocks"
+"$TUNDRA" decode --brief tests/vectors/sack.pcap
+echo
 echo "\$ tundra decode tests/vectors/tcp4.pcap   # first two frames: SYN and SYN-ACK with options"
 "$TUNDRA" decode tests/vectors/tcp4.pcap | awk '/^Frame 3:/{stop=1} !stop'
 echo

@@ -124,3 +124,19 @@ def test_decode_live_any_interface_capture_like_tshark(tmp_path):
     assert frames == len(tshark_fields(str(path), "frame.number")) >= 8
     assert out.count("Echo (ping) request") >= 4 and out.count("Echo (ping) reply") >= 4
     assert "Status: Bad" not in out and "Malformed" not in out
+
+
+@pytest.mark.parametrize("name", ["tcp4", "sack", "frag", "udp_unreach"])
+def test_decode_brief_prints_one_line_per_frame(name):
+    path = os.path.join(VEC, name + ".pcap")
+    r = subprocess.run([TUNDRA, "decode", "--brief", path], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    rows = tshark_fields(path, "frame.number", "frame.len")
+    assert len(lines) == len(rows)
+    for line, (num, flen) in zip(lines, rows):
+        cols = line.split()
+        assert cols[0] == num and flen in cols  # number and length on the wire
+    if name == "sack":
+        assert "SLE=5201 SRE=5301" in r.stdout and "SLE=5201 SRE=5401" in r.stdout
