@@ -209,6 +209,29 @@ static bool parse_numeric(const char *s, struct td_probe_addr *a)
 static void add_host(struct run *r, const char *s)
 {
 	struct td_probe_addr a;
+	/* fe80::1%eth0: a link-local address names its interface; it becomes
+	 * the -I interface (one socket per family binds to one device). */
+	const char *pct = strchr(s, '%');
+	if (pct && pct[1]) {
+		char buf[INET6_ADDRSTRLEN];
+		size_t n = (size_t)(pct - s);
+		if (n < sizeof(buf)) {
+			memcpy(buf, s, n);
+			buf[n] = 0;
+			if (inet_pton(AF_INET6, buf, a.a) == 1) {
+				if (r->o.iface && strcmp(r->o.iface, pct + 1) != 0) {
+					fprintf(stderr, "tundra ping: %s: interface differs from -I %s\n", s,
+						r->o.iface);
+					r->not_found++;
+					return;
+				}
+				r->o.iface = pct + 1;
+				a.family = TD_PROBE_V6;
+				tgt_push(r, NULL, &a);
+				return;
+			}
+		}
+	}
 	if (parse_numeric(s, &a)) {
 		if (r->o.family && r->o.family != a.family) {
 			fprintf(stderr, "tundra ping: %s: address family excluded by -%d\n", s,
