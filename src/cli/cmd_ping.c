@@ -615,9 +615,8 @@ static void on_event(void *ctx, const struct td_probe_event *ev)
 
 /* The two iputils summary lines (packets, rtt) for one statistics block. */
 static void print_summary(struct run *r, const char *label, const struct td_probe_stats *s,
-			  uint64_t elapsed_ns, bool with_pipe)
+			  uint64_t elapsed_ns)
 {
-	(void)with_pipe;
 	fprintf(r->out, "\n--- %s ping statistics ---\n", label);
 	fprintf(r->out, "%llu packets transmitted, %llu received",
 		(unsigned long long)s->transmitted, (unsigned long long)s->received);
@@ -875,7 +874,7 @@ static int finish(struct run *r, uint64_t elapsed, int status_single, bool deadl
 	} else if (!r->multi) {
 		char label[300];
 		target_label(r, 0, label, sizeof(label));
-		print_summary(r, r->t[0].name ? r->t[0].name : label, &tot, elapsed, false);
+		print_summary(r, r->t[0].name ? r->t[0].name : label, &tot, elapsed);
 		if (r->o.extra || isatty(fileno(r->out)))
 			print_extra(r, &tot, td_probe_percentile(r->p, 0, 50),
 				    td_probe_percentile(r->p, 0, 90), td_probe_percentile(r->p, 0, 99));
@@ -905,7 +904,7 @@ static int finish(struct run *r, uint64_t elapsed, int status_single, bool deadl
 		}
 		char label[64];
 		snprintf(label, sizeof(label), "%u targets", r->n);
-		print_summary(r, label, &tot, elapsed, false);
+		print_summary(r, label, &tot, elapsed);
 		if (r->o.extra || isatty(fileno(r->out)))
 			print_extra(r, &tot, td_probe_percentile_all(r->p, 50),
 				    td_probe_percentile_all(r->p, 90),
