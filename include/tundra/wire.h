@@ -174,6 +174,20 @@ static inline bool td_ipv4_is_fragment(const struct td_ipv4_view *v)
 	return (td_get_be16(v->p + 6) & 0x3fff) != 0; /* MF set or offset != 0 */
 }
 
+/* One IPv4 option (RFC 791 §3.1): EOL and NOP have len 1 and no data. */
+struct td_ipv4_opt {
+	uint8_t type;         /* copied flag, class and number, as on the wire */
+	uint8_t len;          /* whole option, type and length bytes included */
+	struct td_bytes data; /* len - 2 bytes */
+};
+
+/* Walk the options of a checked header: *off starts at 0. True with o
+ * filled; false at the end (after EOL or at the end of the header, *err =
+ * TD_WIRE_OK) or for a length < 2 or past the header (*err =
+ * TD_WIRE_BAD_OPTION). Every call that returns true advances *off. */
+bool td_ipv4_opt_next(const struct td_ipv4_view *v, size_t *off, struct td_ipv4_opt *o,
+		      enum td_wire_err *err);
+
 /* Header size the repr needs: 20 + opt_len. */
 size_t td_ipv4_hdr_size(const struct td_ipv4_repr *r);
 /* Write the header (exactly td_ipv4_hdr_size bytes) with total length
@@ -248,6 +262,22 @@ struct td_ipv6_ext {
  * zeroed; returns true with e filled (the next call continues after it),
  * false after the last. Infallible: the check validated the chain. */
 bool td_ipv6_ext_next(const struct td_ipv6_view *v, struct td_ipv6_ext *e);
+
+/* One option of a Hop-by-Hop or Destination Options header (RFC 8200 §4.2).
+ * Pad1 has len 0 and no data. The two high bits of type say what a node that
+ * does not know the option must do (§4.2: skip, discard, discard + ICMP). */
+struct td_ipv6_opt {
+	uint8_t type;
+	uint8_t len;          /* of the data */
+	struct td_bytes data;
+};
+
+/* Walk the options of extension header e (HOPOPTS or DSTOPTS; other types
+ * have none): *off starts at 0. True with o filled; false at the end (*err =
+ * TD_WIRE_OK) or for an option running past its header (*err =
+ * TD_WIRE_BAD_OPTION). Every call that returns true advances *off. */
+bool td_ipv6_opt_next(const struct td_ipv6_view *v, const struct td_ipv6_ext *e, size_t *off,
+		      struct td_ipv6_opt *o, enum td_wire_err *err);
 
 /* Emit the 40-byte fixed header (no extensions; next_header, payload_len as given). */
 enum td_wire_err td_ipv6_emit(const struct td_ipv6_repr *r, void *buf, size_t len);
@@ -485,11 +515,18 @@ struct td_vnet_repr {
 /* Parse the header at buf (hdr_size 10 or 12; len covers at least it) for a
  * packet of pkt_len bytes following it. Errors: TD_WIRE_TRUNCATED (len <
  * hdr_size), TD_WIRE_UNSUPPORTED (unknown flag bits or gso_type, ECN on a
- * non-TCP type), TD_WIRE_BAD_LENGTH (gso_size 0 with a GSO type; csum_start +
+ * non-TCP type, NEEDS_CSUM with an odd csum_offset), TD_WIRE_BAD_LENGTH (gso_size 0 with a GSO type; csum_start +
  * csum_offset + 2 past the packet; hdr_len past the packet), TD_WIRE_BAD_SIZE
  * (hdr_size not 10 or 12). */
 enum td_wire_err td_vnet_parse(const void *buf, size_t len, size_t hdr_size, size_t pkt_len,
 			       struct td_vnet_repr *r);
+/* Complete an offloaded checksum in place (virtio 1.x §5.1.6.2: the device
+ * sums from csum_start to the end and stores the result at csum_start +
+ * csum_offset; the field already holds the pseudo-header sum, as Linux leaves
+ * it). Does nothing without TD_VNET_F_NEEDS_CSUM. TD_WIRE_UNSUPPORTED for a
+ * GSO packet (each segment gets its own checksum when it is cut);
+ * TD_WIRE_BAD_LENGTH when the field lies past len. */
+enum td_wire_err td_vnet_csum_finish(const struct td_vnet_repr *r, void *pkt, size_t len);
 /* Write the header into exactly len (10 or 12) bytes. TD_WIRE_BAD_SIZE for
  * another len or a repr parse would refuse (unknown type or flags, GSO
  * without gso_size). */

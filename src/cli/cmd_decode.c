@@ -17,9 +17,12 @@
 #define MAX_FILE (1u << 30)
 
 /* Link types we can reach IP through (www.tcpdump.org/linktypes.html). */
+#define LINKTYPE_NULL 0 /* BSD loopback: 4-byte address family, writer's byte order */
 #define LINKTYPE_ETHERNET 1
+#define LINKTYPE_LINUX_SLL 113  /* tcpdump -i any, 16-byte cooked header */
 #define LINKTYPE_IPV4 228
 #define LINKTYPE_IPV6 229
+#define LINKTYPE_LINUX_SLL2 276 /* tcpdump -i any (newer), 20-byte cooked header */
 
 static void indent(int depth)
 {
@@ -227,7 +230,8 @@ static void tcp_option_line(int depth, const struct td_tcp_opt *o)
 		line(depth, "TCP Option - Timestamps: TSval %" PRIu32 ", TSecr %" PRIu32,
 		     td_get_be32(d), td_get_be32(d + 4));
 	} else if (o->kind == 5 && o->len >= 10 && (o->len - 2) % 8 == 0) {
-		line(depth, "TCP Option - SACK (%u blocks)", (o->len - 2u) / 8);
+		unsigned nb = (o->len - 2u) / 8;
+		line(depth, "TCP Option - SACK (%u block%s)", nb, nb == 1 ? "" : "s");
 		for (unsigned k = 0; k < (o->len - 2u) / 8; k++)
 			line(depth + 1, "left edge = %" PRIu32 ", right edge = %" PRIu32,
 			     td_get_be32(d + 8 * k), td_get_be32(d + 8 * k + 4));
@@ -360,6 +364,21 @@ static void decode_upper(uint8_t proto, const uint8_t *p, size_t len, const stru
 
 /* ---- network ---------------------------------------------------------------- */
 
+static const char *ipv4_opt_name(uint8_t type)
+{
+	switch (type) {
+	case 0: return "End of Options List (EOL)";
+	case 1: return "No-Operation (NOP)";
+	case 7: return "Record Route";
+	case 68: return "Time Stamp";
+	case 130: return "Security";
+	case 131: return "Loose Source Route";
+	case 137: return "Strict Source Route";
+	case 148: return "Router Alert";
+	default: return "Unknown";
+	}
+}
+
 static void decode_ipv4(const uint8_t *p, size_t len, int depth, bool quoted)
 {
 	struct td_ipv4_view v;
@@ -390,8 +409,15 @@ static void decode_ipv4(const uint8_t *p, size_t len, int depth, bool quoted)
 	csum_lines(depth + 1, "Header Checksum", td_get_be16(p + 10), td_csum(p, v.hdr_len), true);
 	line(depth + 1, "Source Address: %s", s);
 	line(depth + 1, "Destination Address: %s", d);
-	if (r.opt_len)
+	if (r.opt_len) {
 		line(depth + 1, "Options: (%u bytes)", r.opt_len);
+		struct td_ipv4_opt o;
+		size_t off = 0;
+		while (td_ipv4_opt_next(&v, &off, &o, &e))
+			line(depth + 2, "IP Option - %s (%u bytes)", ipv4_opt_name(o.type), o.len);
+		if (e != TD_WIRE_OK)
+			malformed(depth + 2, "IPv4 option", e);
+	}
 	if (len > v.len)
 		line(depth + 1, "[%zu bytes of trailer after the datagram]", len - v.len);
 
@@ -405,6 +431,41 @@ static void decode_ipv4(const uint8_t *p, size_t len, int depth, bool quoted)
 	/* A first fragment carries only part of the transport segment: its
 	 * checksum covers bytes not here, so it is not verified. */
 	decode_upper(r.proto, pl.ptr, pl.len, &ps, depth, quoted || r.mf);
+}
+
+/* RFC 8200 §4.2: the two high bits of the type say what a node that does not
+ * know the option does. */
+static const char *const opt_action[4] = {"skip", "discard", "discard, ICMP",
+					  "discard, ICMP unless multicast"};
+
+static void ipv6_option_line(int depth, const struct td_ipv6_opt *o)
+{
+	const uint8_t *d = o->data.ptr;
+	switch (o->type) {
+	case 0x00: line(depth, "Pad1"); break;
+	case 0x01: line(depth, "PadN: %u bytes", o->len); break;
+	case 0x05:
+		if (o->len == 2) {
+			/* RFC 2711: 0 = MLD, 1 = RSVP, 2 = active networks. */
+			unsigned val = td_get_be16(d);
+			line(depth, "Router Alert: %s (%u)",
+			     val == 0 ? "MLD" : val == 1 ? "RSVP" : "other", val);
+			break;
+		}
+		line(depth, "Router Alert, bad length %u", o->len);
+		break;
+	case 0xc2:
+		if (o->len == 4) {
+			line(depth, "Jumbo Payload: %" PRIu32, td_get_be32(d));
+			break;
+		}
+		line(depth, "Jumbo Payload, bad length %u", o->len);
+		break;
+	default:
+		line(depth, "Option 0x%02x, %u bytes (unknown: %s)", o->type, o->len,
+		     opt_action[o->type >> 6]);
+		break;
+	}
 }
 
 static void decode_ext(const struct td_ipv6_view *v, const struct td_ipv6_ext *x, int depth)
@@ -423,7 +484,15 @@ static void decode_ext(const struct td_ipv6_view *v, const struct td_ipv6_ext *x
 	if (x->type == TD_IPPROTO_ROUTING) {
 		line(depth + 1, "Type: %u", h[2]);
 		line(depth + 1, "Segments Left: %u", h[3]);
+		return;
 	}
+	struct td_ipv6_opt o;
+	enum td_wire_err e;
+	size_t off = 0;
+	while (td_ipv6_opt_next(v, x, &off, &o, &e))
+		ipv6_option_line(depth + 1, &o);
+	if (e != TD_WIRE_OK)
+		malformed(depth + 1, "IPv6 option", e);
 }
 
 static void decode_ipv6(const uint8_t *p, size_t len, int depth, bool quoted)
@@ -503,35 +572,241 @@ static void frame_header(unsigned long n, size_t wire, size_t cap, const struct 
 	     rec->ts_ns % 1000000000u);
 }
 
+static bool link_supported(uint32_t lt)
+{
+	return lt == TD_PCAP_LINKTYPE_RAW || lt == LINKTYPE_IPV4 || lt == LINKTYPE_IPV6 ||
+	       lt == LINKTYPE_ETHERNET || lt == LINKTYPE_LINUX_SLL || lt == LINKTYPE_LINUX_SLL2 ||
+	       lt == LINKTYPE_NULL;
+}
+
+/* Strip the link-layer header, print it, and decode the IP packet inside. */
 static void decode_link(uint32_t linktype, const uint8_t *p, size_t len)
 {
-	if (linktype != LINKTYPE_ETHERNET) {
+	size_t hl;
+	uint16_t type;
+
+	switch (linktype) {
+	case LINKTYPE_ETHERNET:
+		hl = 14;
+		if (len < hl)
+			break;
+		type = td_get_be16(p + 12);
+		line(0, "Ethernet II, Src: %02x:%02x:%02x:%02x:%02x:%02x, "
+			"Dst: %02x:%02x:%02x:%02x:%02x:%02x",
+		     p[6], p[7], p[8], p[9], p[10], p[11], p[0], p[1], p[2], p[3], p[4], p[5]);
+		line(1, "Type: 0x%04x", type);
+		goto ethertype;
+	case LINKTYPE_LINUX_SLL:
+		hl = 16;
+		if (len < hl)
+			break;
+		type = td_get_be16(p + 14);
+		line(0, "Linux cooked capture v1");
+		line(1, "Packet type: %u, Protocol: 0x%04x", td_get_be16(p), type);
+		goto ethertype;
+	case LINKTYPE_LINUX_SLL2:
+		hl = 20;
+		if (len < hl)
+			break;
+		type = td_get_be16(p);
+		line(0, "Linux cooked capture v2");
+		line(1, "Protocol: 0x%04x, Interface index: %" PRIu32 ", Packet type: %u", type,
+		     td_get_be32(p + 4), p[10]);
+		goto ethertype;
+	case LINKTYPE_NULL:
+		/* The family is in the capturing host's byte order; the IP
+		 * version nibble tells us what follows either way. */
+		hl = 4;
+		if (len < hl)
+			break;
+		line(0, "Null/Loopback");
+		decode_ip(p + hl, len - hl, 0, false);
+		return;
+	default:
 		decode_ip(p, len, 0, false);
 		return;
 	}
-	if (len < 14) {
-		line(0, "Ethernet II");
-		line(1, "[Malformed Ethernet: truncated]");
+	line(0, "[Malformed link-layer header: truncated]");
+	return;
+ethertype:
+	if (type == 0x0800 || type == 0x86dd)
+		decode_ip(p + hl, len - hl, 0, false);
+	else
+		line(0, "Data (%zu bytes, not IP)", len - hl);
+}
+
+/* ---- one line per frame (--brief), like tshark without -V ------------------ */
+
+/* The IP packet inside a frame of this link type; false when the link header
+ * is cut short or does not carry IP. */
+static bool link_ip(uint32_t lt, const uint8_t *p, size_t len, struct td_bytes *ip)
+{
+	size_t hl = 0;
+	uint16_t type = 0x0800;
+
+	switch (lt) {
+	case LINKTYPE_ETHERNET: hl = 14; break;
+	case LINKTYPE_LINUX_SLL: hl = 16; break;
+	case LINKTYPE_LINUX_SLL2: hl = 20; break;
+	case LINKTYPE_NULL: hl = 4; break;
+	default: break;
+	}
+	if (len < hl)
+		return false;
+	if (lt == LINKTYPE_ETHERNET)
+		type = td_get_be16(p + 12);
+	else if (lt == LINKTYPE_LINUX_SLL)
+		type = td_get_be16(p + 14);
+	else if (lt == LINKTYPE_LINUX_SLL2)
+		type = td_get_be16(p);
+	if (type != 0x0800 && type != 0x86dd)
+		return false;
+	ip->ptr = p + hl;
+	ip->len = len - hl;
+	return true;
+}
+
+/* Append to a bounded line; output past the end is dropped. */
+struct sbuf {
+	char s[512];
+	size_t n;
+};
+
+/* A macro, not a va_list function: clang-analyzer misreads va_list here. */
+#define sb_add(b, ...)                                                                   \
+	do {                                                                             \
+		if ((b)->n < sizeof((b)->s)) {                                           \
+			int r_ = snprintf((b)->s + (b)->n, sizeof((b)->s) - (b)->n, __VA_ARGS__); \
+			if (r_ > 0)                                                      \
+				(b)->n += (size_t)r_;                                    \
+		}                                                                        \
+	} while (0)
+
+static void brief_tcp(struct sbuf *b, const uint8_t *p, size_t len)
+{
+	struct td_tcp_view v;
+	struct td_tcp_repr r;
+	char fl[64];
+
+	if (td_tcp_check(&v, p, len, 0, TD_WIRE_SKIP_CSUM) != TD_WIRE_OK ||
+	    td_tcp_parse(&v, &r) != TD_WIRE_OK) {
+		sb_add(b, "[Malformed TCP]");
 		return;
 	}
-	uint16_t type = td_get_be16(p + 12);
-	line(0, "Ethernet II, Src: %02x:%02x:%02x:%02x:%02x:%02x, Dst: %02x:%02x:%02x:%02x:%02x:%02x",
-	     p[6], p[7], p[8], p[9], p[10], p[11], p[0], p[1], p[2], p[3], p[4], p[5]);
-	line(1, "Type: 0x%04x", type);
-	if (type == 0x0800 || type == 0x86dd)
-		decode_ip(p + 14, len - 14, 0, false);
-	else
-		line(0, "Data (%zu bytes)", len - 14);
+	tcp_flags(r.flags, fl, sizeof(fl));
+	sb_add(b, "%u \u2192 %u [%s] Seq=%" PRIu32, r.src_port, r.dst_port, fl, r.seq);
+	if (r.flags & TD_TCP_ACK)
+		sb_add(b, " Ack=%" PRIu32, r.ack);
+	sb_add(b, " Win=%u Len=%zu", r.window, r.payload.len);
+	if (r.opt.has_mss)
+		sb_add(b, " MSS=%u", r.opt.mss);
+	if (r.opt.sack_perm)
+		sb_add(b, " SACK_PERM");
+	if (r.opt.has_ts)
+		sb_add(b, " TSval=%" PRIu32 " TSecr=%" PRIu32, r.opt.tsval, r.opt.tsecr);
+	if (r.opt.has_wscale)
+		sb_add(b, " WS=%u", 1u << (r.opt.wscale > 14 ? 14 : r.opt.wscale));
+	for (unsigned k = 0; k < r.opt.sack_count; k++)
+		sb_add(b, " SLE=%" PRIu32 " SRE=%" PRIu32, r.opt.sack[k].left, r.opt.sack[k].right);
+}
+
+static void brief_frame(unsigned long n, double t, size_t wire, const uint8_t *p, size_t len)
+{
+	char src[INET6_ADDRSTRLEN] = "?", dst[INET6_ADDRSTRLEN] = "?";
+	const char *proto = "IP";
+	struct sbuf b = {.n = 0};
+	struct td_bytes up = {NULL, 0};
+	uint8_t upper = TD_IPPROTO_NONE;
+	bool v6 = false, frag = false;
+
+	b.s[0] = 0;
+	if (len && p[0] >> 4 == 4) {
+		struct td_ipv4_view v;
+		struct td_ipv4_repr r;
+		enum td_wire_err e = td_ipv4_check(&v, p, len, TD_WIRE_SKIP_CSUM);
+		proto = "IPv4";
+		if (e != TD_WIRE_OK) {
+			sb_add(&b, "[Malformed IPv4: %s]", td_wire_strerror(e));
+		} else {
+			td_ipv4_parse(&v, &r);
+			addr4(r.src, src);
+			addr4(r.dst, dst);
+			upper = r.proto;
+			up = td_ipv4_payload(&v);
+			frag = r.frag_off != 0 || r.mf;
+			if (frag)
+				sb_add(&b, "Fragment (proto=%u, off=%u%s, ID=%04x) ", r.proto, r.frag_off,
+				       r.mf ? ", more" : "", r.ident);
+			if (r.frag_off)
+				upper = TD_IPPROTO_NONE;
+		}
+	} else if (len && p[0] >> 4 == 6) {
+		struct td_ipv6_view v;
+		struct td_ipv6_repr r;
+		enum td_wire_err e = td_ipv6_check(&v, p, len, 0);
+		proto = "IPv6";
+		v6 = true;
+		if (e != TD_WIRE_OK) {
+			sb_add(&b, "[Malformed IPv6: %s]", td_wire_strerror(e));
+		} else {
+			td_ipv6_parse(&v, &r);
+			addr6(r.src, src);
+			addr6(r.dst, dst);
+			upper = v.upper_proto;
+			up = td_ipv6_upper(&v);
+			frag = r.has_frag;
+			if (frag)
+				sb_add(&b, "Fragment (off=%u%s, ident=0x%08" PRIx32 ") ", r.frag.offset,
+				       r.frag.more ? ", more" : "", r.frag.ident);
+			if (r.has_frag && r.frag.offset)
+				upper = TD_IPPROTO_NONE;
+		}
+	} else {
+		sb_add(&b, "[Not an IP packet]");
+	}
+
+	struct td_icmp_repr ic;
+	struct td_udp_repr ud;
+	switch (upper) {
+	case TD_IPPROTO_TCP:
+		proto = "TCP";
+		brief_tcp(&b, up.ptr, up.len);
+		break;
+	case TD_IPPROTO_UDP:
+		proto = "UDP";
+		if (td_udp_parse(up.ptr, up.len, 0, TD_WIRE_SKIP_CSUM, &ud) == TD_WIRE_OK)
+			sb_add(&b, "%u \u2192 %u Len=%zu", ud.src_port, ud.dst_port, ud.payload.len);
+		else
+			sb_add(&b, "[Malformed UDP]");
+		break;
+	case TD_IPPROTO_ICMP:
+	case TD_IPPROTO_ICMPV6:
+		proto = v6 ? "ICMPv6" : "ICMP";
+		if ((v6 ? td_icmp6_parse(up.ptr, up.len, NULL, NULL, TD_WIRE_SKIP_CSUM, &ic)
+			: td_icmp4_parse(up.ptr, up.len, TD_WIRE_SKIP_CSUM, &ic)) != TD_WIRE_OK) {
+			sb_add(&b, "[Malformed ICMP]");
+			break;
+		}
+		sb_add(&b, "%s", v6 ? icmp6_name(ic.type, ic.code) : icmp4_name(ic.type, ic.code));
+		if (v6 ? ic.type >= 128 && ic.type <= 129 : ic.type == 0 || ic.type == 8)
+			sb_add(&b, "  id=0x%04x, seq=%u", ic.ident, ic.seq);
+		break;
+	default:
+		break;
+	}
+	printf("%5lu %11.6f %15s \u2192 %-15s %-6s %4zu %s\n", n, t, src, dst, proto, wire, b.s);
 }
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: tundra decode [--raw] FILE\n\n"
+	fprintf(f, "usage: tundra decode [--brief] [--raw] FILE\n\n"
 		   "Print every packet of FILE layer by layer (IPv4/IPv6 with extension\n"
 		   "headers, ICMP, ICMPv6, UDP, TCP with options), with checksum status.\n\n"
-		   "  FILE       a pcap capture (LINKTYPE_RAW, IPV4, IPV6 or ETHERNET; micro-\n"
-		   "             or nanosecond timestamps, either byte order); '-' is stdin\n"
+		   "  FILE       a pcap capture (link type RAW, IPV4, IPV6, ETHERNET, LINUX_SLL,\n"
+		   "             LINUX_SLL2 or NULL; micro- or nanosecond timestamps, either\n"
+		   "             byte order); '-' is stdin\n"
 		   "  --raw      FILE holds one raw IP packet, no pcap headers\n"
+		   "  --brief    one line per frame (time, addresses, protocol, summary)\n"
 		   "  -h, --help this text\n");
 }
 
@@ -541,16 +816,18 @@ int td_cmd_decode(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"raw", no_argument, NULL, 'r'},
+		{"brief", no_argument, NULL, 'b'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	bool raw = false;
+	bool raw = false, brief_mode = false;
 	int c;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r': raw = true; break;
+		case 'b': brief_mode = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -568,6 +845,11 @@ int td_cmd_decode(int argc, char **argv)
 		return 1;
 	}
 	if (raw) {
+		if (brief_mode) {
+			brief_frame(1, 0.0, len, buf, len);
+			free(buf);
+			return 0;
+		}
 		frame_header(1, len, len, NULL, TD_PCAP_USEC);
 		decode_ip(buf, len, 0, false);
 		free(buf);
@@ -585,17 +867,28 @@ int td_cmd_decode(int argc, char **argv)
 		free(buf);
 		return 1;
 	}
-	if (rd.linktype != TD_PCAP_LINKTYPE_RAW && rd.linktype != LINKTYPE_IPV4 &&
-	    rd.linktype != LINKTYPE_IPV6 && rd.linktype != LINKTYPE_ETHERNET) {
+	if (!link_supported(rd.linktype)) {
 		fprintf(stderr, "tundra decode: %s: link type %" PRIu32 " is not supported "
-				"(raw IP, IPv4, IPv6 or Ethernet)\n",
+				"(raw IP, IPv4, IPv6, Ethernet, Linux cooked v1/v2, BSD loopback)\n",
 			path, rd.linktype);
 		free(buf);
 		return 1;
 	}
 	struct td_pcap_rec rec;
 	unsigned long n = 0;
+	uint64_t t0 = 0;
 	while (td_pcap_next(&rd, &rec, &e)) {
+		if (brief_mode) {
+			struct td_bytes ip;
+			if (!n)
+				t0 = rec.ts_ns;
+			double t = (double)(int64_t)(rec.ts_ns - t0) / 1e9;
+			if (link_ip(rd.linktype, rec.data.ptr, rec.data.len, &ip))
+				brief_frame(++n, t, rec.origlen, ip.ptr, ip.len);
+			else
+				printf("%5lu %11.6f [not IP]\n", ++n, t);
+			continue;
+		}
 		if (n)
 			putchar('\n');
 		frame_header(++n, rec.origlen, rec.data.len, &rec, rd.res);

@@ -29,6 +29,11 @@ static enum td_wire_err validate(const struct td_vnet_repr *r)
 	/* §5.1.6.2: the ECN flag only qualifies TCP segmentation. */
 	if (r->gso_ecn && r->gso_type != TD_VNET_GSO_TCPV4 && r->gso_type != TD_VNET_GSO_TCPV6)
 		return TD_WIRE_UNSUPPORTED;
+	/* Every Internet checksum field sits at an even offset from the start
+	 * of the header it covers (TCP 16, UDP 6, ICMPv6 2); an odd one cannot
+	 * be filled in meaningfully. */
+	if ((r->flags & TD_VNET_F_NEEDS_CSUM) && (r->csum_offset & 1))
+		return TD_WIRE_UNSUPPORTED;
 	/* A GSO packet cut into segments of 0 bytes would never end. */
 	if (r->gso_type != TD_VNET_GSO_NONE && r->gso_size == 0)
 		return TD_WIRE_BAD_LENGTH;
@@ -84,5 +89,23 @@ enum td_wire_err td_vnet_emit(const struct td_vnet_repr *r, void *buf, size_t le
 	put_le16(p + 8, r->csum_offset);
 	if (len == TD_VNET_HDR_MRG_LEN)
 		put_le16(p + 10, r->num_buffers);
+	return TD_WIRE_OK;
+}
+
+enum td_wire_err td_vnet_csum_finish(const struct td_vnet_repr *r, void *pkt, size_t len)
+{
+	uint8_t *p = pkt;
+
+	if (!(r->flags & TD_VNET_F_NEEDS_CSUM))
+		return TD_WIRE_OK;
+	if (r->gso_type != TD_VNET_GSO_NONE)
+		return TD_WIRE_UNSUPPORTED;
+	size_t field = (size_t)r->csum_start + r->csum_offset;
+	if (field + 2 > len)
+		return TD_WIRE_BAD_LENGTH;
+	uint16_t c = td_csum(p + r->csum_start, len - r->csum_start);
+	/* A UDP checksum that computes to 0 goes out as all ones (RFC 768);
+	 * for TCP both encodings verify, so the rule is safe to apply always. */
+	td_put_be16(p + field, c ? c : 0xffff);
 	return TD_WIRE_OK;
 }

@@ -22,11 +22,11 @@ static void vnet_parse_kernel_syn_with_checksum_offload(void **state)
 	assert_int_equal(r.csum_offset, 16); /* its checksum field */
 
 	/* What NEEDS_CSUM means: sum from csum_start (the field holds the
-	 * pseudo-header sum the kernel left there) and store the result. */
+	 * pseudo-header sum the kernel left there) and store the result; then
+	 * the segment verifies like any other. */
 	uint8_t pkt[64];
 	memcpy(pkt, t->data + TD_VNET_HDR_LEN, pkt_len);
-	uint16_t c = td_csum(pkt + r.csum_start, pkt_len - r.csum_start);
-	td_put_be16(pkt + r.csum_start + r.csum_offset, c);
+	assert_int_equal(td_vnet_csum_finish(&r, pkt, pkt_len), TD_WIRE_OK);
 	struct td_ipv4_view ip;
 	assert_int_equal(td_ipv4_check(&ip, pkt, pkt_len, 0), TD_WIRE_OK);
 	struct td_bytes seg = td_ipv4_payload(&ip);
@@ -55,6 +55,23 @@ static void vnet_parse_kernel_tso_super_packet(void **state)
 	uint8_t out[TD_VNET_HDR_LEN];
 	assert_int_equal(td_vnet_emit(&r, out, sizeof(out)), TD_WIRE_OK);
 	assert_memory_equal(out, t->data, sizeof(out));
+}
+
+static void vnet_csum_finish_refuses_gso_and_short_packets(void **state)
+{
+	(void)state;
+	const struct td_test_vector *t = td_test_vector("vnet_gso/1");
+	struct td_vnet_repr r;
+	uint8_t pkt[64] = {0};
+	assert_int_equal(td_vnet_parse(t->data, t->len, TD_VNET_HDR_LEN, t->len - TD_VNET_HDR_LEN,
+				       &r),
+			 TD_WIRE_OK);
+	assert_int_equal(td_vnet_csum_finish(&r, pkt, sizeof(pkt)), TD_WIRE_UNSUPPORTED);
+	r.gso_type = TD_VNET_GSO_NONE;
+	assert_int_equal(td_vnet_csum_finish(&r, pkt, 37), TD_WIRE_BAD_LENGTH);
+	assert_int_equal(td_vnet_csum_finish(&r, pkt, 38), TD_WIRE_OK);
+	r.flags = 0; /* nothing to do */
+	assert_int_equal(td_vnet_csum_finish(&r, pkt, 0), TD_WIRE_OK);
 }
 
 static void vnet_twelve_byte_header_round_trips_num_buffers(void **state)
@@ -121,6 +138,9 @@ static void vnet_unknown_gso_type_or_flag_is_unsupported(void **state)
 	b[0] = 0;
 	b[1] = TD_VNET_GSO_UDP_L4 | TD_VNET_GSO_ECN;
 	assert_int_equal(td_vnet_parse(b, sizeof(b), sizeof(b), 100, &r), TD_WIRE_UNSUPPORTED);
+	/* No checksum field sits at an odd offset from its header. */
+	const uint8_t odd[10] = {TD_VNET_F_NEEDS_CSUM, 0, 0, 0, 0, 0, 20, 0, 15, 0};
+	assert_int_equal(td_vnet_parse(odd, sizeof(odd), sizeof(odd), 100, &r), TD_WIRE_UNSUPPORTED);
 }
 
 static void vnet_emit_wrong_size_or_refused_repr_is_bad_size(void **state)
@@ -142,6 +162,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(vnet_parse_kernel_syn_with_checksum_offload),
 		cmocka_unit_test(vnet_parse_kernel_tso_super_packet),
+		cmocka_unit_test(vnet_csum_finish_refuses_gso_and_short_packets),
 		cmocka_unit_test(vnet_twelve_byte_header_round_trips_num_buffers),
 		cmocka_unit_test(vnet_short_buffer_is_truncated),
 		cmocka_unit_test(vnet_gso_type_with_zero_gso_size_is_bad_length),

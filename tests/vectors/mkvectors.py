@@ -7,7 +7,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-FILES = ["ping4", "ping6", "tcp4", "tcp6", "udp_unreach", "frag", "mld"]
+FILES = ["ping4", "ping6", "tcp4", "tcp6", "udp_unreach", "frag", "mld", "sack"]
 RAW = ["vnet_syn", "vnet_gso"]  # capture_vnet.py: 10-byte virtio-net header + packet
 
 
@@ -72,7 +72,7 @@ def upper(p):
 def write_seeds():
     """A few seeds per fuzz target, taken from the captures."""
     seeds = {"fuzz_ipv4": [], "fuzz_ipv6": [], "fuzz_icmp": [], "fuzz_udp": [],
-             "fuzz_tcp": [], "fuzz_csum": [], "fuzz_vnet": [], "fuzz_pcap": []}
+             "fuzz_tcp": [], "fuzz_csum": [], "fuzz_vnet": [], "fuzz_pcap": [], "fuzz_packet": []}
     for name in ("ping4", "udp_unreach"):
         with open(os.path.join(HERE, name + ".pcap"), "rb") as f:
             seeds["fuzz_pcap"].append((name + ".pcap", f.read()))
@@ -80,13 +80,14 @@ def write_seeds():
         with open(os.path.join(HERE, name + ".bin"), "rb") as f:
             seeds["fuzz_vnet"].append((name, b"\x00" + f.read()[:80]))
     pick = ["ping4/1", "ping6/2", "tcp4/1", "tcp4/4", "tcp6/2", "udp_unreach/1",
-            "udp_unreach/2", "udp_unreach/3", "udp_unreach/4", "frag/3", "frag/9", "mld/1"]
+            "udp_unreach/2", "udp_unreach/3", "udp_unreach/4", "frag/3", "frag/9", "mld/1", "sack/7"]
     for name in pick:
         cap, num = name.split("/")
         p = read_pcap(os.path.join(HERE, cap + ".pcap"))[int(num) - 1]
         tag = name.replace("/", "_")
         fam, proto, up = upper(p)
         seeds["fuzz_ipv4" if fam == 4 else "fuzz_ipv6"].append((tag, p))
+        seeds["fuzz_packet"].append((tag, p))
         if name.startswith("frag"):
             continue
         sel = bytes([1 if fam == 6 else 0])
