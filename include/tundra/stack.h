@@ -103,7 +103,7 @@ struct td_stack_config {
 
 /* Fill c with the defaults: 10.0.0.2/24, fd00::2, MTU 1500, TTL 64, 30 s
  * reassembly timeout, 16 reassembly slots of 64 fragments, 1024 packet slots,
- * 100 ICMP errors/s burst 20, 64 UDP sockets of 256 KiB, echo and discard on. */
+ * 100 ICMP errors/s burst 20, 32 UDP sockets of 128 KiB, echo and discard on. */
 void td_stack_config_default(struct td_stack_config *c);
 
 /* ---- counters -------------------------------------------------------------- */

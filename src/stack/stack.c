@@ -72,8 +72,8 @@ void td_stack_config_default(struct td_stack_config *c)
 	c->reass_timeout_ns = 30ull * 1000000000ull;
 	c->icmp_err_rate = 100;
 	c->icmp_err_burst = 20;
-	c->udp_sockets = 64;
-	c->udp_rcvbuf = 256 * 1024;
+	c->udp_sockets = 32;
+	c->udp_rcvbuf = 128 * 1024; /* the largest datagram and then some */
 	c->udp_echo = true;
 	c->udp_discard = true;
 	c->icmp_echo = true;
