@@ -209,6 +209,29 @@ static bool parse_numeric(const char *s, struct td_probe_addr *a)
 static void add_host(struct run *r, const char *s)
 {
 	struct td_probe_addr a;
+	/* fe80::1%eth0: a link-local address names its interface; it becomes
+	 * the -I interface (one socket per family binds to one device). */
+	const char *pct = strchr(s, '%');
+	if (pct && pct[1]) {
+		char buf[INET6_ADDRSTRLEN];
+		size_t n = (size_t)(pct - s);
+		if (n < sizeof(buf)) {
+			memcpy(buf, s, n);
+			buf[n] = 0;
+			if (inet_pton(AF_INET6, buf, a.a) == 1) {
+				if (r->o.iface && strcmp(r->o.iface, pct + 1) != 0) {
+					fprintf(stderr, "tundra ping: %s: interface differs from -I %s\n", s,
+						r->o.iface);
+					r->not_found++;
+					return;
+				}
+				r->o.iface = pct + 1;
+				a.family = TD_PROBE_V6;
+				tgt_push(r, NULL, &a);
+				return;
+			}
+		}
+	}
 	if (parse_numeric(s, &a)) {
 		if (r->o.family && r->o.family != a.family) {
 			fprintf(stderr, "tundra ping: %s: address family excluded by -%d\n", s,
@@ -592,9 +615,8 @@ static void on_event(void *ctx, const struct td_probe_event *ev)
 
 /* The two iputils summary lines (packets, rtt) for one statistics block. */
 static void print_summary(struct run *r, const char *label, const struct td_probe_stats *s,
-			  uint64_t elapsed_ns, bool with_pipe)
+			  uint64_t elapsed_ns)
 {
-	(void)with_pipe;
 	fprintf(r->out, "\n--- %s ping statistics ---\n", label);
 	fprintf(r->out, "%llu packets transmitted, %llu received",
 		(unsigned long long)s->transmitted, (unsigned long long)s->received);
@@ -852,7 +874,7 @@ static int finish(struct run *r, uint64_t elapsed, int status_single, bool deadl
 	} else if (!r->multi) {
 		char label[300];
 		target_label(r, 0, label, sizeof(label));
-		print_summary(r, r->t[0].name ? r->t[0].name : label, &tot, elapsed, false);
+		print_summary(r, r->t[0].name ? r->t[0].name : label, &tot, elapsed);
 		if (r->o.extra || isatty(fileno(r->out)))
 			print_extra(r, &tot, td_probe_percentile(r->p, 0, 50),
 				    td_probe_percentile(r->p, 0, 90), td_probe_percentile(r->p, 0, 99));
@@ -882,7 +904,7 @@ static int finish(struct run *r, uint64_t elapsed, int status_single, bool deadl
 		}
 		char label[64];
 		snprintf(label, sizeof(label), "%u targets", r->n);
-		print_summary(r, label, &tot, elapsed, false);
+		print_summary(r, label, &tot, elapsed);
 		if (r->o.extra || isatty(fileno(r->out)))
 			print_extra(r, &tot, td_probe_percentile_all(r->p, 50),
 				    td_probe_percentile_all(r->p, 90),

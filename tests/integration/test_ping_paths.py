@@ -152,3 +152,12 @@ def test_df_probe_too_big_for_next_link_reports_mtu(path, mode, dst, router):
     assert errs[0]["kind"] == "packet_too_big" and errs[0]["info"] == 1300
     assert errs[0]["from"] == router
     assert r.returncode == 1
+
+
+def test_link_local_with_zone_binds_the_interface(path):
+    a, r, _ = path
+    out = r.run("ip", "-6", "addr", "show", "dev", "vA", "scope", "link").stdout
+    ll = re.search(r"inet6 (fe80::[0-9a-f:]+)/64", out)[1]
+    res = tundra(a, "-c", "2", "-i", "0.1", "-W", "2", f"{ll}%veth0")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert summary(res.stdout)["rx"] == 2
