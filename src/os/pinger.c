@@ -14,7 +14,9 @@
 #include "tundra/pinger.h"
 #include "tundra/wire.h"
 
+#ifndef BATCH
 #define BATCH 64
+#endif
 #define PKT_MIN 2048          /* room for any quoted error (<= 1280 bytes) and small probes */
 #define PKT_SLACK 128         /* IPv4 header with options (60) on raw sockets, rounded up */
 #define CMSG_SPACE_ALL 512
@@ -187,10 +189,10 @@ static void rx_prepare(struct td_pinger_bufs *bf)
 	bf->rx_dirty = 0;
 }
 
-static int rx_recv(struct td_pinger_bufs *bf, int fd, int flags)
+static int rx_recv(struct td_pinger_bufs *bf, int fd, int flags, unsigned vlen)
 {
 	rx_prepare(bf);
-	int n = recvmmsg(fd, bf->rx.m, BATCH, flags, NULL);
+	int n = recvmmsg(fd, bf->rx.m, vlen, flags, NULL);
 	bf->rx_dirty = n > 0 ? (unsigned)n : 0;
 	return n;
 }
@@ -201,7 +203,7 @@ static int drain_errqueue(struct td_pinger *pg, struct td_icmp_sock *s)
 {
 	struct rxbuf *rb = &pg->bufs->rx;
 	for (;;) {
-		int n = rx_recv(pg->bufs, s->fd, MSG_ERRQUEUE | MSG_DONTWAIT);
+		int n = rx_recv(pg->bufs, s->fd, MSG_ERRQUEUE | MSG_DONTWAIT, BATCH);
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 		uint64_t now = td_os_mono_ns();
@@ -254,7 +256,14 @@ static int drain_rx(struct td_pinger *pg, struct td_icmp_sock *s)
 {
 	struct rxbuf *rb = &pg->bufs->rx;
 	for (;;) {
-		int n = rx_recv(pg->bufs, s->fd, MSG_DONTWAIT);
+		/* Ask for no more messages than probes are outstanding: when the
+		 * batch is not filled recvmmsg tries once more and fails, and
+		 * with one probe in flight (flood, ping-pong) that second try
+		 * costs as much as the read. Anything beyond (duplicates, foreign
+		 * traffic) stays queued and wakes ppoll. */
+		uint64_t out = td_probe_outstanding(pg->probe);
+		unsigned vlen = out >= BATCH ? BATCH : out ? (unsigned)out : 1;
+		int n = rx_recv(pg->bufs, s->fd, MSG_DONTWAIT, vlen);
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 		uint64_t now = td_os_mono_ns();
@@ -280,7 +289,7 @@ static int drain_rx(struct td_pinger *pg, struct td_icmp_sock *s)
 			td_probe_input(pg->probe, now, RXDATA(pg->bufs, i), len, &rx);
 			pg->rx_msgs++;
 		}
-		if (n < BATCH)
+		if ((unsigned)n < vlen || (vlen < BATCH && !td_probe_outstanding(pg->probe)))
 			return 0;
 	}
 }
@@ -349,7 +358,9 @@ static int flush(struct td_pinger *pg, unsigned fi, uint64_t now, bool *full)
 
 /* At most BURST probes per iteration: on loopback every send queues its reply
  * at once, so the receive queue must be read between bursts or it overflows. */
+#ifndef BURST
 #define BURST (4 * BATCH)
+#endif
 
 static bool send_due(struct td_pinger *pg, uint64_t now, bool *full)
 {
