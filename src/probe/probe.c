@@ -49,7 +49,6 @@ struct target {
 	uint32_t hist;      /* index in the pool, TD_PROBE_NONE when none */
 	uint64_t due;
 	uint64_t last_send;
-	uint64_t exact[TD_PROBE_EXACT];
 	struct td_probe_stats st;
 };
 
@@ -65,6 +64,11 @@ struct td_probe {
 	uint32_t *hash;             /* address -> target, open addressing */
 	uint32_t hash_mask;
 	struct td_probe_hist *hists;
+	/* The first RTTs of each target, exact: cap * exact_n, where exact_n is
+	 * TD_PROBE_EXACT or the count when smaller (a one-shot sweep keeps 8
+	 * bytes per target, not 64). */
+	uint64_t *exact;
+	uint32_t exact_n;
 	uint32_t hist_cap, hist_used;
 	struct td_probe_hist all;   /* every reply of every target */
 	uint64_t outstanding;
@@ -389,9 +393,11 @@ int td_probe_new(struct td_probe **out, const struct td_probe_config *cfg)
 	p->heap = calloc(p->cap, sizeof(*p->heap));
 	p->hash = malloc((size_t)hsize * sizeof(*p->hash));
 	p->hists = p->hist_cap ? calloc(p->hist_cap, sizeof(*p->hists)) : NULL;
+	p->exact_n = cfg->count && cfg->count < TD_PROBE_EXACT ? cfg->count : TD_PROBE_EXACT;
+	p->exact = calloc((size_t)p->cap * p->exact_n, sizeof(*p->exact));
 	p->pkt = calloc(1, p->pkt_len);
 	if (!p->t || !p->slots || !p->fifo || !p->heap || !p->hash || (p->hist_cap && !p->hists) ||
-	    !p->pkt) {
+	    !p->pkt || !p->exact) {
 		td_probe_free(p);
 		return -ENOMEM;
 	}
@@ -417,6 +423,7 @@ void td_probe_free(struct td_probe *p)
 	free(p->heap);
 	free(p->hash);
 	free(p->hists);
+	free(p->exact);
 	free(p->pkt);
 	free(p);
 }
@@ -796,12 +803,13 @@ static void record_rtt(struct td_probe *p, struct target *t, uint64_t rtt)
 		st->jitter_ns += (fabs(d) - st->jitter_ns) / 16.0;
 	}
 	st->last_rtt_ns = rtt;
-	if (n <= TD_PROBE_EXACT)
-		t->exact[n - 1] = rtt;
-	if (t->hist == TD_PROBE_NONE && n > TD_PROBE_EXACT && p->hist_used < p->hist_cap) {
+	uint64_t *ex = &p->exact[(size_t)(t - p->t) * p->exact_n];
+	if (n <= p->exact_n)
+		ex[n - 1] = rtt;
+	if (t->hist == TD_PROBE_NONE && n > p->exact_n && p->hist_used < p->hist_cap) {
 		t->hist = p->hist_used++;
-		for (unsigned i = 0; i < TD_PROBE_EXACT; i++)
-			hist_add(&p->hists[t->hist], t->exact[i]);
+		for (unsigned i = 0; i < p->exact_n; i++)
+			hist_add(&p->hists[t->hist], ex[i]);
 	}
 	if (t->hist != TD_PROBE_NONE)
 		hist_add(&p->hists[t->hist], rtt);
@@ -1234,13 +1242,30 @@ uint64_t td_probe_err_count(const struct td_probe *p, uint8_t family, uint8_t ty
 	return p->errs[fam_idx(family)][type][code < 16 ? code : 15];
 }
 
+/* Square root of v > 0 without libm: the exponent halved for a first guess
+ * (within 7 %), then Newton's iteration, which doubles the correct digits
+ * each step (6 steps: beyond double precision). Not linking libm saves its
+ * ~300 KiB of mapped pages in every run (peak RSS of one-shot sweeps). */
+static double sqrt_pos(double v)
+{
+	union {
+		double d;
+		uint64_t u;
+	} x = {.d = v};
+	x.u = (x.u >> 1) + (0x3ffULL << 51);
+	double r = x.d;
+	for (int i = 0; i < 6; i++)
+		r = 0.5 * (r + v / r);
+	return r;
+}
+
 uint64_t td_probe_stats_mdev_ns(const struct td_probe_stats *s)
 {
 	if (!s->received)
 		return 0;
 	double n = (double)s->received, avg = (double)s->rtt_sum_ns / n;
 	double var = s->rtt_sum2 / n - avg * avg;
-	return var > 0 ? (uint64_t)llround(sqrt(var)) : 0;
+	return var > 0 ? (uint64_t)(sqrt_pos(var) + 0.5) : 0;
 }
 
 uint64_t td_probe_percentile(const struct td_probe *p, uint32_t id, double q)
@@ -1255,11 +1280,11 @@ uint64_t td_probe_percentile(const struct td_probe *p, uint32_t id, double q)
 		q = 0;
 	if (q > 100)
 		q = 100;
-	if (n <= TD_PROBE_EXACT || t->hist == TD_PROBE_NONE) {
+	if (n <= p->exact_n || t->hist == TD_PROBE_NONE) {
 		/* Nearest rank over the exact samples (all of them when n <= 8). */
 		uint64_t v[TD_PROBE_EXACT];
-		size_t m = n < TD_PROBE_EXACT ? (size_t)n : TD_PROBE_EXACT;
-		memcpy(v, t->exact, m * sizeof(v[0]));
+		size_t m = n < p->exact_n ? (size_t)n : p->exact_n;
+		memcpy(v, &p->exact[(size_t)id * p->exact_n], m * sizeof(v[0]));
 		qsort(v, m, sizeof(v[0]), cmp_u64);
 		size_t rank = (size_t)ceil(q / 100.0 * (double)m);
 		return v[rank ? rank - 1 : 0];
