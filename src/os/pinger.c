@@ -368,7 +368,7 @@ static int flush(struct td_pinger *pg, unsigned fi, uint64_t now, bool *full)
 /* At most BURST probes per iteration: on loopback every send queues its reply
  * at once, so the receive queue must be read between bursts or it overflows. */
 #ifndef BURST
-#define BURST (4 * BATCH)
+#define BURST BATCH /* 4 * BATCH measured ~5 % more CPU: more skbs in flight, colder slab */
 #endif
 
 static bool send_due(struct td_pinger *pg, uint64_t now, bool *full)

@@ -42,6 +42,7 @@ struct target {
 	bool any_rx;
 	bool sending;       /* still has probes to send (in the heap or will be) */
 	bool done_sent;     /* DONE event emitted */
+	bool fresh;         /* first probe due, waiting in the start run (not in the heap) */
 	uint32_t next_seq;
 	uint32_t max_rx_seq;
 	uint32_t outstanding;
@@ -61,6 +62,12 @@ struct td_probe {
 	uint64_t fifo_head, fifo_tail, fifo_cap;
 	struct heap_ent *heap;
 	uint32_t heap_len;
+	/* The start run: targets [fresh_next, fresh_end) whose first probe is due
+	 * at start + i * spacing, already in (due, id) order, so they need no
+	 * heap until their first send. A one-shot sweep then never pays a heap
+	 * sift (O(log n) per target). fresh_next always indexes a fresh target
+	 * or equals fresh_end. */
+	uint32_t fresh_next, fresh_end;
 	uint32_t *hash;             /* address -> target, open addressing */
 	uint32_t hash_mask;
 	struct td_probe_hist *hists;
@@ -246,6 +253,37 @@ static void heap_down(struct td_probe *p, uint32_t i)
 	}
 }
 
+static void fresh_skip(struct td_probe *p)
+{
+	while (p->fresh_next < p->fresh_end && !p->t[p->fresh_next].fresh)
+		p->fresh_next++;
+}
+
+/* Leave the start run (the heap takes over if the target goes on). */
+static void fresh_leave(struct td_probe *p, uint32_t id)
+{
+	p->t[id].fresh = false;
+	fresh_skip(p);
+}
+
+/* The target whose probe is due first, by (due, id) as heap_less orders. */
+static uint32_t next_due(const struct td_probe *p)
+{
+	uint32_t h = p->heap_len ? p->heap[0].id : TD_PROBE_NONE;
+	if (p->fresh_next >= p->fresh_end)
+		return h;
+	uint32_t f = p->fresh_next;
+	if (h == TD_PROBE_NONE)
+		return f;
+	uint64_t df = p->t[f].due, dh = p->heap[0].due;
+	return df < dh || (df == dh && f < h) ? f : h;
+}
+
+static uint64_t due_of(const struct td_probe *p, uint32_t id)
+{
+	return p->t[id].heap_pos != TD_PROBE_NONE ? p->heap[p->t[id].heap_pos].due : p->t[id].due;
+}
+
 static void heap_push(struct td_probe *p, uint32_t id)
 {
 	uint32_t i = p->heap_len++;
@@ -257,6 +295,8 @@ static void heap_push(struct td_probe *p, uint32_t id)
 
 static void heap_remove(struct td_probe *p, uint32_t id)
 {
+	if (p->t[id].fresh)
+		fresh_leave(p, id);
 	uint32_t i = p->t[id].heap_pos;
 	if (i == TD_PROBE_NONE)
 		return;
@@ -272,6 +312,8 @@ static void heap_remove(struct td_probe *p, uint32_t id)
 
 static void heap_update(struct td_probe *p, uint32_t id)
 {
+	if (p->t[id].fresh)
+		fresh_leave(p, id);
 	uint32_t i = p->t[id].heap_pos;
 	if (i == TD_PROBE_NONE) {
 		heap_push(p, id);
@@ -500,6 +542,7 @@ uint16_t td_probe_target_ident(const struct td_probe *p, uint32_t id)
 
 void td_probe_start(struct td_probe *p, uint64_t now)
 {
+	bool run = !p->started && p->fresh_next == p->fresh_end;
 	p->started = true;
 	for (uint32_t i = 0; i < p->n; i++) {
 		struct target *t = &p->t[i];
@@ -508,7 +551,15 @@ void td_probe_start(struct td_probe *p, uint64_t now)
 		t->sending = true;
 		t->due = now + (uint64_t)i * p->cfg.spacing_ns;
 		p->sending++;
-		heap_push(p, i);
+		if (run)
+			t->fresh = true; /* dues rise with i: the run is in order */
+		else
+			heap_push(p, i);
+	}
+	if (run) {
+		p->fresh_next = 0;
+		p->fresh_end = p->n;
+		fresh_skip(p);
 	}
 }
 
@@ -536,6 +587,9 @@ void td_probe_stop(struct td_probe *p)
 		uint32_t id = p->heap[0].id;
 		heap_remove(p, id);
 	}
+	for (uint32_t i = p->fresh_next; i < p->fresh_end; i++)
+		p->t[i].fresh = false;
+	p->fresh_next = p->fresh_end;
 	for (uint32_t i = 0; i < p->n; i++) {
 		if (p->t[i].sending) {
 			p->t[i].sending = false;
@@ -608,14 +662,18 @@ static void schedule_next(struct td_probe *p, uint32_t id, uint64_t now)
 int td_probe_poll(struct td_probe *p, uint64_t now, struct td_probe_tx *tx)
 {
 	run_timeouts(p, now);
-	if (!p->heap_len || p->stopped)
+	if (p->stopped)
 		return 0;
-	uint32_t id = p->heap[0].id;
+	uint32_t id = next_due(p);
+	if (id == TD_PROBE_NONE)
+		return 0;
 	struct target *t = &p->t[id];
-	if (t->due > now)
+	if (due_of(p, id) > now)
 		return 0;
 	if (p->cfg.spacing_ns && p->any_send && now < p->pace_next)
 		return 0;
+	if (t->fresh)
+		fresh_leave(p, id); /* schedule_next puts it in the heap if it goes on */
 
 	uint32_t seq = t->next_seq++;
 	struct slot *s = slot_of(p, id, seq);
@@ -1156,8 +1214,9 @@ int td_probe_error(struct td_probe *p, uint64_t now, const struct td_probe_icmp_
 uint64_t td_probe_next_deadline(const struct td_probe *p)
 {
 	uint64_t d = UINT64_MAX;
-	if (p->heap_len && !p->stopped) {
-		d = p->heap[0].due;
+	uint32_t first = next_due(p);
+	if (first != TD_PROBE_NONE && !p->stopped) {
+		d = due_of(p, first);
 		if (p->cfg.spacing_ns && p->any_send && d < p->pace_next)
 			d = p->pace_next;
 	}
