@@ -331,7 +331,17 @@ static int flush(struct td_pinger *pg, unsigned fi, uint64_t now, bool *full)
 		return 0;
 	}
 	while (done < b->n) {
-		int r = sendmmsg(s->fd, b->m + done, b->n - done, 0);
+		int r;
+		if (b->n - done == 1) {
+			/* One probe (flood, ping-pong): sendto skips copying a
+			 * msghdr from user space (~3 % of a flood's CPU). */
+			const struct msghdr *mh = &b->m[done].msg_hdr;
+			ssize_t w = sendto(s->fd, mh->msg_iov->iov_base, mh->msg_iov->iov_len, 0,
+					   (const struct sockaddr *)mh->msg_name, mh->msg_namelen);
+			r = w < 0 ? -1 : 1;
+		} else {
+			r = sendmmsg(s->fd, b->m + done, b->n - done, 0);
+		}
 		if (r > 0) {
 			for (unsigned i = done; i < done + (unsigned)r; i++) {
 				struct td_probe_tx *tx = &b->tx[i];
