@@ -21,6 +21,10 @@ measure() { # name file cmd... ; prints "name wall cpu rss_kb" (median of REPEAT
   echo "$name $(X /usr/bin/python3 bench/ping_measure.py "$REPEAT" "$out" "$@")"
 }
 
+# The harness itself (fork, exec, /usr/bin/time) costs every tool the same:
+# /bin/true's figure is that floor (it weighs most on the 1 000-target ratio).
+set -- $(measure true "$tmp/true.out" /bin/true)
+echo "harness floor (/bin/true): wall $2 s, CPU $3 s"
 printf "%-7s %7s %-8s %9s %9s %10s %12s %8s\n" targets tool "" wall_s cpu_s rss_MB targets/s answered
 for n in $SIZES; do
   # n addresses from 127.1.0.1 up, as a list file (oping) and a first-last range
