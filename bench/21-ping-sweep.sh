@@ -2,6 +2,8 @@
 # One probe to each of 1 000 / 10 000 / 65 000 loopback addresses (127.x.y.z),
 # inside a namespace of our own so the loopback is ours: wall time, CPU, peak
 # RSS, targets/s for tundra vs `fping -q -i 0` vs oping, same run.
+# --alive prints no RTT, so tundra takes no kernel TX stamps (--tx-stamps
+# auto); the row "tundra+tx" is the same sweep with --tx-stamps on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T=$(readlink -f "${TUNDRA:-build/tundra}")
@@ -19,6 +21,10 @@ measure() { # name file cmd... ; prints "name wall cpu rss_kb" (median of REPEAT
   echo "$name $(X /usr/bin/python3 bench/ping_measure.py "$REPEAT" "$out" "$@")"
 }
 
+# The harness itself (fork, exec, /usr/bin/time) costs every tool the same:
+# /bin/true's figure is that floor (it weighs most on the 1 000-target ratio).
+set -- $(measure true "$tmp/true.out" /bin/true)
+echo "harness floor (/bin/true): wall $2 s, CPU $3 s"
 printf "%-7s %7s %-8s %9s %9s %10s %12s %8s\n" targets tool "" wall_s cpu_s rss_MB targets/s answered
 for n in $SIZES; do
   # n addresses from 127.1.0.1 up, as a list file (oping) and a first-last range
@@ -35,9 +41,11 @@ PY
   declare -A W C R A
   set -- $(measure tundra "$tmp/t.out" "$T" ping -c 1 -W 1 --spacing 0 -g "$lo-$hi" --alive)
   W[tundra]=$2 C[tundra]=$3 R[tundra]=$4; A[tundra]=$(wc -l <"$tmp/t.out")
+  set -- $(measure tundra+tx "$tmp/tx.out" "$T" ping -c 1 -W 1 --spacing 0 -g "$lo-$hi" --alive --tx-stamps on)
+  W[tundra+tx]=$2 C[tundra+tx]=$3 R[tundra+tx]=$4; A[tundra+tx]=$(wc -l <"$tmp/tx.out")
   set -- $(measure fping "$tmp/f.out" fping -q -i 0 -r 0 -t 1000 -a -g "$lo" "$hi")
   W[fping]=$2 C[fping]=$3 R[fping]=$4; A[fping]=$(grep -c '^127\.' "$tmp/f.out" || true)
-  tools="tundra fping"
+  tools="tundra tundra+tx fping"
   if [ "$n" -le 10000 ]; then
     set -- $(measure oping "$tmp/o.out" bash -c "ulimit -n 65536; oping -c 1 -w 1 -f $tmp/hosts")
     W[oping]=$2 C[oping]=$3 R[oping]=$4
@@ -49,6 +57,7 @@ PY
       "$(echo "${R[$k]} / 1024" | bc -l)" "$(echo "$n / ${W[$k]}" | bc -l)" "${A[$k]}"
   done
   echo "ratio $n: tundra/fping targets/s = $(echo "scale=2; ${W[fping]} / ${W[tundra]}" | bc)x (goal >= 2), peak RSS tundra/fping = $(echo "scale=2; ${R[tundra]} / ${R[fping]}" | bc)x (goal <= 1)"
+  echo "ratio $n: tundra --tx-stamps on/fping targets/s = $(echo "scale=2; ${W[fping]} / ${W[tundra+tx]}" | bc)x; CPU tundra/fping = $(echo "scale=2; ${C[tundra]} / ${C[fping]}" | bc)x"
   [ -n "${W[oping]:-}" ] && echo "ratio $n: tundra/oping targets/s = $(echo "scale=2; ${W[oping]} / ${W[tundra]}" | bc)x, peak RSS tundra/oping = $(echo "scale=2; ${R[tundra]} / ${R[oping]}" | bc)x"
   unset W C R A
 done

@@ -38,6 +38,12 @@ struct td_icmp_opts {
 	int rcvbuf, sndbuf;        /* bytes, 0 = default (rcvbuf grows with targets) */
 	int pmtudisc;              /* IP_PMTUDISC_* / IPV6_PMTUDISC_*, -1 = default */
 	bool user_timestamps;      /* -U: no kernel timestamps */
+	/* Kernel RX stamps (SO_TIMESTAMPNS) but no kernel TX stamps: the RTT is
+	 * the kernel RX stamp minus the clock read just before sendmmsg, an
+	 * upper bound that includes the send syscall. Each kernel TX stamp costs
+	 * an skb clone and an error-queue message per probe; floods and
+	 * sweeps whose output shows no RTT use this (see tundra-ping(1)). */
+	bool rx_stamps_only;
 	/* With pmtudisc -1: send IPv4 probes as atomic datagrams (DF, IP ID 0;
 	 * IP_PMTUDISC_PROBE, RFC 6864 §4) when they fit 576 bytes. Saves the
 	 * kernel's shared IP-ID generator per packet; the wire keeps DF set,

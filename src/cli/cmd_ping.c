@@ -48,6 +48,7 @@ struct opts {
 	int pattern_len;
 	enum td_icmp_mode mode;
 	bool json, histogram, alive, unreach, extra;
+	int tx_stamps; /* --tx-stamps: 1 on, 0 off, -1 auto */
 };
 
 struct run {
@@ -100,6 +101,7 @@ static void usage(FILE *f)
 		"  -f                flood (privileged)    -A  adaptive interval\n"
 		"  -q quiet  -D print timestamps  -O report outstanding replies  -n numeric  -a audible\n"
 		"  -U                user-space timestamps only (no kernel stamps)\n"
+		"  --tx-stamps on|off|auto   kernel TX stamps (auto: off for -f and for --alive/--unreachable)\n"
 		"  -4 / -6           IPv4 / IPv6 only\n"
 		"  --mode auto|dgram|raw   socket type (default auto: dgram when ping_group_range allows)\n"
 		"  --file FILE       read targets from FILE ('-' = stdin), one per line\n"
@@ -794,7 +796,7 @@ static void explain_permission(const struct td_icmp_diag *d, enum td_icmp_mode m
 /* ---- main --------------------------------------------------------------------------------- */
 
 enum { OPT_MODE = 256, OPT_FILE, OPT_ALIVE, OPT_UNREACH, OPT_JSON, OPT_HIST, OPT_RCVBUF,
-       OPT_SPACING, OPT_EXTRA };
+       OPT_SPACING, OPT_EXTRA, OPT_TXSTAMPS };
 
 static const struct option longopts[] = {
 	{"mode", required_argument, NULL, OPT_MODE},
@@ -807,6 +809,7 @@ static const struct option longopts[] = {
 	{"rcvbuf", required_argument, NULL, OPT_RCVBUF},
 	{"spacing", required_argument, NULL, OPT_SPACING},
 	{"extra", no_argument, NULL, OPT_EXTRA},
+	{"tx-stamps", required_argument, NULL, OPT_TXSTAMPS},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -938,6 +941,7 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	o->size = 56;
 	o->preload = 1;
 	o->pmtu = -1;
+	o->tx_stamps = -1;
 	rp->out = stdout;
 	const char **gens = rp->gens = calloc((size_t)argc + 1, sizeof(char *));
 	const char **files = rp->files = calloc((size_t)argc + 1, sizeof(char *));
@@ -1046,6 +1050,18 @@ static int ping_main(struct run *rp, int argc, char **argv)
 		case OPT_JSON: o->json = true; break;
 		case OPT_HIST: o->histogram = true; break;
 		case OPT_EXTRA: o->extra = true; break;
+		case OPT_TXSTAMPS:
+			if (!strcmp(optarg, "on"))
+				o->tx_stamps = 1;
+			else if (!strcmp(optarg, "off"))
+				o->tx_stamps = 0;
+			else if (!strcmp(optarg, "auto"))
+				o->tx_stamps = -1;
+			else {
+				fprintf(stderr, "tundra ping: --tx-stamps: expected on, off or auto\n");
+				return EX_ERR;
+			}
+			break;
 		case OPT_SPACING:
 			if (!parse_double("--spacing", optarg, 0, 60000, &o->spacing))
 				return EX_ERR;
@@ -1109,6 +1125,12 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	so.sndbuf = (int)o->sndbuf;
 	so.pmtudisc = o->pmtu;
 	so.user_timestamps = o->user_ts;
+	/* Kernel TX stamps cost an skb clone and an error-queue message per
+	 * probe. auto: on, except for floods (throughput first, RTTs as iputils
+	 * measures them) and --alive/--unreachable without --json (no RTT is
+	 * printed). Off: RTT = kernel RX stamp - clock before sendmmsg. */
+	so.rx_stamps_only = o->tx_stamps == 0 ||
+			    (o->tx_stamps < 0 && (o->flood || ((o->alive || o->unreach) && !o->json)));
 	so.atomic_small = true;
 	so.probe_size = (int)o->size + 8;
 	so.rcvbuf = o->rcvbuf ? (int)o->rcvbuf

@@ -111,9 +111,9 @@ static int parse_pct(const char *v, uint32_t *ppm)
 {
 	char *end;
 	double p = strtod(v, &end);
-	if (end == v || (*end && strcmp(end, "%") != 0) || p < 0 || p > 100)
+	if (end == v || (*end && strcmp(end, "%") != 0) || !(p >= 0 && p <= 100)) /* NaN too */
 		return -EINVAL;
-	*ppm = (uint32_t)llround(p * 10000.0);
+	*ppm = (uint32_t)(p * 10000.0 + 0.5); /* p >= 0: llround without libm (smaller RSS) */
 	return 0;
 }
 
@@ -121,9 +121,9 @@ static int parse_ms(const char *v, uint64_t *ns)
 {
 	char *end;
 	double ms = strtod(v, &end);
-	if (end == v || (*end && strcmp(end, "ms") != 0) || ms < 0 || ms > 3600000)
+	if (end == v || (*end && strcmp(end, "ms") != 0) || !(ms >= 0 && ms <= 3600000))
 		return -EINVAL;
-	*ns = (uint64_t)llround(ms * 1e6);
+	*ns = (uint64_t)(ms * 1e6 + 0.5);
 	return 0;
 }
 

@@ -215,7 +215,9 @@ static int set_options(struct td_icmp_sock *s, const struct td_icmp_opts *o,
 	if (v6) {
 		(void)setint(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1);
 		(void)setint(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, 1);
-	} else {
+	} else if (s->kind == TD_PROBE_SOCK_DGRAM) {
+		/* A raw IPv4 socket reads both from the IP header it delivers:
+		 * two control messages less to build and parse per reply. */
 		(void)setint(fd, IPPROTO_IP, IP_RECVTTL, 1);
 		(void)setint(fd, IPPROTO_IP, IP_RECVTOS, 1);
 	}
@@ -248,7 +250,12 @@ static int set_options(struct td_icmp_sock *s, const struct td_icmp_opts *o,
 	}
 
 	s->ts = TD_TS_CLOCK;
-	if (!o->user_timestamps) {
+	if (!o->user_timestamps && o->rx_stamps_only) {
+		/* Kernel RX stamps only: no TX stamp skb per probe, no error-queue
+		 * read per probe; the TX side is the clock read before sendmmsg. */
+		if (!setint(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1))
+			s->ts = TD_TS_RX_NS;
+	} else if (!o->user_timestamps) {
 		int flags = SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_RX_SOFTWARE |
 			    SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_OPT_ID |
 			    SOF_TIMESTAMPING_OPT_TSONLY;

@@ -42,6 +42,7 @@ struct target {
 	bool any_rx;
 	bool sending;       /* still has probes to send (in the heap or will be) */
 	bool done_sent;     /* DONE event emitted */
+	bool fresh;         /* first probe due, waiting in the start run (not in the heap) */
 	uint32_t next_seq;
 	uint32_t max_rx_seq;
 	uint32_t outstanding;
@@ -49,7 +50,6 @@ struct target {
 	uint32_t hist;      /* index in the pool, TD_PROBE_NONE when none */
 	uint64_t due;
 	uint64_t last_send;
-	uint64_t exact[TD_PROBE_EXACT];
 	struct td_probe_stats st;
 };
 
@@ -62,9 +62,20 @@ struct td_probe {
 	uint64_t fifo_head, fifo_tail, fifo_cap;
 	struct heap_ent *heap;
 	uint32_t heap_len;
+	/* The start run: targets [fresh_next, fresh_end) whose first probe is due
+	 * at start + i * spacing, already in (due, id) order, so they need no
+	 * heap until their first send. A one-shot sweep then never pays a heap
+	 * sift (O(log n) per target). fresh_next always indexes a fresh target
+	 * or equals fresh_end. */
+	uint32_t fresh_next, fresh_end;
 	uint32_t *hash;             /* address -> target, open addressing */
 	uint32_t hash_mask;
 	struct td_probe_hist *hists;
+	/* The first RTTs of each target, exact: cap * exact_n, where exact_n is
+	 * TD_PROBE_EXACT or the count when smaller (a one-shot sweep keeps 8
+	 * bytes per target, not 64). */
+	uint64_t *exact;
+	uint32_t exact_n;
 	uint32_t hist_cap, hist_used;
 	struct td_probe_hist all;   /* every reply of every target */
 	uint64_t outstanding;
@@ -242,6 +253,37 @@ static void heap_down(struct td_probe *p, uint32_t i)
 	}
 }
 
+static void fresh_skip(struct td_probe *p)
+{
+	while (p->fresh_next < p->fresh_end && !p->t[p->fresh_next].fresh)
+		p->fresh_next++;
+}
+
+/* Leave the start run (the heap takes over if the target goes on). */
+static void fresh_leave(struct td_probe *p, uint32_t id)
+{
+	p->t[id].fresh = false;
+	fresh_skip(p);
+}
+
+/* The target whose probe is due first, by (due, id) as heap_less orders. */
+static uint32_t next_due(const struct td_probe *p)
+{
+	uint32_t h = p->heap_len ? p->heap[0].id : TD_PROBE_NONE;
+	if (p->fresh_next >= p->fresh_end)
+		return h;
+	uint32_t f = p->fresh_next;
+	if (h == TD_PROBE_NONE)
+		return f;
+	uint64_t df = p->t[f].due, dh = p->heap[0].due;
+	return df < dh || (df == dh && f < h) ? f : h;
+}
+
+static uint64_t due_of(const struct td_probe *p, uint32_t id)
+{
+	return p->t[id].heap_pos != TD_PROBE_NONE ? p->heap[p->t[id].heap_pos].due : p->t[id].due;
+}
+
 static void heap_push(struct td_probe *p, uint32_t id)
 {
 	uint32_t i = p->heap_len++;
@@ -253,6 +295,8 @@ static void heap_push(struct td_probe *p, uint32_t id)
 
 static void heap_remove(struct td_probe *p, uint32_t id)
 {
+	if (p->t[id].fresh)
+		fresh_leave(p, id);
 	uint32_t i = p->t[id].heap_pos;
 	if (i == TD_PROBE_NONE)
 		return;
@@ -268,6 +312,8 @@ static void heap_remove(struct td_probe *p, uint32_t id)
 
 static void heap_update(struct td_probe *p, uint32_t id)
 {
+	if (p->t[id].fresh)
+		fresh_leave(p, id);
 	uint32_t i = p->t[id].heap_pos;
 	if (i == TD_PROBE_NONE) {
 		heap_push(p, id);
@@ -389,9 +435,11 @@ int td_probe_new(struct td_probe **out, const struct td_probe_config *cfg)
 	p->heap = calloc(p->cap, sizeof(*p->heap));
 	p->hash = malloc((size_t)hsize * sizeof(*p->hash));
 	p->hists = p->hist_cap ? calloc(p->hist_cap, sizeof(*p->hists)) : NULL;
+	p->exact_n = cfg->count && cfg->count < TD_PROBE_EXACT ? cfg->count : TD_PROBE_EXACT;
+	p->exact = calloc((size_t)p->cap * p->exact_n, sizeof(*p->exact));
 	p->pkt = calloc(1, p->pkt_len);
 	if (!p->t || !p->slots || !p->fifo || !p->heap || !p->hash || (p->hist_cap && !p->hists) ||
-	    !p->pkt) {
+	    !p->pkt || !p->exact) {
 		td_probe_free(p);
 		return -ENOMEM;
 	}
@@ -417,6 +465,7 @@ void td_probe_free(struct td_probe *p)
 	free(p->heap);
 	free(p->hash);
 	free(p->hists);
+	free(p->exact);
 	free(p->pkt);
 	free(p);
 }
@@ -493,6 +542,7 @@ uint16_t td_probe_target_ident(const struct td_probe *p, uint32_t id)
 
 void td_probe_start(struct td_probe *p, uint64_t now)
 {
+	bool run = !p->started && p->fresh_next == p->fresh_end;
 	p->started = true;
 	for (uint32_t i = 0; i < p->n; i++) {
 		struct target *t = &p->t[i];
@@ -501,7 +551,15 @@ void td_probe_start(struct td_probe *p, uint64_t now)
 		t->sending = true;
 		t->due = now + (uint64_t)i * p->cfg.spacing_ns;
 		p->sending++;
-		heap_push(p, i);
+		if (run)
+			t->fresh = true; /* dues rise with i: the run is in order */
+		else
+			heap_push(p, i);
+	}
+	if (run) {
+		p->fresh_next = 0;
+		p->fresh_end = p->n;
+		fresh_skip(p);
 	}
 }
 
@@ -529,6 +587,9 @@ void td_probe_stop(struct td_probe *p)
 		uint32_t id = p->heap[0].id;
 		heap_remove(p, id);
 	}
+	for (uint32_t i = p->fresh_next; i < p->fresh_end; i++)
+		p->t[i].fresh = false;
+	p->fresh_next = p->fresh_end;
 	for (uint32_t i = 0; i < p->n; i++) {
 		if (p->t[i].sending) {
 			p->t[i].sending = false;
@@ -601,14 +662,18 @@ static void schedule_next(struct td_probe *p, uint32_t id, uint64_t now)
 int td_probe_poll(struct td_probe *p, uint64_t now, struct td_probe_tx *tx)
 {
 	run_timeouts(p, now);
-	if (!p->heap_len || p->stopped)
+	if (p->stopped)
 		return 0;
-	uint32_t id = p->heap[0].id;
+	uint32_t id = next_due(p);
+	if (id == TD_PROBE_NONE)
+		return 0;
 	struct target *t = &p->t[id];
-	if (t->due > now)
+	if (due_of(p, id) > now)
 		return 0;
 	if (p->cfg.spacing_ns && p->any_send && now < p->pace_next)
 		return 0;
+	if (t->fresh)
+		fresh_leave(p, id); /* schedule_next puts it in the heap if it goes on */
 
 	uint32_t seq = t->next_seq++;
 	struct slot *s = slot_of(p, id, seq);
@@ -796,12 +861,13 @@ static void record_rtt(struct td_probe *p, struct target *t, uint64_t rtt)
 		st->jitter_ns += (fabs(d) - st->jitter_ns) / 16.0;
 	}
 	st->last_rtt_ns = rtt;
-	if (n <= TD_PROBE_EXACT)
-		t->exact[n - 1] = rtt;
-	if (t->hist == TD_PROBE_NONE && n > TD_PROBE_EXACT && p->hist_used < p->hist_cap) {
+	uint64_t *ex = &p->exact[(size_t)(t - p->t) * p->exact_n];
+	if (n <= p->exact_n)
+		ex[n - 1] = rtt;
+	if (t->hist == TD_PROBE_NONE && n > p->exact_n && p->hist_used < p->hist_cap) {
 		t->hist = p->hist_used++;
-		for (unsigned i = 0; i < TD_PROBE_EXACT; i++)
-			hist_add(&p->hists[t->hist], t->exact[i]);
+		for (unsigned i = 0; i < p->exact_n; i++)
+			hist_add(&p->hists[t->hist], ex[i]);
 	}
 	if (t->hist != TD_PROBE_NONE)
 		hist_add(&p->hists[t->hist], rtt);
@@ -1148,8 +1214,9 @@ int td_probe_error(struct td_probe *p, uint64_t now, const struct td_probe_icmp_
 uint64_t td_probe_next_deadline(const struct td_probe *p)
 {
 	uint64_t d = UINT64_MAX;
-	if (p->heap_len && !p->stopped) {
-		d = p->heap[0].due;
+	uint32_t first = next_due(p);
+	if (first != TD_PROBE_NONE && !p->stopped) {
+		d = due_of(p, first);
 		if (p->cfg.spacing_ns && p->any_send && d < p->pace_next)
 			d = p->pace_next;
 	}
@@ -1234,13 +1301,30 @@ uint64_t td_probe_err_count(const struct td_probe *p, uint8_t family, uint8_t ty
 	return p->errs[fam_idx(family)][type][code < 16 ? code : 15];
 }
 
+/* Square root of v > 0 without libm: the exponent halved for a first guess
+ * (within 7 %), then Newton's iteration, which doubles the correct digits
+ * each step (6 steps: beyond double precision). Not linking libm saves its
+ * ~300 KiB of mapped pages in every run (peak RSS of one-shot sweeps). */
+static double sqrt_pos(double v)
+{
+	union {
+		double d;
+		uint64_t u;
+	} x = {.d = v};
+	x.u = (x.u >> 1) + (0x3ffULL << 51);
+	double r = x.d;
+	for (int i = 0; i < 6; i++)
+		r = 0.5 * (r + v / r);
+	return r;
+}
+
 uint64_t td_probe_stats_mdev_ns(const struct td_probe_stats *s)
 {
 	if (!s->received)
 		return 0;
 	double n = (double)s->received, avg = (double)s->rtt_sum_ns / n;
 	double var = s->rtt_sum2 / n - avg * avg;
-	return var > 0 ? (uint64_t)llround(sqrt(var)) : 0;
+	return var > 0 ? (uint64_t)(sqrt_pos(var) + 0.5) : 0;
 }
 
 uint64_t td_probe_percentile(const struct td_probe *p, uint32_t id, double q)
@@ -1255,11 +1339,11 @@ uint64_t td_probe_percentile(const struct td_probe *p, uint32_t id, double q)
 		q = 0;
 	if (q > 100)
 		q = 100;
-	if (n <= TD_PROBE_EXACT || t->hist == TD_PROBE_NONE) {
+	if (n <= p->exact_n || t->hist == TD_PROBE_NONE) {
 		/* Nearest rank over the exact samples (all of them when n <= 8). */
 		uint64_t v[TD_PROBE_EXACT];
-		size_t m = n < TD_PROBE_EXACT ? (size_t)n : TD_PROBE_EXACT;
-		memcpy(v, t->exact, m * sizeof(v[0]));
+		size_t m = n < p->exact_n ? (size_t)n : p->exact_n;
+		memcpy(v, &p->exact[(size_t)id * p->exact_n], m * sizeof(v[0]));
 		qsort(v, m, sizeof(v[0]), cmp_u64);
 		size_t rank = (size_t)ceil(q / 100.0 * (double)m);
 		return v[rank ? rank - 1 : 0];

@@ -280,3 +280,26 @@ def test_report_outstanding_like_iputils(silent):
     pat = re.compile(r"^no answer yet for icmp_seq=(\d+)$", re.M)
     assert pat.findall(ours.stdout) == pat.findall(theirs.stdout), (ours.stdout, theirs.stdout)
     assert ours.returncode == theirs.returncode == 1
+
+
+def test_flood_uses_kernel_rx_stamps_only_unless_tx_stamps_on(ns):
+    # -f: no kernel TX stamp per probe (an skb clone and an error-queue read
+    # each); RTT = kernel RX stamp - clock before sendmmsg, never negative.
+    r = tundra(ns, "-f", "-c", "300", "--json", "127.0.0.1")
+    assert r.returncode == 0, r.stderr
+    ev = events(r.stdout)
+    assert ev[0]["timestamps_v4"] == "kernel_rx"
+    rep = of(ev, "reply")
+    assert len(rep) == 300
+    assert all(not e["kernel_timestamps"] and 0 < e["rtt_ms"] < 100 for e in rep)
+    r = tundra(ns, "-f", "-c", "300", "--tx-stamps", "on", "--json", "127.0.0.1")
+    assert r.returncode == 0, r.stderr
+    ev = events(r.stdout)
+    assert ev[0]["timestamps_v4"] == "kernel_tx_rx"
+    assert all(e["kernel_timestamps"] for e in of(ev, "reply"))
+    # off without -f; a bad value is a clear error
+    r = tundra(ns, "-c", "2", "-i", "0.05", "--tx-stamps", "off", "--json", "127.0.0.1")
+    assert r.returncode == 0, r.stderr
+    assert events(r.stdout)[0]["timestamps_v4"] == "kernel_rx"
+    r = tundra(ns, "-c", "1", "--tx-stamps", "maybe", "127.0.0.1")
+    assert r.returncode == 2 and "--tx-stamps" in r.stderr

@@ -621,6 +621,127 @@ static void percentiles_exact_then_histogram(void **st)
 	td_probe_free(p);
 }
 
+/* mdev without libm: exact on known sets (sqrt by Newton's iteration). */
+static void mdev_is_the_exact_standard_deviation(void **st)
+{
+	(void)st;
+	struct td_probe_stats s;
+	memset(&s, 0, sizeof(s));
+	/* 2, 4, 4, 4, 5, 5, 7, 9 us: mean 5 us, standard deviation exactly 2 us */
+	static const uint64_t v[] = {2, 4, 4, 4, 5, 5, 7, 9};
+	for (unsigned i = 0; i < 8; i++) {
+		s.received++;
+		s.rtt_sum_ns += v[i] * US;
+		s.rtt_sum2 += (double)(v[i] * US) * (double)(v[i] * US);
+	}
+	assert_int_equal(td_probe_stats_mdev_ns(&s), 2 * US);
+	/* RTTs 1 ns and 3 ns: 1 ns; 10 s and 30 s: 10 s (large values keep precision) */
+	memset(&s, 0, sizeof(s));
+	s.received = 2;
+	s.rtt_sum_ns = 4;
+	s.rtt_sum2 = 10;
+	assert_int_equal(td_probe_stats_mdev_ns(&s), 1);
+	s.rtt_sum_ns = 40000000000ULL;
+	s.rtt_sum2 = 1e20 + 9e20;
+	assert_int_equal(td_probe_stats_mdev_ns(&s), 10000000000ULL);
+	s.rtt_sum2 = 8e20; /* all equal: no spread */
+	assert_int_equal(td_probe_stats_mdev_ns(&s), 0);
+}
+
+/* With count < 8 the engine keeps count exact RTTs per target, not 8:
+ * every target's percentiles still come from its own samples. */
+static void percentiles_per_target_with_small_count(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.max_targets = 4;
+	c.count = 3;
+	c.interval_ns = 10 * MS;
+	c.timeout_ns = 5 * MS;
+	struct td_probe *p = mk(&c, &r);
+	for (uint8_t i = 0; i < 4; i++) {
+		struct td_probe_addr a = v4(10, 0, 0, (uint8_t)(i + 1));
+		td_probe_add(p, &a, NULL);
+	}
+	td_probe_start(p, 0);
+	struct sent s;
+	uint8_t rep[2048];
+	for (uint64_t round = 0; round < 3; round++) {
+		uint64_t now = round * 10 * MS;
+		while (poll1(p, now, &s) == 1) {
+			size_t n = make_reply(&s, rep);
+			/* target t, round k: (t + 1) * 100 us + k us */
+			deliver(p, now + (s.target + 1) * 100 * US + round * US, rep, n, &s.dst,
+				TD_PROBE_SOCK_DGRAM);
+		}
+	}
+	for (uint32_t t = 0; t < 4; t++) {
+		assert_int_equal(td_probe_target_stats(p, t)->received, 3);
+		assert_int_equal(td_probe_percentile(p, t, 0), (t + 1) * 100 * US);
+		assert_int_equal(td_probe_percentile(p, t, 50), (t + 1) * 100 * US + US);
+		assert_int_equal(td_probe_percentile(p, t, 100), (t + 1) * 100 * US + 2 * US);
+	}
+	td_probe_free(p);
+}
+
+/* The start run (first probes, in order, outside the heap) merges with
+ * targets added later by (due, id), and every target is sent exactly once. */
+static void start_run_merges_with_targets_added_later(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.max_targets = 8;
+	c.count = 1;
+	c.spacing_ns = 1 * MS;
+	c.timeout_ns = 100 * MS;
+	struct td_probe *p = mk(&c, &r);
+	for (uint8_t i = 0; i < 4; i++) {
+		struct td_probe_addr a = v4(10, 0, 0, (uint8_t)(i + 1));
+		td_probe_add(p, &a, NULL);
+	}
+	td_probe_start(p, 10 * MS); /* dues 10, 11, 12, 13 ms */
+	assert_int_equal(td_probe_next_deadline(p), 10 * MS);
+	struct sent s;
+	assert_int_equal(poll1(p, 10 * MS, &s), 1);
+	assert_int_equal(s.target, 0);
+	assert_int_equal(poll1(p, 10 * MS, &s), 0); /* spacing */
+	/* added after start: due at the last send (10 ms), before targets 1..3 */
+	struct td_probe_addr a5 = v4(10, 0, 0, 5);
+	uint32_t id5;
+	td_probe_add(p, &a5, &id5);
+	assert_int_equal(id5, 4);
+	uint32_t order[5] = {0};
+	unsigned k = 0;
+	for (uint64_t now = 11 * MS; now <= 20 * MS; now += MS)
+		while (poll1(p, now, &s) == 1)
+			order[k++] = s.target;
+	assert_int_equal(k, 4);
+	assert_int_equal(order[0], 4);
+	assert_int_equal(order[1], 1);
+	assert_int_equal(order[2], 2);
+	assert_int_equal(order[3], 3);
+	for (uint32_t t = 0; t < 5; t++)
+		assert_int_equal(td_probe_target_stats(p, t)->transmitted, 1);
+	td_probe_free(p);
+
+	/* stop before any send: nothing leaves, the engine is done */
+	p = mk(&c, &r);
+	for (uint8_t i = 0; i < 4; i++) {
+		struct td_probe_addr a = v4(10, 0, 1, (uint8_t)(i + 1));
+		td_probe_add(p, &a, NULL);
+	}
+	td_probe_start(p, 0);
+	td_probe_stop(p);
+	assert_int_equal(poll1(p, 1000 * MS, &s), 0);
+	assert_true(td_probe_done(p));
+	assert_int_equal(td_probe_next_deadline(p), UINT64_MAX);
+	td_probe_free(p);
+}
+
 static void flood_sends_next_on_reply(void **st)
 {
 	(void)st;
@@ -725,6 +846,9 @@ int main(void)
 		cmocka_unit_test(raw_time_exceeded_matched_to_probe),
 		cmocka_unit_test(dgram_error_queue_unreachable_matched),
 		cmocka_unit_test(percentiles_exact_then_histogram),
+		cmocka_unit_test(mdev_is_the_exact_standard_deviation),
+		cmocka_unit_test(percentiles_per_target_with_small_count),
+		cmocka_unit_test(start_run_merges_with_targets_added_later),
 		cmocka_unit_test(flood_sends_next_on_reply),
 		cmocka_unit_test(short_payload_matched_unauthenticated),
 		cmocka_unit_test(ipv6_reply_matches),
