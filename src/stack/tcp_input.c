@@ -274,6 +274,8 @@ static void syn_sent_input(struct td_tcp_sock *s, const struct td_tcp_tuple *t,
 	}
 	s->irs = seg->seq;
 	s->rcv_nxt = seg->seq + 1;
+	/* the window our SYN offered, now that RCV.NXT exists */
+	s->rcv_adv = s->rcv_nxt + (s->rcvbuf > 65535 ? 65535 : s->rcvbuf);
 	negotiate(s, seg, now);
 	s->snd_wnd = seg->window; /* RFC 7323 §2.2 */
 	s->max_sndwnd = s->snd_wnd;
