@@ -5,8 +5,10 @@
 #include "cli/cli.h"
 
 /* Subcommand entry points are declared next to the table they fill. */
+int td_cmd_stack(int argc, char **argv);
 
 const struct td_cli_cmd td_cli_cmds[] = {
+	{"stack", "a userspace IPv4/IPv6 host at the far end of a TUN device", td_cmd_stack},
 	{NULL, NULL, NULL},
 };
 
