@@ -537,6 +537,10 @@ static void conn_input(struct td_tcp_sock *s, const struct td_tcp_repr *seg_in, 
 		/* "special allowance should be made to accept valid ACKs, URGs, and
 		 * RSTs" when the window is zero: keep the control part */
 		if (wnd == 0 && seg.seq == s->rcv_nxt) {
+			if (seg.payload.len) {
+				tcp->c.rx_unacceptable++;
+				s->ack_now = 1; /* the sender learns the window is still zero */
+			}
 			seg.payload.len = 0;
 			seg.flags &= (uint8_t)~TD_TCP_FIN;
 			fl = seg.flags;
