@@ -136,7 +136,8 @@ enum td_tcp_icmp_kind {
 	TD_TCP_ICMP_NET_UNREACH,
 	TD_TCP_ICMP_PROHIBITED,
 };
-void td_tcp_icmp_error(struct td_tcp *tcp, uint64_t now, const struct td_tcp_tuple *t,
+/* Returns true when a connection owned the quoted segment. */
+bool td_tcp_icmp_error(struct td_tcp *tcp, uint64_t now, const struct td_tcp_tuple *t,
 		       enum td_tcp_icmp_kind kind, uint32_t mtu, uint32_t seq);
 
 /* Run expired timers. */
@@ -240,5 +241,40 @@ struct td_tcp_info {
 	bool sack, timestamps;
 };
 void td_tcp_sock_info(const struct td_tcp_sock *s, struct td_tcp_info *info);
+
+/* ---- attachment to the IP layer (tundra/stack.h) -------------------------------- */
+
+struct td_stack;
+struct td_ip_addr;
+
+/* Create a TCP module as the stack's TCP transport: segments in through the
+ * IP dispatch, out through td_stack_ip_sendv (DF set), ICMP errors in, timers
+ * from td_stack_poll, counters listed with the stack's. cfg's MTUs are
+ * replaced by the stack's. The module is freed by td_stack_destroy(). */
+int td_tcp_attach(struct td_stack *st, const struct td_tcp_config *cfg, struct td_tcp **out);
+
+/* An endpoint from a stack address (either family; family 0 = any). */
+void td_tcp_endpoint_from_ip(struct td_tcp_endpoint *ep, const struct td_ip_addr *a,
+			     uint16_t port);
+
+/* ---- built-in services (tcp_services.c) ------------------------------------------ */
+
+#define TD_TCP_SVC_ECHO 0x1u    /* RFC 862, port 7 */
+#define TD_TCP_SVC_DISCARD 0x2u /* RFC 863, port 9 */
+#define TD_TCP_SVC_CHARGEN 0x4u /* RFC 864, port 19 */
+#define TD_TCP_SVC_HTTP 0x8u    /* HTTP/1.1 on port 80: /stats, /bytes/N, POST /upload */
+
+struct td_tcp_services;
+
+/* Listen on the selected services for both families (any address). st may be
+ * NULL (then /stats reports TCP counters only). */
+int td_tcp_services_start(struct td_tcp *tcp, struct td_stack *st, unsigned which,
+			  struct td_tcp_services **out);
+/* Close every listener and connection (RST for those still open). */
+void td_tcp_services_stop(struct td_tcp_services *svc, uint64_t now);
+
+/* The /bytes/N stream: byte i of the stream, for any i (documented in
+ * docs/tcp.md). td_tcp_stream_fill writes bytes [off, off+len). */
+void td_tcp_stream_fill(uint8_t *out, uint64_t off, size_t len);
 
 #endif

@@ -748,13 +748,15 @@ out:
 /* ICMP errors about our segments (RFC 5927 §4.1: only for a sequence number
  * in flight; RFC 1191 §6 / RFC 8201 §5.2 PTB lowers the MSS; RFC 1122
  * §4.2.3.9: hard errors abort a connection that is still opening). */
-void td_tcp_icmp_error(struct td_tcp *tcp, uint64_t now, const struct td_tcp_tuple *t,
+bool td_tcp_icmp_error(struct td_tcp *tcp, uint64_t now, const struct td_tcp_tuple *t,
 		       enum td_tcp_icmp_kind kind, uint32_t mtu, uint32_t seq)
 {
+	bool owned = false;
 	tcp_enter(tcp, now);
 	struct td_tcp_sock *s = tcp_lookup(tcp, t);
 	if (!s || SEQ_LT(seq, s->snd_una) || SEQ_GEQ(seq, s->snd_max))
 		goto out;
+	owned = true;
 	if (kind == TD_TCP_ICMP_PTB) {
 		uint32_t hdr = t->family == 6 ? 60 : 40;
 		if (mtu <= hdr)
@@ -783,4 +785,5 @@ void td_tcp_icmp_error(struct td_tcp *tcp, uint64_t now, const struct td_tcp_tup
 	}
 out:
 	tcp_leave(tcp);
+	return owned;
 }
