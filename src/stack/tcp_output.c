@@ -356,9 +356,9 @@ void tcp_output(struct td_tcp_sock *s, uint64_t now)
 		while (SEQ_LT(s->snd_nxt, s->snd_max) && tcp_sack_is_sacked(s, s->snd_nxt, &run_end))
 			s->snd_nxt = SEQ_MIN(run_end, s->snd_max);
 		uint32_t off = s->snd_nxt - s->snd_una;
-		uint32_t flight = s->snd_nxt - s->snd_una;
-		if (s->in_recovery && s->sack_ok)
-			flight = tcp_sack_pipe(s);
+		/* bytes in flight: what SND.NXT is ahead of SND.UNA, or the RFC
+		 * 6675 pipe estimate during SACK recovery */
+		uint32_t flight = (s->in_recovery && s->sack_ok) ? tcp_sack_pipe(s) : off;
 		uint32_t wnd = s->snd_wnd < s->cwnd ? s->snd_wnd : s->cwnd;
 		/* a FIN is retransmitted at snd_nxt == end of data after go-back-N */
 		uint32_t avail = off < have ? have - off : 0;

@@ -80,6 +80,19 @@ static uint64_t svc_now(const struct td_tcp_services *svc)
 	return svc->tcp->now;
 }
 
+static void conn_release(struct svc_conn *c, bool graceful)
+{
+	struct td_tcp_services *svc = c->svc;
+	td_tcp_set_callback(c->s, NULL, NULL);
+	if (graceful)
+		td_tcp_close(c->s, svc_now(svc));
+	else
+		td_tcp_abort(c->s, svc_now(svc));
+	free(c->buf);
+	free(c->resp);
+	free(c);
+}
+
 static void conn_free(struct svc_conn *c, bool graceful)
 {
 	struct td_tcp_services *svc = c->svc;
@@ -89,13 +102,7 @@ static void conn_free(struct svc_conn *c, bool graceful)
 		svc->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	if (graceful)
-		td_tcp_close(c->s, svc_now(svc));
-	else
-		td_tcp_abort(c->s, svc_now(svc));
-	free(c->buf);
-	free(c->resp);
-	free(c);
+	conn_release(c, graceful);
 }
 
 static uint8_t *conn_buf(struct svc_conn *c)
@@ -313,7 +320,7 @@ static void http_request(struct svc_conn *c, char *head)
 		}
 	}
 	if ((!strcmp(method, "POST") || !strcmp(method, "PUT")) && !strcmp(path, "/upload")) {
-		if (header_value(head, "Transfer-Encoding", v, sizeof(v)) && strcasecmp(v, "identity")) {
+		if (header_value(head, "Transfer-Encoding", v, sizeof(v)) && strcasecmp(v, "identity") != 0) {
 			c->keep_alive = false;
 			static const char msg[] = "send a Content-Length\n";
 			http_respond(c, 411, "Length Required", "text/plain", msg, sizeof(msg) - 1, 0);
@@ -568,8 +575,18 @@ void td_tcp_services_stop(struct td_tcp_services *svc, uint64_t now)
 	if (!svc)
 		return;
 	svc->tcp->now = now;
-	while (svc->conns)
-		conn_free(svc->conns, false);
+	struct svc_conn *c = svc->conns;
+	svc->conns = NULL;
+	/* no callback may run while the list is being torn down */
+	for (struct svc_conn *x = c; x; x = x->next)
+		td_tcp_set_callback(x->s, NULL, NULL);
+	for (unsigned i = 0; i < svc->nlst; i++)
+		td_tcp_set_callback(svc->lst[i], NULL, NULL);
+	while (c) {
+		struct svc_conn *next = c->next;
+		conn_release(c, false);
+		c = next;
+	}
 	for (unsigned i = 0; i < svc->nlst; i++)
 		td_tcp_close(svc->lst[i], now);
 	free(svc);

@@ -62,7 +62,7 @@ int td_tcp_new(struct td_tcp **out, const struct td_tcp_config *cfg, td_tcp_outp
 	tcp->nbuckets = 1;
 	while (tcp->nbuckets < cfg->max_socks)
 		tcp->nbuckets <<= 1;
-	tcp->buckets = calloc(tcp->nbuckets, sizeof(*tcp->buckets));
+	tcp->buckets = calloc(tcp->nbuckets, sizeof(void *)); /* chain heads */
 	if (!tcp->pool || !tcp->buckets) {
 		free(tcp->pool);
 		free(tcp->buckets);
