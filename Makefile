@@ -16,6 +16,7 @@
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
+.SECONDARY:
 
 CC      ?= gcc
 CLANG   ?= clang

@@ -146,7 +146,8 @@ struct td_ipv4_repr {
 };
 
 /* Version 4, IHL >= 5 and within the total length, total length within len,
- * header checksum (unless TD_WIRE_SKIP_CSUM). */
+ * fragment consistency (MF with data not a multiple of 8, or an end past
+ * 65535: TD_WIRE_BAD_FRAGMENT), header checksum (unless TD_WIRE_SKIP_CSUM). */
 enum td_wire_err td_ipv4_check(struct td_ipv4_view *v, const void *buf, size_t len,
 			       unsigned flags);
 void td_ipv4_parse(const struct td_ipv4_view *v, struct td_ipv4_repr *r);
@@ -219,7 +220,12 @@ struct td_ipv6_repr {
 };
 
 /* Version 6, payload length within len, extension walk bounded by
- * TD_IPV6_EXT_MAX_COUNT/_BYTES and by the packet. Hop-by-hop only first. */
+ * TD_IPV6_EXT_MAX_COUNT/_BYTES and by the packet. Hop-by-hop only first
+ * (elsewhere: TD_WIRE_UNSUPPORTED, i.e. "unrecognized next header"). The
+ * walk stops after a fragment header with a non-zero offset (what follows is
+ * fragment data). A second fragment header, or MF with data not a multiple of
+ * 8, or an end past 65535 is TD_WIRE_BAD_FRAGMENT; a fragment header whose
+ * preceding Next Header byte lies beyond offset 255 is TD_WIRE_EXT_LIMIT. */
 enum td_wire_err td_ipv6_check(struct td_ipv6_view *v, const void *buf, size_t len,
 			       unsigned flags);
 void td_ipv6_parse(const struct td_ipv6_view *v, struct td_ipv6_repr *r);
@@ -229,6 +235,19 @@ static inline struct td_bytes td_ipv6_upper(const struct td_ipv6_view *v)
 	struct td_bytes b = {v->p + v->upper_off, (size_t)(v->len - v->upper_off)};
 	return b;
 }
+
+/* One extension header of a checked chain. */
+struct td_ipv6_ext {
+	uint8_t type;        /* TD_IPPROTO_HOPOPTS, _ROUTING, _FRAGMENT, _DSTOPTS */
+	uint8_t next_header; /* the header that follows it */
+	uint16_t off;        /* offset in the packet */
+	uint16_t len;        /* bytes, including its first two */
+};
+
+/* Iterate over the extension headers td_ipv6_check() walked: start with e
+ * zeroed; returns true with e filled (the next call continues after it),
+ * false after the last. Infallible: the check validated the chain. */
+bool td_ipv6_ext_next(const struct td_ipv6_view *v, struct td_ipv6_ext *e);
 
 /* Emit the 40-byte fixed header (no extensions; next_header, payload_len as given). */
 enum td_wire_err td_ipv6_emit(const struct td_ipv6_repr *r, void *buf, size_t len);
@@ -369,6 +388,21 @@ static inline uint16_t td_tcp_dst_port(const struct td_tcp_view *v)
 	return td_get_be16(v->p + 2);
 }
 
+/* One TCP option as it sits in the header: EOL and NOP have len 1 and no data. */
+struct td_tcp_opt {
+	uint8_t kind;
+	uint8_t len;
+	struct td_bytes data; /* len - 2 bytes after kind and length */
+};
+
+/* Walk the options of a checked segment one at a time (for decoders and
+ * counters; td_tcp_parse() uses it): *off starts at 0. Returns true with o
+ * filled; false at the end of the options (after EOL, or at the data) with
+ * *err = TD_WIRE_OK, or on a malformed option with *err = TD_WIRE_BAD_OPTION.
+ * Every call that returns true advances *off by at least 1. */
+bool td_tcp_opt_next(const struct td_tcp_view *v, size_t *off, struct td_tcp_opt *o,
+		     enum td_wire_err *err);
+
 /* Options bytes the repr needs, padded to a multiple of 4 (<= 40). */
 size_t td_tcp_opts_size(const struct td_tcp_opts *o);
 /* 20 + td_tcp_opts_size + payload.len. */
@@ -390,5 +424,31 @@ void td_pcap_file_header(uint8_t out[TD_PCAP_FILE_HDR_LEN], enum td_pcap_res res
 /* Write a 16-byte record header for a packet seen at ts_ns (ns since the epoch). */
 void td_pcap_record_header(uint8_t out[TD_PCAP_REC_HDR_LEN], enum td_pcap_res res,
 			   uint64_t ts_ns, uint32_t caplen, uint32_t origlen);
+
+/* Reading a capture (pure: the caller holds the whole file in memory).
+ * Both byte orders and both resolutions; any link type (the caller decides
+ * what it can decode). */
+struct td_pcap_reader {
+	const uint8_t *p;
+	size_t len, off;
+	bool swapped;          /* file written in the other byte order */
+	enum td_pcap_res res;
+	uint32_t snaplen;
+	uint32_t linktype;
+};
+
+struct td_pcap_rec {
+	uint64_t ts_ns;        /* ns since the epoch */
+	uint32_t origlen;      /* length on the wire */
+	struct td_bytes data;  /* the captured bytes */
+};
+
+/* TD_WIRE_TRUNCATED when shorter than the file header, TD_WIRE_UNSUPPORTED for
+ * an unknown magic (pcapng, for instance). */
+enum td_wire_err td_pcap_reader_init(struct td_pcap_reader *rd, const void *buf, size_t len);
+/* Next record: true with rec filled; false at the end (*err = TD_WIRE_OK) or
+ * on a damaged record (*err = TD_WIRE_TRUNCATED when it runs past the file,
+ * TD_WIRE_BAD_LENGTH when its captured length exceeds 262144 bytes). */
+bool td_pcap_next(struct td_pcap_reader *rd, struct td_pcap_rec *rec, enum td_wire_err *err);
 
 #endif

@@ -23,23 +23,42 @@ static inline uint64_t add_oc64(uint64_t s, uint64_t v)
 	return s + (s < v);
 }
 
-static inline uint32_t fold64(uint64_t s)
+static inline uint64_t ror64(uint64_t x, unsigned k)
 {
-	/* 64 -> 32 -> 16 bits, each step keeping the end-around carry. */
-	s = (s & 0xffffffffu) + (s >> 32);
-	s = (s & 0xffffffffu) + (s >> 32);
-	uint32_t t = (uint32_t)s;
-	t = (t & 0xffffu) + (t >> 16);
-	t = (t & 0xffffu) + (t >> 16);
-	return t;
+	return x >> k | x << (64 - k);
 }
 
-/* Native-order one's-complement sum of len bytes, folded to 16 bits. An odd
- * trailing byte is the first (high, in network order) byte of a 16-bit word. */
-static uint32_t sum_native(const uint8_t *p, size_t len)
+static inline uint32_t ror32(uint32_t x, unsigned k)
 {
-	uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+	return x >> k | x << (32 - k);
+}
 
+/* x + ror(x, half) puts the end-around-carry sum of the two halves in the
+ * upper half (the trick of Linux's csum_fold): two folds take 64 bits to 16
+ * in six instructions instead of a chain of masks and shifts. */
+static inline uint32_t fold64to32(uint64_t x)
+{
+	return (uint32_t)((x + ror64(x, 32)) >> 32);
+}
+
+static inline uint16_t fold32to16(uint32_t x)
+{
+	return (uint16_t)((x + ror32(x, 16)) >> 16);
+}
+
+static inline uint32_t fold64(uint64_t s)
+{
+	return fold32to16(fold64to32(s));
+}
+
+/* Native-order one's-complement sum of len bytes, folded to 16 bits and put
+ * in network order. An odd trailing byte is the first (high, in network
+ * order) byte of a 16-bit word. */
+static inline uint16_t sum_be16(const uint8_t *p, size_t len)
+{
+	uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, t = 0;
+
+	/* Four independent lanes keep the adds from waiting on each other's carry. */
 	while (len >= 32) {
 		s0 = add_oc64(s0, load64(p));
 		s1 = add_oc64(s1, load64(p + 8));
@@ -48,46 +67,52 @@ static uint32_t sum_native(const uint8_t *p, size_t len)
 		p += 32;
 		len -= 32;
 	}
-	while (len >= 8) {
+	if (len >= 16) {
 		s0 = add_oc64(s0, load64(p));
+		s1 = add_oc64(s1, load64(p + 8));
+		p += 16;
+		len -= 16;
+	}
+	if (len >= 8) {
+		s2 = add_oc64(s2, load64(p));
 		p += 8;
 		len -= 8;
 	}
-	s0 = add_oc64(s0, s1);
-	s2 = add_oc64(s2, s3);
-	s0 = add_oc64(s0, s2);
 	if (len >= 4) {
 		uint32_t w;
 		memcpy(&w, p, 4);
-		s0 = add_oc64(s0, w);
+		t = w;
 		p += 4;
 		len -= 4;
 	}
 	if (len >= 2) {
 		uint16_t w;
 		memcpy(&w, p, 2);
-		s0 = add_oc64(s0, w);
+		t += w;
 		p += 2;
 		len -= 2;
 	}
 	if (len) {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		s0 = add_oc64(s0, p[0]);
+		t += p[0];
 #else
-		s0 = add_oc64(s0, (uint64_t)p[0] << 8);
+		t += (uint64_t)p[0] << 8;
 #endif
 	}
-	return fold64(s0);
+	/* Fold the lanes to 32 bits each; four 32-bit values cannot overflow 64. */
+	uint64_t s = (uint64_t)fold64to32(s0) + fold64to32(s1) + fold64to32(s2) +
+		     fold64to32(add_oc64(s3, t));
+	uint16_t n = fold32to16(fold64to32(s));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* Swapping the bytes of the folded native sum gives the network-order sum. */
+	n = (uint16_t)(n << 8 | n >> 8);
+#endif
+	return n;
 }
 
 uint32_t td_csum_add(uint32_t acc, const void *data, size_t len)
 {
-	uint32_t s = sum_native(data, len);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	/* Swapping the bytes of the folded native sum gives the network-order sum. */
-	s = (uint32_t)((s >> 8) | ((s & 0xffu) << 8));
-#endif
-	return fold64((uint64_t)acc + s);
+	return fold64((uint64_t)acc + sum_be16(data, len));
 }
 
 uint16_t td_csum_finish(uint32_t acc)
@@ -97,7 +122,7 @@ uint16_t td_csum_finish(uint32_t acc)
 
 uint16_t td_csum(const void *data, size_t len)
 {
-	return td_csum_finish(td_csum_add(0, data, len));
+	return (uint16_t)~sum_be16(data, len);
 }
 
 uint32_t td_csum_pseudo4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)

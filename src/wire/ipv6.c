@@ -123,6 +123,29 @@ void td_ipv6_parse(const struct td_ipv6_view *v, struct td_ipv6_repr *r)
 	}
 }
 
+bool td_ipv6_ext_next(const struct td_ipv6_view *v, struct td_ipv6_ext *e)
+{
+	const uint8_t *p = v->p;
+	uint32_t off;
+	uint8_t type;
+
+	if (e->len == 0) {
+		off = TD_IPV6_HDR_LEN;
+		type = p[6];
+	} else {
+		off = (uint32_t)e->off + e->len;
+		type = e->next_header;
+	}
+	if (off >= v->upper_off)
+		return false;
+	/* Lengths as in td_ipv6_check(), which already bounded them. */
+	e->type = type;
+	e->off = (uint16_t)off;
+	e->len = (uint16_t)(type == TD_IPPROTO_FRAGMENT ? 8 : ((uint32_t)p[off + 1] + 1) * 8);
+	e->next_header = p[off];
+	return true;
+}
+
 enum td_wire_err td_ipv6_emit(const struct td_ipv6_repr *r, void *buf, size_t len)
 {
 	uint8_t *p = buf;

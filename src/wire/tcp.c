@@ -32,48 +32,68 @@ enum td_wire_err td_tcp_check(struct td_tcp_view *v, const void *buf, size_t len
 	return TD_WIRE_OK;
 }
 
+bool td_tcp_opt_next(const struct td_tcp_view *v, size_t *off, struct td_tcp_opt *o,
+		     enum td_wire_err *err)
+{
+	const uint8_t *p = v->p + TD_TCP_HDR_MIN;
+	size_t n = (size_t)v->hdr_len - TD_TCP_HDR_MIN;
+	size_t i = *off;
+
+	*err = TD_WIRE_OK;
+	if (i >= n)
+		return false;
+	o->kind = p[i];
+	o->data.ptr = p + i;
+	o->data.len = 0;
+	if (o->kind == OPT_EOL || o->kind == OPT_NOP) {
+		o->len = 1;
+		/* RFC 9293 §3.1: EOL ends the list; the rest is padding. */
+		*off = o->kind == OPT_EOL ? n : i + 1;
+		return true;
+	}
+	/* RFC 9293 §3.1 and picotcp#506: a length below 2 would make no
+	 * progress; one running past the header reads garbage. */
+	if (n - i < 2 || p[i + 1] < 2 || p[i + 1] > n - i) {
+		*err = TD_WIRE_BAD_OPTION;
+		return false;
+	}
+	o->len = p[i + 1];
+	o->data.ptr = p + i + 2;
+	o->data.len = (size_t)o->len - 2;
+	*off = i + o->len;
+	return true;
+}
+
 /* Options of a known kind but the wrong length are ignored, as Linux's
  * tcp_parse_options() does; only a length that breaks the walk (0, 1, past
  * the header) is an error. */
-static enum td_wire_err parse_opts(const uint8_t *p, size_t n, struct td_tcp_opts *o)
+static enum td_wire_err parse_opts(const struct td_tcp_view *v, struct td_tcp_opts *o)
 {
-	size_t i = 0;
+	struct td_tcp_opt opt;
+	enum td_wire_err err;
+	size_t off = 0;
 
-	while (i < n) {
-		uint8_t kind = p[i];
-		if (kind == OPT_EOL)
-			break;
-		if (kind == OPT_NOP) {
-			i++;
-			continue;
-		}
-		/* RFC 9293 §3.1 and picotcp#506: a length below 2 would make
-		 * no progress; one running past the header reads garbage. */
-		if (n - i < 2)
-			return TD_WIRE_BAD_OPTION;
-		uint8_t olen = p[i + 1];
-		if (olen < 2 || olen > n - i)
-			return TD_WIRE_BAD_OPTION;
-		const uint8_t *d = p + i + 2;
-		switch (kind) {
+	while (td_tcp_opt_next(v, &off, &opt, &err)) {
+		const uint8_t *d = opt.data.ptr;
+		switch (opt.kind) {
 		case OPT_MSS:
-			if (olen == 4) {
+			if (opt.len == 4) {
 				o->has_mss = true;
 				o->mss = td_get_be16(d);
 			}
 			break;
 		case OPT_WSCALE:
-			if (olen == 3) {
+			if (opt.len == 3) {
 				o->has_wscale = true;
 				o->wscale = d[0];
 			}
 			break;
 		case OPT_SACK_PERM:
-			if (olen == 2)
+			if (opt.len == 2)
 				o->sack_perm = true;
 			break;
 		case OPT_TS:
-			if (olen == 10) {
+			if (opt.len == 10) {
 				o->has_ts = true;
 				o->tsval = td_get_be32(d);
 				o->tsecr = td_get_be32(d + 4);
@@ -82,8 +102,11 @@ static enum td_wire_err parse_opts(const uint8_t *p, size_t n, struct td_tcp_opt
 		case OPT_SACK:
 			/* RFC 2018 §3: 2 + 8n bytes; 40 bytes of options hold
 			 * at most 4 blocks. */
-			if (olen >= 10 && (olen - 2) % 8 == 0 && (olen - 2) / 8 <= TD_TCP_SACK_MAX) {
-				o->sack_count = (uint8_t)((olen - 2) / 8);
+			if (opt.len >= 10 && (opt.len - 2) % 8 == 0 &&
+			    (opt.len - 2) / 8 <= TD_TCP_SACK_MAX) {
+				/* The last SACK option wins, whole. */
+				memset(o->sack, 0, sizeof(o->sack));
+				o->sack_count = (uint8_t)((opt.len - 2) / 8);
 				for (unsigned k = 0; k < o->sack_count; k++) {
 					o->sack[k].left = td_get_be32(d + 8 * k);
 					o->sack[k].right = td_get_be32(d + 8 * k + 4);
@@ -91,11 +114,10 @@ static enum td_wire_err parse_opts(const uint8_t *p, size_t n, struct td_tcp_opt
 			}
 			break;
 		default:
-			break; /* unknown: skipped by its length */
+			break; /* EOL, NOP, unknown: skipped by their length */
 		}
-		i += olen;
 	}
-	return TD_WIRE_OK;
+	return err;
 }
 
 enum td_wire_err td_tcp_parse(const struct td_tcp_view *v, struct td_tcp_repr *r)
@@ -112,7 +134,7 @@ enum td_wire_err td_tcp_parse(const struct td_tcp_view *v, struct td_tcp_repr *r
 	r->urgent = td_get_be16(p + 18);
 	r->payload.ptr = p + v->hdr_len;
 	r->payload.len = v->len - v->hdr_len;
-	return parse_opts(p + TD_TCP_HDR_MIN, (size_t)v->hdr_len - TD_TCP_HDR_MIN, &r->opt);
+	return parse_opts(v, &r->opt);
 }
 
 /*

@@ -129,6 +129,21 @@ static void ipv6_walks_hopopts_dstopts_routing_to_the_upper_layer(void **state)
 	assert_int_equal(v.frag_prev_nh_off, frag_off - 24);
 	assert_int_equal(r.frag.ident, 0xabcdef01);
 	assert_int_equal(td_ipv6_upper(&v).len, 8);
+
+	/* The iterator replays the chain. */
+	static const uint8_t types[4] = {TD_IPPROTO_HOPOPTS, TD_IPPROTO_DSTOPTS,
+					 TD_IPPROTO_ROUTING, TD_IPPROTO_FRAGMENT};
+	static const uint16_t lens[4] = {8, 16, 24, 8};
+	struct td_ipv6_ext e = {0};
+	unsigned n = 0;
+	while (td_ipv6_ext_next(&v, &e)) {
+		assert_true(n < 4);
+		assert_int_equal(e.type, types[n]);
+		assert_int_equal(e.len, lens[n]);
+		assert_int_equal(e.next_header, n < 3 ? types[n + 1] : TD_IPPROTO_UDP);
+		n++;
+	}
+	assert_int_equal(n, 4);
 }
 
 static void ipv6_no_next_header_ends_the_walk(void **state)

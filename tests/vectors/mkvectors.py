@@ -45,6 +45,46 @@ def main():
     out.append("};")
     with open(os.path.join(ROOT, "tests/unit/support_vectors.c"), "w") as f:
         f.write("\n".join(out) + "\n")
+    write_seeds()
+
+
+def upper(p):
+    """(family, protocol, upper-layer bytes) of an unfragmented raw IP packet."""
+    if p[0] >> 4 == 4:
+        ihl = (p[0] & 15) * 4
+        return 4, p[9], p[ihl:struct.unpack(">H", p[2:4])[0]]
+    return 6, p[6], p[40:40 + struct.unpack(">H", p[4:6])[0]]
+
+
+def write_seeds():
+    """A few seeds per fuzz target, taken from the captures."""
+    seeds = {"fuzz_ipv4": [], "fuzz_ipv6": [], "fuzz_icmp": [], "fuzz_udp": [],
+             "fuzz_tcp": [], "fuzz_csum": []}
+    pick = ["ping4/1", "ping6/2", "tcp4/1", "tcp4/4", "tcp6/2", "udp_unreach/1",
+            "udp_unreach/2", "udp_unreach/3", "udp_unreach/4", "frag/3", "frag/9"]
+    for name in pick:
+        cap, num = name.split("/")
+        p = read_pcap(os.path.join(HERE, cap + ".pcap"))[int(num) - 1]
+        tag = name.replace("/", "_")
+        fam, proto, up = upper(p)
+        seeds["fuzz_ipv4" if fam == 4 else "fuzz_ipv6"].append((tag, p))
+        if name.startswith("frag"):
+            continue
+        sel = bytes([1 if fam == 6 else 0])
+        if proto in (1, 58):
+            seeds["fuzz_icmp"].append((tag, sel + up))
+        elif proto == 17:
+            seeds["fuzz_udp"].append((tag, sel + up))
+        elif proto == 6:
+            seeds["fuzz_tcp"].append((tag, up))
+        if name in ("tcp4/1", "ping4/1"):
+            seeds["fuzz_csum"].append((tag, p))
+    for target, items in seeds.items():
+        d = os.path.join(ROOT, "tests/fuzz/corpus", target)
+        os.makedirs(d, exist_ok=True)
+        for tag, b in items:
+            with open(os.path.join(d, tag), "wb") as f:
+                f.write(b)
 
 
 if __name__ == "__main__":
