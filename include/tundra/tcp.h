@@ -211,7 +211,7 @@ int td_tcp_close(struct td_tcp_sock *s, uint64_t now);
 /* Abortive close: RST now, handle released. */
 int td_tcp_abort(struct td_tcp_sock *s, uint64_t now);
 
-enum td_tcp_opt {
+enum td_tcp_sockopt {
 	TD_TCP_OPT_NODELAY,    /* 1 disables Nagle */
 	TD_TCP_OPT_SNDBUF,     /* bytes; before data is queued */
 	TD_TCP_OPT_RCVBUF,     /* bytes; before connect/listen (the window scale depends on it) */
@@ -219,8 +219,8 @@ enum td_tcp_opt {
 	TD_TCP_OPT_CC,         /* enum td_tcp_cc_algo */
 	TD_TCP_OPT_LINGER0,    /* 1: close() resets instead of FIN */
 };
-int td_tcp_setopt(struct td_tcp_sock *s, enum td_tcp_opt opt, int value);
-int td_tcp_getopt(const struct td_tcp_sock *s, enum td_tcp_opt opt, int *value);
+int td_tcp_setopt(struct td_tcp_sock *s, enum td_tcp_sockopt opt, int value);
+int td_tcp_getopt(const struct td_tcp_sock *s, enum td_tcp_sockopt opt, int *value);
 
 void td_tcp_set_callback(struct td_tcp_sock *s, td_tcp_event_fn fn, void *user);
 /* Module-wide hook fired (at most once per entry point) when any socket got events. */

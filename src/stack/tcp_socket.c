@@ -677,7 +677,7 @@ int td_tcp_close(struct td_tcp_sock *s, uint64_t now)
 	return 0;
 }
 
-int td_tcp_setopt(struct td_tcp_sock *s, enum td_tcp_opt opt, int value)
+int td_tcp_setopt(struct td_tcp_sock *s, enum td_tcp_sockopt opt, int value)
 {
 	switch (opt) {
 	case TD_TCP_OPT_NODELAY:
@@ -716,7 +716,7 @@ int td_tcp_setopt(struct td_tcp_sock *s, enum td_tcp_opt opt, int value)
 	return -ENOPROTOOPT;
 }
 
-int td_tcp_getopt(const struct td_tcp_sock *s, enum td_tcp_opt opt, int *value)
+int td_tcp_getopt(const struct td_tcp_sock *s, enum td_tcp_sockopt opt, int *value)
 {
 	switch (opt) {
 	case TD_TCP_OPT_NODELAY: *value = s->nodelay; return 0;
