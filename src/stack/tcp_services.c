@@ -13,6 +13,8 @@
  * State blocks are allocated per accepted connection and freed when it ends.
  */
 
+#define CHARGEN_PERIOD (95 * 74)
+
 enum svc_kind { SVC_ECHO, SVC_DISCARD, SVC_CHARGEN, SVC_HTTP };
 
 #define SVC_BUF 16384
@@ -49,6 +51,7 @@ struct td_tcp_services {
 	unsigned nlst;
 	struct svc_conn *conns;
 	uint64_t http_requests, upload_bytes;
+	uint8_t chargen[CHARGEN_PERIOD];
 };
 
 /* ---- the /bytes/N stream ------------------------------------------------------------
@@ -65,13 +68,14 @@ void td_tcp_stream_fill(uint8_t *out, uint64_t off, size_t len)
 	}
 }
 
-/* RFC 864: 72-character lines of printable ASCII, each starting one later. */
-static void chargen_fill(uint8_t *out, uint64_t off, size_t len)
+/* RFC 864: 72-character lines of printable ASCII, each starting one later;
+ * the stream repeats every 95 lines (CHARGEN_PERIOD bytes). */
+
+static void chargen_table(uint8_t *t)
 {
-	for (size_t n = 0; n < len; n++) {
-		uint64_t p = off + n;
-		uint64_t line = p / 74, col = p % 74;
-		out[n] = col == 72 ? '\r' : col == 73 ? '\n' : (uint8_t)(' ' + (line + col) % 95);
+	for (size_t p = 0; p < CHARGEN_PERIOD; p++) {
+		size_t line = p / 74, col = p % 74;
+		t[p] = col == 72 ? '\r' : col == 73 ? '\n' : (uint8_t)(' ' + (line + col) % 95);
 	}
 }
 
@@ -181,10 +185,9 @@ static bool do_chargen(struct svc_conn *c)
 		conn_free(c, d > 0);
 		return false;
 	}
-	uint8_t tmp[8192];
 	for (;;) {
-		chargen_fill(tmp, c->pos, sizeof(tmp));
-		ssize_t w = td_tcp_send(c->s, tmp, sizeof(tmp), now);
+		size_t off = (size_t)(c->pos % CHARGEN_PERIOD);
+		ssize_t w = td_tcp_send(c->s, c->svc->chargen + off, CHARGEN_PERIOD - off, now);
 		if (w == -EAGAIN)
 			break;
 		if (w < 0) {
@@ -544,6 +547,7 @@ int td_tcp_services_start(struct td_tcp *tcp, struct td_stack *st, unsigned whic
 		return -ENOMEM;
 	svc->tcp = tcp;
 	svc->st = st;
+	chargen_table(svc->chargen);
 	int rc = 0;
 	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
 		if (!(which & tab[i].bit))
