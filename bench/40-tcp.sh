@@ -33,7 +33,7 @@ nx() { local n=$1; shift; ip netns exec "$n" "$@"; }
 best() { # best of REPS runs of a command printing one number
   local b=0 v
   for _ in $(seq "$REPS"); do
-    v=$("$@" 2>/dev/null) || v=0
+    v=$(timeout 120 "$@" 2>/dev/null) || v=0
     b=$(awk -v a="$b" -v c="$v" 'BEGIN{print (c>a)?c:a}')
   done
   echo "$b"
@@ -42,28 +42,28 @@ waitready() { for _ in $(seq 100); do grep -q ready "$1" 2>/dev/null && return 0
 
 # 1. tundra stack (services: discard 9, chargen 19, echo 7)
 log=$(mktemp)
-nx "${NS[0]}" "$T" stack --name tdb0 2>"$log" & PIDS+=($!)
+ip netns exec "${NS[0]}" "$T" stack --name tdb0 2>"$log" & PIDS+=($!)
 waitready "$log" || { cat "$log"; exit 1; }
-t_up=$(best nx "${NS[0]}" $B/tcp_blast send 10.0.0.2 9 "$BYTES")
-t_down=$(best nx "${NS[0]}" $B/tcp_blast recv 10.0.0.2 19 "$BYTES")
+t_up=$(best ip netns exec "${NS[0]}" $B/tcp_blast send 10.0.0.2 9 "$BYTES")
+t_down=$(best ip netns exec "${NS[0]}" $B/tcp_blast recv 10.0.0.2 19 "$BYTES")
 t_rr=$(nx "${NS[0]}" $B/tcp_blast rr 10.0.0.2 7 "$RRSEC")
 
 stage minimal
 # 2. minimal TUN sink/source
-nx "${NS[1]}" $B/tcp_tun_min tmin0 2>"$log" & PIDS+=($!)
+ip netns exec "${NS[1]}" $B/tcp_tun_min tmin0 2>"$log" & PIDS+=($!)
 waitready "$log" || { cat "$log"; exit 1; }
-m_up=$(best nx "${NS[1]}" $B/tcp_blast send 10.0.0.2 9 "$BYTES")
-m_down=$(best nx "${NS[1]}" $B/tcp_blast recv 10.0.0.2 19 "$BYTES")
+m_up=$(best ip netns exec "${NS[1]}" $B/tcp_blast send 10.0.0.2 9 "$BYTES")
+m_down=$(best ip netns exec "${NS[1]}" $B/tcp_blast recv 10.0.0.2 19 "$BYTES")
 
 stage veth
 # 3. kernel to kernel over veth (MTU 1500)
 ip link add tdbv-$$ netns "${NS[2]}" type veth peer name tdbw-$$ netns "${NS[3]}"
 nx "${NS[2]}" ip addr add 10.9.0.1/24 dev tdbv-$$; nx "${NS[2]}" ip link set tdbv-$$ up
 nx "${NS[3]}" ip addr add 10.9.0.2/24 dev tdbw-$$; nx "${NS[3]}" ip link set tdbw-$$ up
-nx "${NS[3]}" $B/tcp_blast serve 5000 & PIDS+=($!)
+ip netns exec "${NS[3]}" $B/tcp_blast serve 5000 & PIDS+=($!)
 sleep 0.3
-v_up=$(best nx "${NS[2]}" $B/tcp_blast send 10.9.0.2 5000 "$BYTES")
-v_down=$(best nx "${NS[2]}" $B/tcp_blast recv 10.9.0.2 5001 "$BYTES")
+v_up=$(best ip netns exec "${NS[2]}" $B/tcp_blast send 10.9.0.2 5000 "$BYTES")
+v_down=$(best ip netns exec "${NS[2]}" $B/tcp_blast recv 10.9.0.2 5001 "$BYTES")
 v_rr=$(nx "${NS[2]}" $B/tcp_blast rr 10.9.0.2 5002 "$RRSEC")
 
 stage slirp
@@ -74,8 +74,8 @@ if command -v slirp4netns >/dev/null; then
   $B/tcp_blast serve $port 127.0.0.1 & PIDS+=($!)
   slirp4netns --configure --mtu=1500 --netns-type=path "/run/netns/${NS[4]}" tap0 >/dev/null 2>&1 & PIDS+=($!)
   sleep 1
-  s_up=$(best nx "${NS[4]}" $B/tcp_blast send 10.0.2.2 $port "$BYTES")
-  s_down=$(best nx "${NS[4]}" $B/tcp_blast recv 10.0.2.2 $((port + 1)) "$BYTES")
+  s_up=$(best ip netns exec "${NS[4]}" $B/tcp_blast send 10.0.2.2 $port "$BYTES")
+  s_down=$(best ip netns exec "${NS[4]}" $B/tcp_blast recv 10.0.2.2 $((port + 1)) "$BYTES")
 fi
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b+0 > 0) printf "%.2fx", a/b; else print "n/a" }'; }

@@ -25,10 +25,10 @@ uint32_t tcp_data_mss(const struct td_tcp_sock *s)
  */
 uint32_t tcp_rcv_wnd(const struct td_tcp_sock *s)
 {
-	if (s->rd_shut)
-		return s->rcvbuf; /* reading side shut: accept and discard */
-	uint32_t space = s->rcvbuf - tcp_rcv_buffered(s);
 	uint32_t maxw = (uint32_t)65535 << s->rcv_wscale;
+	if (s->rd_shut) /* reading side shut: accept and discard */
+		return s->rcvbuf < maxw ? s->rcvbuf & ~(((uint32_t)1 << s->rcv_wscale) - 1) : maxw;
+	uint32_t space = s->rcvbuf - tcp_rcv_buffered(s);
 	if (space > maxw)
 		space = maxw;
 	space &= ~(((uint32_t)1 << s->rcv_wscale) - 1);
@@ -226,7 +226,9 @@ void tcp_send_cookie_synack(struct td_tcp *tcp, struct td_tcp_sock *lst, const s
 		bool sack = syn->opt.sack_perm && tcp->cfg.sack;
 		uint32_t tsv = (uint32_t)(now / NS_PER_MS) + tcp_ts_offset(tcp, t);
 		r.opt.has_ts = true;
-		r.opt.tsval = (tsv & ~0x3fu) | ws | (sack ? 0x10u : 0);
+		/* below the clock by more than the 6 borrowed bits, so that the
+		 * connection's later TSvals never look older to the peer's PAWS */
+		r.opt.tsval = ((tsv - 0x40u) & ~0x3fu) | ws | (sack ? 0x10u : 0);
 		r.opt.tsecr = syn->opt.tsval;
 		if (ws != 15) {
 			r.opt.has_wscale = true;
