@@ -19,12 +19,32 @@ IFACE = "tundra0"
 ME, STACK = "10.0.0.77", "10.0.0.2"
 
 
+def fix_tcp_csum(raw):
+    """Recompute the TCP checksum of raw IPv4 bytes as they are (scapy would
+    re-serialise and "repair" the malformation under test)."""
+    ihl = (raw[0] & 0xF) * 4
+    tcp = bytearray(raw[ihl:])
+    tcp[16:18] = b"\0\0"
+    ph = raw[12:20] + struct.pack("!BBH", 0, 6, len(tcp))
+    struct.pack_into("!H", tcp, 16, csum(bytes(ph + tcp)))
+    return raw[:ihl] + bytes(tcp)
+
+
+def send_raw(raw):
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    s.sendto(raw, (STACK, 0))
+    s.close()
+
+
 def exchange(pkts, timeout=0.6, port=None):
     sn = AsyncSniffer(iface=IFACE, filter=f"tcp and src host {STACK}", store=True)
     sn.start()
     time.sleep(0.2)
     for p in pkts:
-        send(p)
+        if isinstance(p, (bytes, bytearray)):
+            send_raw(bytes(p))
+        else:
+            send(p)
     time.sleep(timeout)
     got = sn.stop() or []
     out = []
@@ -54,21 +74,23 @@ def case_zero_len_option():
     # force a length byte of 0 after kind 30
     i = 40
     raw = raw[:i] + bytes([30, 0, 1, 1]) + raw[i + 4:]
-    pk = IP(raw)
-    del pk[TCP].chksum
-    return {"answers": exchange([pk], port=40001)}
+    return {"answers": exchange([fix_tcp_csum(raw)], port=40001)}
 
 
 def case_overlong_option():
-    pk = IP(src=ME, dst=STACK) / TCP(sport=40002, dport=7, flags="S", seq=5, dataofs=6) / Raw(b"\x02\x10\x05\xb4")
-    return {"answers": exchange([pk], port=40002)}
+    # MSS option claiming 16 bytes inside a 4-byte option area
+    raw = bytes(IP(src=ME, dst=STACK) / TCP(sport=40002, dport=7, flags="S", seq=5,
+                                            options=[("MSS", 1460)]))
+    raw = raw[:40] + bytes([2, 16, 5, 0xB4]) + raw[44:]
+    return {"answers": exchange([fix_tcp_csum(raw)], port=40002)}
 
 
 def case_data_offset_lies():
     # data offset 15 (60 bytes) on a 20-byte segment, and 2 (< 5)
-    a = IP(src=ME, dst=STACK) / TCP(sport=40003, dport=7, flags="S", seq=5, dataofs=15)
-    b = IP(src=ME, dst=STACK) / TCP(sport=40003, dport=7, flags="S", seq=5, dataofs=2)
-    return {"answers": exchange([a, b], port=40003)}
+    raw = bytes(IP(src=ME, dst=STACK) / TCP(sport=40003, dport=7, flags="S", seq=5))
+    a = raw[:32] + bytes([15 << 4]) + raw[33:]
+    b = raw[:32] + bytes([2 << 4]) + raw[33:]
+    return {"answers": exchange([fix_tcp_csum(a), fix_tcp_csum(b)], port=40003)}
 
 
 def case_syn_fin():
