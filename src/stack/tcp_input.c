@@ -360,6 +360,8 @@ static bool process_ack(struct td_tcp_sock *s, const struct td_tcp_repr *seg, ui
 	}
 	uint32_t win = (uint32_t)seg->window << s->snd_wscale;
 	bool sack_news = tcp_sack_update(s, &seg->opt);
+	if (s->user_open)
+		s->probes = 0; /* the peer is alive (see persist_expired) */
 	uint32_t dmss = tcp_data_mss(s);
 
 	if (SEQ_GT(ack, s->snd_una)) {

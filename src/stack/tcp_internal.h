@@ -94,6 +94,7 @@ struct td_tcp_sock {
 	uint8_t backoff;                 /* consecutive RTO / persist backoffs */
 	uint8_t dupacks;
 	uint8_t ka_probes;
+	uint8_t probes;       /* zero-window probes since the peer last answered */
 	uint8_t syn_rtx;
 
 	/* flags */

@@ -145,6 +145,16 @@ static void persist_expired(struct td_tcp_sock *s, uint64_t now)
 		tcp_output(s, now);
 		return;
 	}
+	/* Give up on a peer that answers no probe (RFC 9293 §3.8.6.1 lets a
+	 * window stay closed indefinitely, but only while the peer is alive),
+	 * and on an orphaned connection after as many probes answered or not:
+	 * nobody will ever read what it still holds (zero-window exhaustion). */
+	if (s->probes >= s->tcp->cfg.retries) {
+		s->tcp->c.conn_timeouts++;
+		tcp_conn_closed(s, -ETIMEDOUT);
+		return;
+	}
+	s->probes++;
 	s->tcp->c.persist_probes++;
 	send_probe(s, now);
 	if (s->backoff < 16)

@@ -9,6 +9,7 @@
 #include <tundra/wire.h>
 
 #include "fuzz_common.h"
+#include "stack/tcp_internal.h"
 
 /*
  * Input: a sequence of records. Each record's first byte selects:
@@ -184,6 +185,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(unsigned long long)c->rx_segs, (unsigned long long)c->tx_segs,
 			(unsigned long long)c->established, (unsigned long long)c->tx_bytes,
 			(unsigned long long)c->rx_bytes, (unsigned long long)c->tx_rst);
+		for (uint32_t k = 0; k < tcp->cfg.max_socks; k++) {
+			const struct td_tcp_sock *x = &tcp->pool[k];
+			if (x->tcp)
+				fprintf(stderr, "live: %s port %u user %u passive %u parent %p accq %u "
+						"rtx %llu ka %llu\n",
+					td_tcp_state_name((enum td_tcp_state)x->state), x->tu.lport,
+					x->user_open, x->passive, (void *)x->parent, x->in_accq,
+					(unsigned long long)x->rtx_at, (unsigned long long)x->ka_at);
+		}
 	}
 	FUZZ_ASSERT(td_tcp_socks_in_use(tcp) == 0);
 	FUZZ_ASSERT(td_tcp_buf_bytes(tcp) == 0);

@@ -425,6 +425,27 @@ static void tcp_zero_window_probes_with_backoff(void **state)
 	teardown_abort(&k);
 }
 
+static void tcp_orphan_stuck_in_zero_window_gives_up(void **state)
+{
+	(void)state;
+	struct conn k;
+	struct td_tcp_config cfg;
+	h_config(&cfg);
+	cfg.retries = 5;
+	setup(&k, &cfg, NULL);
+	pack(&k, k.iss + 1, 0, NULL);
+	assert_int_equal(td_tcp_send(k.c, "data", 4, k.h.now), 4);
+	td_tcp_close(k.c, k.h.now); /* orphaned, data and FIN behind a zero window */
+	for (int i = 0; i < 40; i++) {
+		h_advance(&k.h, 1000);
+		pack(&k, k.iss + 1, 0, NULL); /* answers every probe, never opens */
+	}
+	assert_int_equal(td_tcp_counters(k.h.tcp)->persist_probes, 5);
+	assert_int_equal(td_tcp_socks_in_use(k.h.tcp), 1); /* only the listener */
+	td_tcp_close(k.lst, k.h.now);
+	h_fini_expect_empty(&k.h);
+}
+
 static void tcp_receive_window_closes_and_reopens_with_update(void **state)
 {
 	(void)state;
@@ -679,6 +700,7 @@ int main(void)
 		cmocka_unit_test(tcp_three_dupacks_fast_retransmit_and_newreno_partial_ack),
 		cmocka_unit_test(tcp_sack_recovery_retransmits_only_holes),
 		cmocka_unit_test(tcp_zero_window_probes_with_backoff),
+		cmocka_unit_test(tcp_orphan_stuck_in_zero_window_gives_up),
 		cmocka_unit_test(tcp_receive_window_closes_and_reopens_with_update),
 		cmocka_unit_test(tcp_cubic_grows_concave_then_convex_after_loss),
 		cmocka_unit_test(tcp_syn_cookies_when_syn_queue_full),
