@@ -156,6 +156,9 @@ struct td_tcp_sock {
 	struct td_tcp_sock *qtail;         /* listener: accept queue tail */
 };
 
+/* Issue 7's budget for an idle connection: its control block is all it holds. */
+_Static_assert(sizeof(struct td_tcp_sock) <= 512, "TCP control block over 512 bytes");
+
 /* Module. */
 struct td_tcp {
 	struct td_tcp_config cfg;

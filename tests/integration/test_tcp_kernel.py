@@ -204,17 +204,25 @@ def test_tcp_under_impairment_arrives_exact_within_bound():
         assert s["transport"]["tcp_retransmits"] > 0
 
 
-def test_tcp_client_mode_connects_to_kernel_listener():
+@pytest.mark.parametrize("target", ["10.0.0.1:5001", "[fd00::1]:5002"])
+def test_tcp_client_mode_connects_to_kernel_listener(target):
+    port = target.rsplit(":", 1)[1]
     with Netns() as ns:
-        port = 5001
-        lp = ns.popen([PY, PEER, "listen", str(port), str(3 << 20), str(5 << 20)],
+        lp = ns.popen([PY, PEER, "listen", port, str(3 << 20), str(5 << 20)],
                       stdout=subprocess.PIPE, text=True)
         assert "listening" in lp.stdout.readline()
-        for target in (f"10.0.0.1:{port}",):
-            r = ns.run(TUNDRA, "stack", "--name", "tdc0", "--connect", target,
-                       "--send", str(5 << 20), "--recv", str(3 << 20), timeout=60, check=False)
-            assert r.returncode == 0, r.stderr
-            res = json.loads(r.stdout.strip().splitlines()[-1])
-            assert res["ok"] and res["sent"] == 5 << 20 and res["received"] == 3 << 20
+        r = ns.run(TUNDRA, "stack", "--name", "tdc0", "--connect", target,
+                   "--send", str(5 << 20), "--recv", str(3 << 20), timeout=60, check=False)
+        assert r.returncode == 0, r.stderr
+        res = json.loads(r.stdout.strip().splitlines()[-1])
+        assert res["ok"] and res["sent"] == 5 << 20 and res["received"] == 3 << 20
         out = lp.communicate(timeout=30)[0]
         assert json.loads(out.strip().splitlines()[-1])["ok"]
+
+
+def test_tcp_client_mode_refused_reports_failure():
+    with Netns() as ns:
+        r = ns.run(TUNDRA, "stack", "--name", "tdc0", "--connect", "10.0.0.1:5999",
+                   "--send", "1000", timeout=30, check=False)
+        assert r.returncode == 1
+        assert "Connection refused" in r.stderr
