@@ -7,22 +7,39 @@
 
 #include <tundra/wire.h>
 
-/* The peer: RFC 1071 §4.1 as most code writes it, one 16-bit word per step. */
-static uint16_t __attribute__((noinline)) ref_csum(const void *data, size_t len)
-{
-	const uint8_t *p = data;
-	uint32_t sum = 0;
-	while (len > 1) {
-		sum += (uint32_t)(p[0] << 8 | p[1]);
-		p += 2;
-		len -= 2;
+/* The peer: RFC 1071 §4.1 as most code writes it, one 16-bit word per step.
+ * Its speed swings by 2x with where its loop lands relative to cache lines
+ * (decoder and branch-predictor alignment), so the same function is compiled
+ * four times, each starting on a cache line and skipping over
+ * padding bytes (8/16/32/48) with one jump (x86-64) so that the loops sit at four
+ * offsets; the peer's figure is the best of the four. We compare against the
+ * reference at its fastest. */
+#if defined(__x86_64__)
+#define SKIP(n) __asm__ volatile("jmp 1f\n\t.skip " #n ", 0x90\n1:")
+#else
+#define SKIP(n) ((void)0)
+#endif
+#define REF_CSUM(name, pad)                                                  \
+	static uint16_t __attribute__((noinline, aligned(64))) name(const void *data, size_t len) \
+	{                                                                    \
+		const uint8_t *p = data;                                     \
+		uint32_t sum = 0;                                            \
+		SKIP(pad);                                                   \
+		while (len > 1) {                                            \
+			sum += (uint32_t)(p[0] << 8 | p[1]);                 \
+			p += 2;                                              \
+			len -= 2;                                            \
+		}                                                            \
+		if (len)                                                     \
+			sum += (uint32_t)p[0] << 8;                          \
+		while (sum >> 16)                                            \
+			sum = (sum & 0xffff) + (sum >> 16);                  \
+		return (uint16_t)~sum;                                       \
 	}
-	if (len)
-		sum += (uint32_t)p[0] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
+REF_CSUM(ref_csum_a, 8)
+REF_CSUM(ref_csum_b, 16)
+REF_CSUM(ref_csum_c, 32)
+REF_CSUM(ref_csum_d, 48)
 
 static double now_s(void)
 {
@@ -51,7 +68,7 @@ static void rates(csum_fn fa, csum_fn fb, const uint8_t *p, size_t len, long ite
 		  double *b)
 {
 	double ba = 1e30, bb = 1e30;
-	for (int round = 0; round < 9; round++) {
+	for (int round = 0; round < 11; round++) {
 		double t = run(fa, p, len, iters);
 		if (t < ba)
 			ba = t;
@@ -82,27 +99,40 @@ static size_t make_syn(uint8_t *buf, uint32_t *ps)
 	return n;
 }
 
-static double tcp_rate(const uint8_t *seg, size_t n, uint32_t ps, unsigned flags)
+/* Seconds for iters check+parse calls; the sum keeps the work observable. */
+static double tcp_run(const uint8_t *seg, size_t n, uint32_t ps, unsigned flags, long iters)
 {
-	const long iters = 5000000;
-	double best = 1e30;
 	unsigned long ok = 0;
-	for (int round = 0; round < 5; round++) {
-		double t0 = now_s();
-		for (long i = 0; i < iters; i++) {
-			struct td_tcp_view v;
-			struct td_tcp_repr r;
-			if (td_tcp_check(&v, seg, n, ps, flags) == TD_WIRE_OK &&
-			    td_tcp_parse(&v, &r) == TD_WIRE_OK)
-				ok += r.opt.mss;
-		}
-		double t = now_s() - t0;
-		if (t < best)
-			best = t;
+	double t0 = now_s();
+	for (long i = 0; i < iters; i++) {
+		struct td_tcp_view v;
+		struct td_tcp_repr r;
+		if (td_tcp_check(&v, seg, n, ps, flags) == TD_WIRE_OK &&
+		    td_tcp_parse(&v, &r) == TD_WIRE_OK)
+			ok += r.opt.mss;
 	}
-	if (ok != 1460ul * iters * 5)
+	double t = now_s() - t0;
+	if (ok != 1460ul * (unsigned long)iters)
 		abort();
-	return (double)iters / best;
+	return t;
+}
+
+/* Segments per second with and without checksum verification, measured in
+ * alternating rounds (best of each), like the checksum figures. */
+static void tcp_rates(const uint8_t *seg, size_t n, uint32_t ps, double *with, double *without)
+{
+	const long iters = 1000000;
+	double bw = 1e30, bo = 1e30;
+	for (int round = 0; round < 11; round++) {
+		double t = tcp_run(seg, n, ps, 0, iters);
+		if (t < bw)
+			bw = t;
+		t = tcp_run(seg, n, ps, TD_WIRE_SKIP_CSUM, iters);
+		if (t < bo)
+			bo = t;
+	}
+	*with = (double)iters / bw;
+	*without = (double)iters / bo;
 }
 
 int main(void)
@@ -116,12 +146,20 @@ int main(void)
 	printf("%-8s %14s %14s %8s\n", "size", "tundra MB/s", "16-bit MB/s", "ratio");
 	for (int k = 0; k < 3; k++) {
 		size_t len = sizes[k];
-		long iters = (long)(100e6 / (double)len);
-		if (td_csum(buf, len) != ref_csum(buf, len) ||
-		    td_csum(buf + 1, len) != ref_csum(buf + 1, len))
+		long iters = (long)(30e6 / (double)len);
+		if (td_csum(buf, len) != ref_csum_a(buf, len) ||
+		    td_csum(buf + 1, len) != ref_csum_d(buf + 1, len))
 			abort();
-		double a, b;
-		rates(td_csum, ref_csum, buf, len, iters, &a, &b);
+		static const csum_fn refs[4] = {ref_csum_a, ref_csum_b, ref_csum_c, ref_csum_d};
+		double a = 0, b = 0;
+		for (int k2 = 0; k2 < 4; k2++) {
+			double ta, tb;
+			rates(td_csum, refs[k2], buf, len, iters, &ta, &tb);
+			if (ta > a)
+				a = ta;
+			if (tb > b)
+				b = tb;
+		}
 		printf("%-8zu %14.0f %14.0f %7.2fx\n", len, a / 1e6, b / 1e6, a / b);
 		if (a / b < worst)
 			worst = a / b;
@@ -131,8 +169,10 @@ int main(void)
 	uint8_t seg[64];
 	uint32_t ps;
 	size_t n = make_syn(seg, &ps);
+	double with, without;
+	tcp_rates(seg, n, ps, &with, &without);
 	printf("tcp check+parse (SYN, 4 options, %zu B): %.1f M segments/s with checksum, "
 	       "%.1f M/s without\n",
-	       n, tcp_rate(seg, n, ps, 0) / 1e6, tcp_rate(seg, n, ps, TD_WIRE_SKIP_CSUM) / 1e6);
+	       n, with / 1e6, without / 1e6);
 	return 0;
 }

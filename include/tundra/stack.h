@@ -103,7 +103,7 @@ struct td_stack_config {
 
 /* Fill c with the defaults: 10.0.0.2/24, fd00::2, MTU 1500, TTL 64, 30 s
  * reassembly timeout, 16 reassembly slots of 64 fragments, 1024 packet slots,
- * 100 ICMP errors/s burst 20, 64 UDP sockets of 256 KiB, echo and discard on. */
+ * 100 ICMP errors/s burst 20, 32 UDP sockets of 128 KiB, echo and discard on. */
 void td_stack_config_default(struct td_stack_config *c);
 
 /* ---- counters -------------------------------------------------------------- */
@@ -130,9 +130,8 @@ enum td_stack_layer {
 	X(rx_bad_version, 1, "first nibble neither 4 nor 6")                                        \
 	X(rx_no_addr, 1, "family without a configured address")                                     \
 	X(rx_not_for_us, 1, "destination is not this host")                                         \
-	X(rx_bad_src, 1, "source is multicast, broadcast, loopback or unspecified")                 \
+	X(rx_bad_src, 1, "source is multicast, broadcast, loopback, unspecified or ours")               \
 	X(rx_unknown_proto, 1, "protocol / next header with no transport (error sent)")             \
-	X(rx_ip6_ext_unknown, 1, "IPv6 extension header that must be understood (error sent)")     \
 	X(rx_ip6_hbh_opt, 1, "IPv6 hop-by-hop/destination option asking for discard")              \
 	X(rx_ip6_routing, 1, "IPv6 routing header with segments left (error sent)")                 \
 	X(rx_ip4_options, 0, "IPv4 packets carrying options (accepted, ignored)")                  \
@@ -239,9 +238,12 @@ void td_stack_pool_usage(const struct td_stack *st, struct td_stack_pool_usage *
 struct td_udp_sock;
 
 #define TD_EV_READABLE 0x1u /* a datagram (or a pending error) can be received */
+#define TD_EV_WRITABLE 0x2u /* after a send failed with -ENOBUFS: packet slots are free again */
 
 /* Readiness callback: called from inside td_stack_input/poll when the socket
- * becomes readable. It may call td_udp_recvfrom/sendto on the socket, and may
+ * becomes readable, or writable again after td_udp_sendto returned -ENOBUFS
+ * (once half of the packet slots are free; td_stack_next_deadline then says
+ * "now" so that the loop polls). It may call td_udp_recvfrom/sendto on the socket, and may
  * close it. */
 typedef void (*td_udp_cb)(struct td_udp_sock *s, unsigned events, void *user);
 

@@ -42,6 +42,8 @@ struct td_link_conf {
 	uint8_t prefix6;
 };
 int td_rtnl_configure(const char *ifname, const struct td_link_conf *c);
+/* Set a link up (e.g. "lo" in a namespace we just made). */
+int td_rtnl_link_up(const char *ifname);
 /* Route a prefix through the device (family TD_AF_INET/TD_AF_INET6; a
  * prefix length of 0 is a default route). -EEXIST is not an error to callers
  * that merely want the route present. */

@@ -174,6 +174,20 @@ static inline bool td_ipv4_is_fragment(const struct td_ipv4_view *v)
 	return (td_get_be16(v->p + 6) & 0x3fff) != 0; /* MF set or offset != 0 */
 }
 
+/* One IPv4 option (RFC 791 §3.1): EOL and NOP have len 1 and no data. */
+struct td_ipv4_opt {
+	uint8_t type;         /* copied flag, class and number, as on the wire */
+	uint8_t len;          /* whole option, type and length bytes included */
+	struct td_bytes data; /* len - 2 bytes */
+};
+
+/* Walk the options of a checked header: *off starts at 0. True with o
+ * filled; false at the end (after EOL or at the end of the header, *err =
+ * TD_WIRE_OK) or for a length < 2 or past the header (*err =
+ * TD_WIRE_BAD_OPTION). Every call that returns true advances *off. */
+bool td_ipv4_opt_next(const struct td_ipv4_view *v, size_t *off, struct td_ipv4_opt *o,
+		      enum td_wire_err *err);
+
 /* Header size the repr needs: 20 + opt_len. */
 size_t td_ipv4_hdr_size(const struct td_ipv4_repr *r);
 /* Write the header (exactly td_ipv4_hdr_size bytes) with total length
@@ -248,6 +262,22 @@ struct td_ipv6_ext {
  * zeroed; returns true with e filled (the next call continues after it),
  * false after the last. Infallible: the check validated the chain. */
 bool td_ipv6_ext_next(const struct td_ipv6_view *v, struct td_ipv6_ext *e);
+
+/* One option of a Hop-by-Hop or Destination Options header (RFC 8200 §4.2).
+ * Pad1 has len 0 and no data. The two high bits of type say what a node that
+ * does not know the option must do (§4.2: skip, discard, discard + ICMP). */
+struct td_ipv6_opt {
+	uint8_t type;
+	uint8_t len;          /* of the data */
+	struct td_bytes data;
+};
+
+/* Walk the options of extension header e (HOPOPTS or DSTOPTS; other types
+ * have none): *off starts at 0. True with o filled; false at the end (*err =
+ * TD_WIRE_OK) or for an option running past its header (*err =
+ * TD_WIRE_BAD_OPTION). Every call that returns true advances *off. */
+bool td_ipv6_opt_next(const struct td_ipv6_view *v, const struct td_ipv6_ext *e, size_t *off,
+		      struct td_ipv6_opt *o, enum td_wire_err *err);
 
 /* Emit the 40-byte fixed header (no extensions; next_header, payload_len as given). */
 enum td_wire_err td_ipv6_emit(const struct td_ipv6_repr *r, void *buf, size_t len);
@@ -450,5 +480,56 @@ enum td_wire_err td_pcap_reader_init(struct td_pcap_reader *rd, const void *buf,
  * on a damaged record (*err = TD_WIRE_TRUNCATED when it runs past the file,
  * TD_WIRE_BAD_LENGTH when its captured length exceeds 262144 bytes). */
 bool td_pcap_next(struct td_pcap_reader *rd, struct td_pcap_rec *rec, enum td_wire_err *err);
+
+/* ---- virtio-net header (virtio 1.x §5.1.6; TUN with IFF_VNET_HDR) ------------ */
+
+/* The header TUN puts before each packet when offloads are on. Little-endian,
+ * as virtio 1.x defines it and as TUN uses on little-endian hosts (big-endian
+ * hosts set TUNSETVNETLE). 10 bytes, or 12 with num_buffers (VIRTIO_NET_F_MRG_RXBUF,
+ * virtio 1.x). */
+#define TD_VNET_HDR_LEN 10
+#define TD_VNET_HDR_MRG_LEN 12
+
+#define TD_VNET_F_NEEDS_CSUM 0x01 /* csum_start/csum_offset say where to put the checksum */
+#define TD_VNET_F_DATA_VALID 0x02 /* checksum already verified (RX) */
+#define TD_VNET_F_RSC_INFO 0x04   /* coalesced segment info (RX) */
+
+#define TD_VNET_GSO_NONE 0
+#define TD_VNET_GSO_TCPV4 1
+#define TD_VNET_GSO_UDP 3    /* UFO (IPv4 fragmentation) */
+#define TD_VNET_GSO_TCPV6 4
+#define TD_VNET_GSO_UDP_L4 5 /* USO (RFC 8085-style UDP segmentation) */
+#define TD_VNET_GSO_ECN 0x80 /* flag on the TCP types: the CWR bit was set */
+
+struct td_vnet_repr {
+	uint8_t flags;        /* TD_VNET_F_* */
+	uint8_t gso_type;     /* TD_VNET_GSO_*, without the ECN flag */
+	bool gso_ecn;
+	uint16_t hdr_len;     /* bytes of headers (GSO: of each segment) */
+	uint16_t gso_size;    /* bytes of payload per segment */
+	uint16_t csum_start;  /* from the start of the packet */
+	uint16_t csum_offset; /* from csum_start to the checksum field */
+	uint16_t num_buffers; /* 12-byte header only */
+};
+
+/* Parse the header at buf (hdr_size 10 or 12; len covers at least it) for a
+ * packet of pkt_len bytes following it. Errors: TD_WIRE_TRUNCATED (len <
+ * hdr_size), TD_WIRE_UNSUPPORTED (unknown flag bits or gso_type, ECN on a
+ * non-TCP type, NEEDS_CSUM with an odd csum_offset), TD_WIRE_BAD_LENGTH (gso_size 0 with a GSO type; csum_start +
+ * csum_offset + 2 past the packet; hdr_len past the packet), TD_WIRE_BAD_SIZE
+ * (hdr_size not 10 or 12). */
+enum td_wire_err td_vnet_parse(const void *buf, size_t len, size_t hdr_size, size_t pkt_len,
+			       struct td_vnet_repr *r);
+/* Complete an offloaded checksum in place (virtio 1.x §5.1.6.2: the device
+ * sums from csum_start to the end and stores the result at csum_start +
+ * csum_offset; the field already holds the pseudo-header sum, as Linux leaves
+ * it). Does nothing without TD_VNET_F_NEEDS_CSUM. TD_WIRE_UNSUPPORTED for a
+ * GSO packet (each segment gets its own checksum when it is cut);
+ * TD_WIRE_BAD_LENGTH when the field lies past len. */
+enum td_wire_err td_vnet_csum_finish(const struct td_vnet_repr *r, void *pkt, size_t len);
+/* Write the header into exactly len (10 or 12) bytes. TD_WIRE_BAD_SIZE for
+ * another len or a repr parse would refuse (unknown type or flags, GSO
+ * without gso_size). */
+enum td_wire_err td_vnet_emit(const struct td_vnet_repr *r, void *buf, size_t len);
 
 #endif

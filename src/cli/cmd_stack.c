@@ -468,6 +468,19 @@ static int parse(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "tundra stack: --netns, --new-netns and --rootless exclude each other\n");
 		return -EINVAL;
 	}
+	if (o->cfg.mtu < 576 || o->cfg.mtu > 65535) {
+		fprintf(stderr, "tundra stack: --mtu must be 576..65535 (RFC 791 §3.1)\n");
+		return -EINVAL;
+	}
+	if (o->cfg.has_addr6 && o->cfg.mtu < 1280) {
+		fprintf(stderr, "tundra stack: IPv6 needs an MTU of at least 1280 (RFC 8200 §5); "
+				"add --no-ipv6 for a smaller MTU\n");
+		return -EINVAL;
+	}
+	if (!o->cfg.has_addr4 && !o->cfg.has_addr6) {
+		fprintf(stderr, "tundra stack: --no-ipv4 and --no-ipv6 leave nothing to run\n");
+		return -EINVAL;
+	}
 	o->link.has4 = o->cfg.has_addr4;
 	o->link.has6 = o->cfg.has_addr6;
 	o->link.mtu = o->cfg.mtu;
@@ -510,6 +523,9 @@ int td_cmd_stack(int argc, char **argv)
 			err == -EPERM ? " (needs CAP_SYS_ADMIN; without root use --rootless)" : "");
 		return 1;
 	}
+	/* A namespace we made has its loopback down; commands expect it up. */
+	if ((o.rootless || o.new_netns) && (err = td_rtnl_link_up("lo")))
+		fprintf(stderr, "tundra stack: bringing up lo: %s\n", strerror(-err));
 	struct td_tun tun;
 	err = td_tun_open(&tun, o.ifname, o.persist, o.attach);
 	if (err) {

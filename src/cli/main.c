@@ -5,9 +5,13 @@
 #include "cli/cli.h"
 
 /* Subcommand entry points are declared next to the table they fill. */
+int td_cmd_ping(int argc, char **argv);
+int td_cmd_decode(int argc, char **argv);
 int td_cmd_stack(int argc, char **argv);
 
 const struct td_cli_cmd td_cli_cmds[] = {
+	{"ping", "ICMP echo to one host or a hundred thousand, rootless", td_cmd_ping},
+	{"decode", "print the layers of each packet in a pcap file", td_cmd_decode},
 	{"stack", "a userspace IPv4/IPv6 host at the far end of a TUN device", td_cmd_stack},
 	{NULL, NULL, NULL},
 };

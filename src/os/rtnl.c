@@ -109,6 +109,20 @@ int td_rtnl_configure(const char *ifname, const struct td_link_conf *c)
 	return err;
 }
 
+int td_rtnl_link_up(const char *ifname)
+{
+	int ifindex = (int)if_nametoindex(ifname);
+	if (!ifindex)
+		return -errno;
+	struct mnl_socket *nl = NULL;
+	int err = open_nl(&nl);
+	if (err)
+		return err;
+	err = link_set(nl, ifindex, 0);
+	mnl_socket_close(nl);
+	return err;
+}
+
 int td_rtnl_route_add(const char *ifname, uint8_t family, const uint8_t *dst, uint8_t prefix)
 {
 	int ifindex = (int)if_nametoindex(ifname);

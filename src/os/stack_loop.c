@@ -51,7 +51,9 @@ static bool flush(struct loop *L, uint64_t now)
 	return true;
 }
 
-/* Read up to batch packets; returns how many. */
+/* Read up to batch packets; returns how many. What a packet makes the stack
+ * send is written before the next read: a TUN write cannot be batched, and
+ * the read that finally says EAGAIN must not sit on the reply's path. */
 static unsigned read_batch(struct loop *L, uint8_t *buf, uint64_t now)
 {
 	struct td_stack_run *r = L->r;
@@ -65,6 +67,8 @@ static unsigned read_batch(struct loop *L, uint8_t *buf, uint64_t now)
 		if (r->pcap)
 			td_pcapfile_write(r->pcap, now + L->real_off, buf, (size_t)n);
 		td_stack_input(r->st, now, buf, (size_t)n);
+		if (!L->want_out)
+			flush(L, now);
 	}
 	return k;
 }

@@ -325,7 +325,7 @@ void td_icmp6_input(struct td_stack *st, uint64_t now, const struct td_l4_rx *rx
 		return;
 	}
 	st->stats.ctr[TD_CTR_icmp_rx_echo]++;
-	if (rx->dst_multicast || !st->cfg.icmp_echo) {
+	if (!st->cfg.icmp_echo) {
 		st->stats.ctr[TD_CTR_icmp_echo_ignored]++;
 		return;
 	}
@@ -334,6 +334,10 @@ void td_icmp6_input(struct td_stack *st, uint64_t now, const struct td_l4_rx *rx
 	rep.code = 0;
 	struct td_ip_pair ip;
 	td_ip_pair_reverse(&ip, &rx->ip);
+	/* RFC 4443 §4.2: an echo to a multicast address SHOULD be answered,
+	 * from a unicast address of the interface (Linux does by default). */
+	if (rx->dst_multicast)
+		memcpy(ip.v6.src, st->cfg.addr6, 16);
 	size_t n = td_icmp_size(&rep);
 	if (n > TD_REASS_DATA_MAX ||
 	    td_icmp6_emit(&rep, ip.v6.src, ip.v6.dst, st->scratch, n) != TD_WIRE_OK)

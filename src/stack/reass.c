@@ -58,11 +58,14 @@ static void release(struct td_stack *st, struct td_reass *q, bool count_frags)
 	if (count_frags)
 		st->stats.ctr[TD_CTR_reass_frags_dropped] += q->nranges;
 	q->used = false;
+	st->reass_used--;
 }
 
 uint64_t td_reass_next_deadline(const struct td_stack *st)
 {
 	uint64_t d = UINT64_MAX;
+	if (!st->reass_used)
+		return d; /* the common case: do not walk the table on every wakeup */
 	for (uint32_t i = 0; st->reass && i < st->cfg.reass_slots; i++)
 		if (st->reass[i].used && st->reass[i].expires < d)
 			d = st->reass[i].expires;
@@ -85,6 +88,8 @@ static void time_exceeded(struct td_stack *st, uint64_t now, struct td_reass *q)
 
 void td_reass_poll(struct td_stack *st, uint64_t now)
 {
+	if (!st->reass_used)
+		return;
 	for (uint32_t i = 0; st->reass && i < st->cfg.reass_slots; i++) {
 		struct td_reass *q = &st->reass[i];
 		if (q->used && q->expires <= now) {
@@ -124,6 +129,7 @@ static struct td_reass *lookup(struct td_stack *st, uint64_t now, uint8_t family
 	}
 	struct td_reass *q = free_q;
 	q->used = true;
+	st->reass_used++;
 	q->have_first = q->have_last = false;
 	q->family = family;
 	q->proto = proto;
@@ -241,7 +247,7 @@ void td_reass_ip4(struct td_stack *st, uint64_t now, const struct td_ipv4_view *
 	td_put_be16(h + 10, 0);
 	td_put_be16(h + 10, td_csum(h, q->hdr_len));
 	st->stats.ctr[TD_CTR_reass_ok]++;
-	q->used = false; /* the buffer stays intact until the next fragment arrives */
+	release(st, q, false); /* the buffer stays intact until the next fragment arrives */
 	td_stack_ip4_input(st, now, h, len, true);
 }
 
@@ -295,6 +301,6 @@ void td_reass_ip6(struct td_stack *st, uint64_t now, const struct td_ipv6_view *
 	h[q->prev_nh_off] = q->frag_nh;
 	td_put_be16(h + 4, (uint16_t)(len - TD_IPV6_HDR_LEN));
 	st->stats.ctr[TD_CTR_reass_ok]++;
-	q->used = false;
+	release(st, q, false);
 	td_stack_ip6_input(st, now, h, len, true);
 }

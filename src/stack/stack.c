@@ -72,11 +72,15 @@ void td_stack_config_default(struct td_stack_config *c)
 	c->reass_timeout_ns = 30ull * 1000000000ull;
 	c->icmp_err_rate = 100;
 	c->icmp_err_burst = 20;
-	c->udp_sockets = 64;
-	c->udp_rcvbuf = 256 * 1024;
+	c->udp_sockets = 32;
+	c->udp_rcvbuf = 128 * 1024; /* the largest datagram and then some */
 	c->udp_echo = true;
 	c->udp_discard = true;
 	c->icmp_echo = true;
+#ifdef TD_FUZZING
+	/* the fuzzing build never verifies checksums, so inputs reach deep code */
+	c->wire_flags = TD_WIRE_SKIP_CSUM;
+#endif
 }
 
 static int config_valid(const struct td_stack_config *c)
@@ -572,10 +576,12 @@ bool td_stack_ip4_is_bcast_or_mcast(const struct td_stack *st, uint32_t a)
 	return false;
 }
 
-/* RFC 1122 §3.2.1.3: a source that cannot be a single host. */
+/* RFC 1122 §3.2.1.3: a source that cannot be a single host, or our own
+ * address coming back from the link (a spoof or a loop). */
 static bool ip4_bad_src(const struct td_stack *st, uint32_t a)
 {
-	return a == 0 || (a >> 24) == 127 || td_stack_ip4_is_bcast_or_mcast(st, a);
+	return a == 0 || (a >> 24) == 127 || a == st->cfg.addr4 ||
+	       td_stack_ip4_is_bcast_or_mcast(st, a);
 }
 
 static void deliver(struct td_stack *st, uint64_t now, uint8_t proto, const struct td_l4_rx *rx,
@@ -728,7 +734,7 @@ void td_stack_ip6_input(struct td_stack *st, uint64_t now, const uint8_t *pkt, s
 		}
 		mcast = true;
 	}
-	if (ip6_bad_src(r.src)) {
+	if (ip6_bad_src(r.src) || !memcmp(r.src, st->cfg.addr6, 16)) {
 		st->stats.ctr[TD_CTR_rx_bad_src]++;
 		return;
 	}
@@ -780,6 +786,12 @@ void td_stack_ip6_input(struct td_stack *st, uint64_t now, const uint8_t *pkt, s
 		nh_off = off;
 		nh = pkt[off];
 		off += hlen;
+	}
+	if (r.has_frag && !atomic) {
+		/* the walk stopped before the Fragment header: never hand a
+		 * piece of a datagram to a transport */
+		st->stats.ctr[TD_CTR_reass_inconsistent]++;
+		return;
 	}
 	if (r.upper_proto == TD_IPPROTO_NONE) {
 		st->stats.ctr[TD_CTR_rx_unknown_proto]++;
@@ -888,6 +900,7 @@ void td_stack_poll(struct td_stack *st, uint64_t now)
 {
 	run_delayed_input(st, now);
 	td_reass_poll(st, now);
+	td_udp_poll(st, now);
 	for (size_t i = 0; i < st->ntp; i++)
 		if (st->tp[i]->poll)
 			st->tp[i]->poll(st->tp[i]->ctx, now);
@@ -895,6 +908,8 @@ void td_stack_poll(struct td_stack *st, uint64_t now)
 
 uint64_t td_stack_next_deadline(const struct td_stack *st)
 {
+	if (td_udp_writable_due(st))
+		return 0; /* a socket is owed TD_EV_WRITABLE: poll now */
 	uint64_t d = td_reass_next_deadline(st);
 	if (st->out.head >= 0 && st->slots[st->out.head].due < d)
 		d = st->slots[st->out.head].due;

@@ -84,6 +84,7 @@ struct td_stack {
 	struct td_impair imp_in, imp_out;
 
 	struct td_reass *reass;
+	uint32_t reass_used;
 	uint64_t reass_seq;
 
 	uint8_t *scratch; /* TD_REASS_DATA_MAX + 64: ICMP replies and errors under construction */
@@ -144,5 +145,8 @@ void td_icmp6_error(struct td_stack *st, uint64_t now, uint8_t type, uint8_t cod
 int td_udp_init(struct td_stack *st);
 void td_udp_fini(struct td_stack *st);
 uint32_t td_udp_in_use(const struct td_stack *st);
+/* A socket waits for TD_EV_WRITABLE and half of the packet slots are free. */
+bool td_udp_writable_due(const struct td_stack *st);
+void td_udp_poll(struct td_stack *st, uint64_t now);
 
 #endif

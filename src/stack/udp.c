@@ -22,6 +22,7 @@ struct td_udp_sock {
 	td_udp_cb cb;
 	void *user;
 	int error; /* pending -errno from an ICMP error, reported once */
+	bool want_write; /* a send failed for lack of packet slots */
 	/* receive ring of records (see ring_put) */
 	uint8_t *ring;
 	uint32_t cap, head, tail, wrap_at, count;
@@ -33,6 +34,7 @@ struct td_udp_state {
 	uint32_t n;
 	uint16_t next_eph;
 	uint8_t *rxbuf, *txbuf; /* built-in services and sendto: one datagram each */
+	uint32_t want_write;    /* sockets waiting for TD_EV_WRITABLE */
 	struct td_udp_sock *echo, *discard;
 };
 
@@ -200,6 +202,10 @@ ssize_t td_udp_sendto(struct td_udp_sock *s, uint64_t now, const void *buf, size
 	    TD_WIRE_OK)
 		return -EINVAL;
 	err = td_stack_ip_send(st, now, &ip, TD_IPPROTO_UDP, NULL, u->txbuf, n);
+	if (err == -ENOBUFS && !s->want_write) {
+		s->want_write = true;
+		u->want_write++;
+	}
 	if (err)
 		return err;
 	st->stats.ctr[TD_CTR_udp_tx]++;
@@ -239,10 +245,36 @@ void td_udp_close(struct td_udp_sock *s)
 {
 	if (!s)
 		return;
+	if (s->want_write) {
+		s->want_write = false;
+		s->st->udp->want_write--;
+	}
 	s->used = false;
 	s->bound = false;
 	s->cb = NULL;
 	s->count = 0;
+}
+
+bool td_udp_writable_due(const struct td_stack *st)
+{
+	return st->udp && st->udp->want_write && st->free_count >= st->cfg.pkt_slots / 2;
+}
+
+void td_udp_poll(struct td_stack *st, uint64_t now)
+{
+	struct td_udp_state *u = st->udp;
+	if (!td_udp_writable_due(st))
+		return;
+	st->udp_now = now;
+	for (uint32_t i = 0; i < u->n && u->want_write; i++) {
+		struct td_udp_sock *s = &u->socks[i];
+		if (!s->used || !s->want_write)
+			continue;
+		s->want_write = false;
+		u->want_write--;
+		if (s->cb)
+			s->cb(s, TD_EV_WRITABLE, s->user);
+	}
 }
 
 /* ---- built-in services ------------------------------------------------------------- */
@@ -250,7 +282,8 @@ void td_udp_close(struct td_udp_sock *s)
 static void echo_cb(struct td_udp_sock *s, unsigned events, void *user)
 {
 	struct td_udp_state *u = user;
-	(void)events;
+	if (!(events & TD_EV_READABLE))
+		return;
 	struct td_endpoint from;
 	ssize_t n;
 	/* The echo is sent from inside input: now is the time of the input,
@@ -264,7 +297,8 @@ static void echo_cb(struct td_udp_sock *s, unsigned events, void *user)
 static void discard_cb(struct td_udp_sock *s, unsigned events, void *user)
 {
 	struct td_udp_state *u = user;
-	(void)events;
+	if (!(events & TD_EV_READABLE))
+		return;
 	while (td_udp_recvfrom(s, u->rxbuf, UDP_MAX_PAYLOAD, NULL) >= 0)
 		s->st->stats.ctr[TD_CTR_udp_discard]++;
 }

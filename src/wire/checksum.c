@@ -46,7 +46,7 @@ static inline uint16_t fold32to16(uint32_t x)
 	return (uint16_t)((x + ror32(x, 16)) >> 16);
 }
 
-static inline uint32_t fold64(uint64_t s)
+static inline uint16_t fold64(uint64_t s)
 {
 	return fold32to16(fold64to32(s));
 }
@@ -54,7 +54,7 @@ static inline uint32_t fold64(uint64_t s)
 /* Native-order one's-complement sum of len bytes, folded to 16 bits and put
  * in network order. An odd trailing byte is the first (high, in network
  * order) byte of a 16-bit word. */
-static inline uint16_t sum_be16(const uint8_t *p, size_t len)
+static inline __attribute__((always_inline)) uint16_t sum_be16(const uint8_t *p, size_t len)
 {
 	uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, t = 0;
 
@@ -78,34 +78,37 @@ static inline uint16_t sum_be16(const uint8_t *p, size_t len)
 		p += 8;
 		len -= 8;
 	}
-	if (len >= 4) {
-		uint32_t w;
-		memcpy(&w, p, 4);
-		t = w;
-		p += 4;
-		len -= 4;
-	}
-	if (len >= 2) {
-		uint16_t w;
-		memcpy(&w, p, 2);
-		t += w;
-		p += 2;
-		len -= 2;
-	}
 	if (len) {
+		if (len >= 4) {
+			uint32_t w;
+			memcpy(&w, p, 4);
+			t = w;
+			p += 4;
+			len -= 4;
+		}
+		if (len >= 2) {
+			uint16_t w;
+			memcpy(&w, p, 2);
+			t += w;
+			p += 2;
+			len -= 2;
+		}
+		if (len) {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		t += p[0];
+			t += p[0];
 #else
-		t += (uint64_t)p[0] << 8;
+			t += (uint64_t)p[0] << 8;
 #endif
+		}
 	}
-	/* Fold the lanes to 32 bits each; four 32-bit values cannot overflow 64. */
-	uint64_t s = (uint64_t)fold64to32(s0) + fold64to32(s1) + fold64to32(s2) +
-		     fold64to32(add_oc64(s3, t));
-	uint16_t n = fold32to16(fold64to32(s));
+	/* Merge the lanes with end-around carry (add + adc each), then fold once. */
+	s0 = add_oc64(s0, s1);
+	s2 = add_oc64(s2, s3);
+	s0 = add_oc64(s0, t);
+	uint16_t n = fold64(add_oc64(s0, s2));
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	/* Swapping the bytes of the folded native sum gives the network-order sum. */
-	n = (uint16_t)(n << 8 | n >> 8);
+	n = __builtin_bswap16(n);
 #endif
 	return n;
 }

@@ -59,6 +59,36 @@ void td_ipv4_parse(const struct td_ipv4_view *v, struct td_ipv4_repr *r)
 	memcpy(r->opts, p + TD_IPV4_HDR_MIN, r->opt_len);
 }
 
+bool td_ipv4_opt_next(const struct td_ipv4_view *v, size_t *off, struct td_ipv4_opt *o,
+		      enum td_wire_err *err)
+{
+	const uint8_t *p = v->p + TD_IPV4_HDR_MIN;
+	size_t n = (size_t)v->hdr_len - TD_IPV4_HDR_MIN, i = *off;
+
+	*err = TD_WIRE_OK;
+	if (i >= n)
+		return false;
+	o->type = p[i];
+	o->data.ptr = p + i;
+	o->data.len = 0;
+	/* RFC 791 §3.1: type 0 (End of Option List) and 1 (No Operation) are
+	 * single octets; EOL ends the list, the rest is padding. */
+	if (o->type == 0 || o->type == 1) {
+		o->len = 1;
+		*off = o->type == 0 ? n : i + 1;
+		return true;
+	}
+	if (n - i < 2 || p[i + 1] < 2 || p[i + 1] > n - i) {
+		*err = TD_WIRE_BAD_OPTION;
+		return false;
+	}
+	o->len = p[i + 1];
+	o->data.ptr = p + i + 2;
+	o->data.len = (size_t)o->len - 2;
+	*off = i + o->len;
+	return true;
+}
+
 size_t td_ipv4_hdr_size(const struct td_ipv4_repr *r)
 {
 	return TD_IPV4_HDR_MIN + (size_t)r->opt_len;

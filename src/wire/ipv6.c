@@ -146,6 +146,36 @@ bool td_ipv6_ext_next(const struct td_ipv6_view *v, struct td_ipv6_ext *e)
 	return true;
 }
 
+bool td_ipv6_opt_next(const struct td_ipv6_view *v, const struct td_ipv6_ext *e, size_t *off,
+		      struct td_ipv6_opt *o, enum td_wire_err *err)
+{
+	*err = TD_WIRE_OK;
+	if (e->type != TD_IPPROTO_HOPOPTS && e->type != TD_IPPROTO_DSTOPTS)
+		return false;
+	/* The options area follows Next Header and Hdr Ext Len (§4.3, §4.6). */
+	const uint8_t *p = v->p + e->off + 2;
+	size_t n = (size_t)e->len - 2, i = *off;
+	if (i >= n)
+		return false;
+	o->type = p[i];
+	if (o->type == 0) { /* §4.2 Pad1: a single octet, no length */
+		o->len = 0;
+		o->data.ptr = p + i + 1;
+		o->data.len = 0;
+		*off = i + 1;
+		return true;
+	}
+	if (n - i < 2 || p[i + 1] > n - i - 2) {
+		*err = TD_WIRE_BAD_OPTION;
+		return false;
+	}
+	o->len = p[i + 1];
+	o->data.ptr = p + i + 2;
+	o->data.len = o->len;
+	*off = i + 2 + o->len;
+	return true;
+}
+
 enum td_wire_err td_ipv6_emit(const struct td_ipv6_repr *r, void *buf, size_t len)
 {
 	uint8_t *p = buf;

@@ -13,6 +13,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	td_ipv4_parse(&v, &r);
 	FUZZ_ASSERT(td_ipv4_hdr_size(&r) == v.hdr_len);
+	/* The option walker makes progress and stays inside the header. */
+	struct td_ipv4_opt o;
+	enum td_wire_err oe;
+	size_t off = 0, prev = 0;
+	while (td_ipv4_opt_next(&v, &off, &o, &oe)) {
+		FUZZ_ASSERT(off > prev && off <= (size_t)v.hdr_len - TD_IPV4_HDR_MIN);
+		FUZZ_ASSERT(o.data.ptr + o.data.len <= v.p + v.hdr_len);
+		prev = off;
+	}
 	FUZZ_ASSERT(td_ipv4_emit(&r, out, v.hdr_len) == TD_WIRE_OK);
 	struct td_bytes pl = td_ipv4_payload(&v);
 	memcpy(out + v.hdr_len, pl.ptr, pl.len);

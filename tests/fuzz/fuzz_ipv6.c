@@ -14,6 +14,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	td_ipv6_parse(&v, &r);
 	FUZZ_ASSERT(v.upper_off <= v.len && v.len <= size);
 	FUZZ_ASSERT(r.ext_len <= TD_IPV6_EXT_MAX_BYTES);
+	/* The iterators replay the chain the check walked, each step moving on. */
+	struct td_ipv6_ext e = {0};
+	uint32_t ext_bytes = 0;
+	while (td_ipv6_ext_next(&v, &e)) {
+		FUZZ_ASSERT(e.off + (uint32_t)e.len <= v.upper_off);
+		ext_bytes += e.len;
+		struct td_ipv6_opt o;
+		enum td_wire_err oe;
+		size_t off = 0, prev = 0;
+		while (td_ipv6_opt_next(&v, &e, &off, &o, &oe)) {
+			FUZZ_ASSERT(off > prev && off <= (size_t)e.len - 2);
+			FUZZ_ASSERT(o.data.ptr + o.data.len <= v.p + e.off + e.len);
+			prev = off;
+		}
+	}
+	FUZZ_ASSERT(ext_bytes == r.ext_len);
 	memcpy(out, data, v.len);
 	FUZZ_ASSERT(td_ipv6_emit(&r, out, TD_IPV6_HDR_LEN) == TD_WIRE_OK);
 	if (v.has_frag) {

@@ -445,6 +445,27 @@ static void icmp_errors_are_rate_limited_by_token_bucket(void **state)
 	td_stack_destroy(b);
 }
 
+static void ip6_echo_to_all_nodes_is_answered_from_unicast(void **state)
+{
+	(void)state;
+	static const uint8_t ff02_1[16] = {0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+	struct td_stack *a = mk(false, NULL), *b = mk(true, NULL);
+	uint8_t msg[16];
+	struct td_icmp_repr r = {.type = TD_ICMP6_ECHO_REQUEST, .ident = 9, .seq = 1,
+				 .data = {(const uint8_t *)"abcdefgh", 8}};
+	assert_int_equal(td_icmp6_emit(&r, fd00_1, ff02_1, msg, 16), TD_WIRE_OK);
+	struct td_ip_pair ip = pair6(fd00_1, ff02_1);
+	assert_int_equal(td_stack_ip_send(b, 0, &ip, TD_IPPROTO_ICMPV6, NULL, msg, 16), 0);
+	pump(b, a, 0);
+	uint8_t buf[200];
+	assert_int_equal(take(a, 0, buf, sizeof(buf)), 56);
+	assert_memory_equal(buf + 8, fd00_2, 16);
+	assert_memory_equal(buf + 24, fd00_1, 16);
+	assert_int_equal(buf[40], TD_ICMP6_ECHO_REPLY);
+	td_stack_destroy(a);
+	td_stack_destroy(b);
+}
+
 static void ip6_unknown_next_header_gets_parameter_problem(void **state)
 {
 	(void)state;
@@ -501,6 +522,11 @@ static void malformed_input_is_counted_by_codec_error(void **state)
 	h[10] ^= 1;
 	td_stack_input(a, 0, h, 20);
 	assert_int_equal(td_stack_stats(a)->wire[TD_LAYER_IP4][TD_WIRE_BAD_CHECKSUM], 1);
+	/* our own address as the source: a spoof or a loop */
+	struct td_ipv4_repr sp = {.src = 0x0a000002, .dst = 0x0a000002, .ttl = 1, .proto = 17};
+	assert_int_equal(td_ipv4_emit(&sp, h, 20), TD_WIRE_OK);
+	td_stack_input(a, 0, h, 20);
+	assert_int_equal(ctr(a, TD_CTR_rx_bad_src), 1);
 	assert_null(td_stack_output_peek(a, 0, &(size_t){0}));
 	td_stack_destroy(a);
 }
@@ -589,6 +615,15 @@ static void impair_delay_holds_packets_until_due(void **state)
 	td_stack_destroy(b);
 }
 
+static unsigned writable_events;
+static void writable_cb(struct td_udp_sock *s, unsigned ev, void *user)
+{
+	(void)s;
+	(void)user;
+	if (ev & TD_EV_WRITABLE)
+		writable_events++;
+}
+
 static void output_slots_exhausted_is_counted_enobufs(void **state)
 {
 	(void)state;
@@ -600,9 +635,26 @@ static void output_slots_exhausted_is_counted_enobufs(void **state)
 	assert_int_equal(td_udp_open(a, &s), 0);
 	struct td_endpoint to = {.addr = {.family = TD_AF_INET, .v4 = 0x0a000001}, .port = 9};
 	static uint8_t big[20000];
+	td_udp_set_callback(s, writable_cb, NULL);
+	writable_events = 0;
 	assert_int_equal(td_udp_sendto(s, 0, big, sizeof(big), &to), -ENOBUFS);
 	assert_int_equal(ctr(a, TD_CTR_tx_no_slot), 1);
 	assert_null(td_stack_output_peek(a, 0, &(size_t){0}));
+	/* nothing queued: the slots are free, the socket is owed a wake-up */
+	assert_int_equal(td_stack_next_deadline(a), 0);
+	td_stack_poll(a, 1);
+	assert_int_equal(writable_events, 1);
+	assert_int_equal(td_stack_next_deadline(a), UINT64_MAX);
+	/* fill the queue with small datagrams until it refuses, drain, wake */
+	int sent = 0;
+	while (td_udp_sendto(s, 2, big, 100, &to) == 100)
+		sent++;
+	assert_int_equal(sent, 8);
+	assert_int_equal(td_stack_next_deadline(a), 2); /* slots busy: no wake-up yet */
+	assert_int_equal(pump(a, NULL, 2), 8);
+	assert_int_equal(td_stack_next_deadline(a), 0);
+	td_stack_poll(a, 3);
+	assert_int_equal(writable_events, 2);
 	td_udp_close(s);
 	assert_drained(a);
 	td_stack_destroy(a);
@@ -710,6 +762,106 @@ static void udp_receive_ring_wraps_in_order(void **state)
 	td_stack_destroy(b);
 }
 
+/* Send raw upper-layer bytes behind an IPv6 header whose next header is nh. */
+static void send6_raw(struct td_stack *b, uint8_t nh, const uint8_t *l4, size_t len)
+{
+	struct td_ip_pair ip = pair6(fd00_1, fd00_2);
+	assert_int_equal(td_stack_ip_send(b, 0, &ip, nh, NULL, l4, len), 0);
+}
+
+static void ip6_routing_header_with_segments_left_gets_parameter_problem(void **state)
+{
+	(void)state;
+	struct td_stack *a = mk(false, NULL), *b = mk(true, NULL);
+	/* routing header: next 58, len 0 (8 bytes), type 4, segments left 1 */
+	uint8_t m[8 + 8] = {58, 0, 4, 1, 0, 0, 0, 0, 128, 0};
+	send6_raw(b, TD_IPPROTO_ROUTING, m, sizeof(m));
+	pump(b, a, 0);
+	assert_int_equal(ctr(a, TD_CTR_rx_ip6_routing), 1);
+	uint8_t buf[1500];
+	assert_true(take(a, 0, buf, sizeof(buf)) > 48);
+	assert_int_equal(buf[40], TD_ICMP6_PARAM_PROBLEM);
+	assert_int_equal(buf[41], 0);
+	assert_int_equal(td_get_be32(buf + 44), 42); /* the routing type field */
+	/* segments left 0: the header is skipped and the echo answered */
+	uint8_t echo[8 + 8];
+	struct td_icmp_repr r = {.type = TD_ICMP6_ECHO_REQUEST, .ident = 1, .seq = 1};
+	memset(echo, 0, sizeof(echo));
+	echo[0] = 58;
+	echo[2] = 4;
+	assert_int_equal(td_icmp6_emit(&r, fd00_1, fd00_2, echo + 8, 8), TD_WIRE_OK);
+	send6_raw(b, TD_IPPROTO_ROUTING, echo, sizeof(echo));
+	pump(b, a, 0);
+	assert_int_equal(ctr(a, TD_CTR_icmp_tx_echo_reply), 1);
+	td_stack_destroy(a);
+	td_stack_destroy(b);
+}
+
+static void ip6_atomic_fragment_is_processed_without_reassembly(void **state)
+{
+	(void)state;
+	struct td_stack *a = mk(false, NULL), *b = mk(true, NULL);
+	uint8_t m[8 + 16];
+	struct td_ipv6_frag f = {.ident = 77, .offset = 0, .more = false};
+	assert_int_equal(td_ipv6_frag_emit(TD_IPPROTO_ICMPV6, &f, m, 8), TD_WIRE_OK);
+	struct td_icmp_repr r = {.type = TD_ICMP6_ECHO_REQUEST, .ident = 1, .seq = 2,
+				 .data = {(const uint8_t *)"atomic!!", 8}};
+	assert_int_equal(td_icmp6_emit(&r, fd00_1, fd00_2, m + 8, 16), TD_WIRE_OK);
+	send6_raw(b, TD_IPPROTO_FRAGMENT, m, sizeof(m));
+	pump(b, a, 0);
+	assert_int_equal(ctr(a, TD_CTR_frag_atomic), 1);
+	assert_int_equal(ctr(a, TD_CTR_reass_ok), 0);
+	assert_int_equal(ctr(a, TD_CTR_icmp_tx_echo_reply), 1);
+	assert_int_equal(pump(a, NULL, 0), 1);
+	assert_drained(a);
+	td_stack_destroy(a);
+	td_stack_destroy(b);
+}
+
+static void ip4_options_are_accepted_and_counted(void **state)
+{
+	(void)state;
+	struct td_stack *a = mk(false, NULL);
+	uint8_t p[24 + 8];
+	struct td_ipv4_repr r = {.src = 0x0a000001, .dst = 0x0a000002, .ttl = 9,
+				 .proto = TD_IPPROTO_ICMP, .payload_len = 8, .opt_len = 4,
+				 .opts = {1, 1, 1, 0}}; /* NOP NOP NOP EOL */
+	assert_int_equal(td_ipv4_emit(&r, p, 24), TD_WIRE_OK);
+	struct td_icmp_repr e = {.type = TD_ICMP4_ECHO_REQUEST, .ident = 3, .seq = 3};
+	assert_int_equal(td_icmp4_emit(&e, p + 24, 8), TD_WIRE_OK);
+	td_stack_input(a, 0, p, sizeof(p));
+	assert_int_equal(ctr(a, TD_CTR_rx_ip4_options), 1);
+	assert_int_equal(ctr(a, TD_CTR_icmp_tx_echo_reply), 1);
+	td_stack_destroy(a);
+}
+
+static void impair_in_dup_and_reorder_keep_every_packet_accounted(void **state)
+{
+	(void)state;
+	struct td_stack_config c;
+	td_stack_config_default(&c);
+	c.impair_in = (struct td_impair_config){.dup_ppm = 300000, .reorder_ppm = 300000,
+						.corrupt_ppm = 100000, .seed = 5};
+	struct td_stack *a = mk(false, &c), *b = mk(true, NULL);
+	for (int i = 0; i < 200; i++) {
+		send_echo(b, TD_AF_INET, 16, (uint16_t)i, (uint64_t)i * MS);
+		pump(b, a, (uint64_t)i * MS);
+		td_stack_poll(a, (uint64_t)i * MS);
+		pump(a, NULL, (uint64_t)i * MS);
+	}
+	td_stack_poll(a, SEC);
+	pump(a, NULL, SEC);
+	uint64_t dup = ctr(a, TD_CTR_impair_in_dup), cor = ctr(a, TD_CTR_impair_in_corrupt);
+	assert_true(dup > 30 && ctr(a, TD_CTR_impair_in_reorder) > 30 && cor > 5);
+	/* every copy that was not corrupted was answered; a corrupted one may
+	 * still be valid (a flipped TTL bit), never more than that */
+	uint64_t replies = ctr(a, TD_CTR_icmp_tx_echo_reply);
+	assert_true(replies >= 200 + dup - cor && replies <= 200 + dup);
+	assert_drained(a);
+	td_stack_destroy(a);
+	td_stack_destroy(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -725,6 +877,7 @@ int main(void)
 		cmocka_unit_test(reass_too_many_fragments_discards),
 		cmocka_unit_test(icmp_error_about_icmp_error_is_suppressed),
 		cmocka_unit_test(icmp_errors_are_rate_limited_by_token_bucket),
+		cmocka_unit_test(ip6_echo_to_all_nodes_is_answered_from_unicast),
 		cmocka_unit_test(ip6_unknown_next_header_gets_parameter_problem),
 		cmocka_unit_test(ip4_unknown_protocol_gets_protocol_unreachable),
 		cmocka_unit_test(malformed_input_is_counted_by_codec_error),
@@ -735,6 +888,10 @@ int main(void)
 		cmocka_unit_test(udp_bind_conflicts_and_ephemeral_ports),
 		cmocka_unit_test(udp_readiness_callback_fires_per_datagram),
 		cmocka_unit_test(udp_receive_ring_wraps_in_order),
+		cmocka_unit_test(ip6_routing_header_with_segments_left_gets_parameter_problem),
+		cmocka_unit_test(ip6_atomic_fragment_is_processed_without_reassembly),
+		cmocka_unit_test(ip4_options_are_accepted_and_counted),
+		cmocka_unit_test(impair_in_dup_and_reorder_keep_every_packet_accounted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -103,6 +103,54 @@ static void ipv4_emit_parse_round_trip_with_options(void **state)
 	assert_memory_equal(&back, &r, sizeof(r));
 }
 
+static void ipv4_option_walker_lists_router_alert_and_stops_at_eol(void **state)
+{
+	(void)state;
+	/* RFC 2113 Router Alert (0x94, 4 bytes), NOP, EOL, then junk that
+	 * must not be read as options. */
+	struct td_ipv4_repr r = {.src = 1, .dst = 2, .ttl = 1, .proto = 2, .opt_len = 8,
+				 .opts = {0x94, 0x04, 0x00, 0x00, 0x01, 0x00, 0xff, 0xff}};
+	uint8_t buf[28];
+	struct td_ipv4_view v;
+	assert_int_equal(td_ipv4_emit(&r, buf, sizeof(buf)), TD_WIRE_OK);
+	assert_int_equal(td_ipv4_check(&v, buf, sizeof(buf), 0), TD_WIRE_OK);
+	struct td_ipv4_opt o;
+	enum td_wire_err err;
+	size_t off = 0;
+	assert_true(td_ipv4_opt_next(&v, &off, &o, &err));
+	assert_int_equal(o.type, 0x94);
+	assert_int_equal(o.len, 4);
+	assert_int_equal(o.data.len, 2);
+	assert_true(td_ipv4_opt_next(&v, &off, &o, &err));
+	assert_int_equal(o.type, 1);
+	assert_true(td_ipv4_opt_next(&v, &off, &o, &err));
+	assert_int_equal(o.type, 0);
+	assert_false(td_ipv4_opt_next(&v, &off, &o, &err));
+	assert_int_equal(err, TD_WIRE_OK);
+}
+
+static void ipv4_option_length_below_2_or_past_header_is_bad_option(void **state)
+{
+	(void)state;
+	struct td_ipv4_repr r = {.src = 1, .dst = 2, .ttl = 1, .proto = 2, .opt_len = 4,
+				 .opts = {0x07, 0x01, 0x00, 0x00}};
+	uint8_t buf[24];
+	struct td_ipv4_view v;
+	struct td_ipv4_opt o;
+	enum td_wire_err err;
+	size_t off = 0;
+	assert_int_equal(td_ipv4_emit(&r, buf, sizeof(buf)), TD_WIRE_OK);
+	assert_int_equal(td_ipv4_check(&v, buf, sizeof(buf), 0), TD_WIRE_OK);
+	assert_false(td_ipv4_opt_next(&v, &off, &o, &err));
+	assert_int_equal(err, TD_WIRE_BAD_OPTION);
+	r.opts[1] = 8; /* record route claiming 8 bytes in a 4-byte area */
+	off = 0;
+	assert_int_equal(td_ipv4_emit(&r, buf, sizeof(buf)), TD_WIRE_OK);
+	assert_int_equal(td_ipv4_check(&v, buf, sizeof(buf), 0), TD_WIRE_OK);
+	assert_false(td_ipv4_opt_next(&v, &off, &o, &err));
+	assert_int_equal(err, TD_WIRE_BAD_OPTION);
+}
+
 static void ipv4_link_padding_after_total_length_is_ignored(void **state)
 {
 	(void)state;
@@ -216,6 +264,8 @@ int main(void)
 		cmocka_unit_test(ipv4_parse_kernel_fragments),
 		cmocka_unit_test(ipv4_emit_reproduces_kernel_header),
 		cmocka_unit_test(ipv4_emit_parse_round_trip_with_options),
+		cmocka_unit_test(ipv4_option_walker_lists_router_alert_and_stops_at_eol),
+		cmocka_unit_test(ipv4_option_length_below_2_or_past_header_is_bad_option),
 		cmocka_unit_test(ipv4_link_padding_after_total_length_is_ignored),
 		cmocka_unit_test(ipv4_shorter_than_header_is_truncated),
 		cmocka_unit_test(ipv4_version_6_is_bad_version),

@@ -88,6 +88,47 @@ static void ipv6_parse_kernel_fragment_headers(void **state)
 	}
 }
 
+static void ipv6_parse_kernel_mld_report_with_hop_by_hop_header(void **state)
+{
+	(void)state;
+	const struct td_test_vector *t = td_test_vector("mld/1");
+	struct td_ipv6_view v;
+	struct td_ipv6_repr r;
+	assert_int_equal(td_ipv6_check(&v, t->data, t->len, 0), TD_WIRE_OK);
+	td_ipv6_parse(&v, &r);
+	assert_int_equal(r.next_header, TD_IPPROTO_HOPOPTS);
+	assert_int_equal(r.hop_limit, 1);
+	assert_int_equal(r.payload_len, 56);
+	assert_int_equal(r.ext_len, 8);
+	assert_int_equal(r.upper_proto, TD_IPPROTO_ICMPV6);
+	assert_int_equal(v.upper_off, 48);
+	struct td_ipv6_ext e = {0};
+	assert_true(td_ipv6_ext_next(&v, &e));
+	assert_int_equal(e.type, TD_IPPROTO_HOPOPTS);
+	assert_int_equal(e.len, 8);
+	/* Router Alert (MLD, value 0) then PadN of 0 bytes, as tshark shows. */
+	struct td_ipv6_opt o;
+	enum td_wire_err err;
+	size_t off = 0;
+	assert_true(td_ipv6_opt_next(&v, &e, &off, &o, &err));
+	assert_int_equal(o.type, 5);
+	assert_int_equal(o.len, 2);
+	assert_int_equal(td_get_be16(o.data.ptr), 0);
+	assert_true(td_ipv6_opt_next(&v, &e, &off, &o, &err));
+	assert_int_equal(o.type, 1);
+	assert_int_equal(o.len, 0);
+	assert_false(td_ipv6_opt_next(&v, &e, &off, &o, &err));
+	assert_int_equal(err, TD_WIRE_OK);
+	assert_false(td_ipv6_ext_next(&v, &e));
+	/* The ICMPv6 checksum (0xec18, tshark: correct) verifies over the
+	 * upper-layer bytes only, after the extension header. */
+	struct td_bytes up = td_ipv6_upper(&v);
+	struct td_icmp_repr ic;
+	assert_int_equal(td_icmp6_parse(up.ptr, up.len, r.src, r.dst, 0, &ic), TD_WIRE_OK);
+	assert_int_equal(ic.type, 143);
+	assert_int_equal(td_get_be16(up.ptr + 2), 0xec18);
+}
+
 static void ipv6_emit_reproduces_kernel_header_and_fragment_header(void **state)
 {
 	(void)state;
@@ -270,6 +311,29 @@ static void ipv6_hop_by_hop_after_another_header_is_unsupported(void **state)
 	assert_int_equal(td_ipv6_check(&v, buf, len, 0), TD_WIRE_OK);
 }
 
+static void ipv6_option_past_its_header_is_bad_option(void **state)
+{
+	(void)state;
+	uint8_t buf[64];
+	size_t len = mk6(buf, TD_IPPROTO_DSTOPTS, 8);
+	buf[40] = TD_IPPROTO_NONE;
+	buf[41] = 0;
+	buf[42] = 0;    /* Pad1 */
+	buf[43] = 0x1e; /* experimental type... */
+	buf[44] = 4;    /* ...claiming 4 bytes, 2 left */
+	struct td_ipv6_view v;
+	assert_int_equal(td_ipv6_check(&v, buf, len, 0), TD_WIRE_OK);
+	struct td_ipv6_ext e = {0};
+	assert_true(td_ipv6_ext_next(&v, &e));
+	struct td_ipv6_opt o;
+	enum td_wire_err err;
+	size_t off = 0;
+	assert_true(td_ipv6_opt_next(&v, &e, &off, &o, &err));
+	assert_int_equal(o.type, 0);
+	assert_false(td_ipv6_opt_next(&v, &e, &off, &o, &err));
+	assert_int_equal(err, TD_WIRE_BAD_OPTION);
+}
+
 static void ipv6_emit_bad_length_or_flow_is_bad_size(void **state)
 {
 	(void)state;
@@ -289,6 +353,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(ipv6_parse_kernel_echo_request),
 		cmocka_unit_test(ipv6_parse_kernel_fragment_headers),
+		cmocka_unit_test(ipv6_parse_kernel_mld_report_with_hop_by_hop_header),
 		cmocka_unit_test(ipv6_emit_reproduces_kernel_header_and_fragment_header),
 		cmocka_unit_test(ipv6_walks_hopopts_dstopts_routing_to_the_upper_layer),
 		cmocka_unit_test(ipv6_no_next_header_ends_the_walk),
@@ -299,6 +364,7 @@ int main(void)
 		cmocka_unit_test(ipv6_extension_bytes_past_1024_is_ext_limit),
 		cmocka_unit_test(ipv6_inconsistent_fragment_is_bad_fragment),
 		cmocka_unit_test(ipv6_hop_by_hop_after_another_header_is_unsupported),
+		cmocka_unit_test(ipv6_option_past_its_header_is_bad_option),
 		cmocka_unit_test(ipv6_emit_bad_length_or_flow_is_bad_size),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

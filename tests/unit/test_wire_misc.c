@@ -1,4 +1,4 @@
-/* Unit tests of the error names and the pcap header emitters. */
+/* Unit tests of the error names and the pcap emitters and reader. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -172,6 +172,36 @@ static void round_trip(const struct td_tcp_repr *r, size_t want_opts)
 		assert_memory_equal(back.payload.ptr, r->payload.ptr, r->payload.len);
 }
 
+static void tcp_parse_kernel_duplicate_acks_with_sack_blocks(void **state)
+{
+	(void)state;
+	/* sack.pcap frames 7 and 9: the kernel's answers to data after a hole
+	 * (values as tshark shows them with absolute sequence numbers). */
+	static const struct {
+		const char *name;
+		uint32_t right;
+	} want[] = {{"sack/7", 5301}, {"sack/9", 5401}};
+	for (size_t i = 0; i < 2; i++) {
+		uint32_t ps;
+		struct td_bytes b = seg4(want[i].name, &ps);
+		struct td_tcp_view v;
+		struct td_tcp_repr r;
+		uint8_t out[64];
+		assert_int_equal(td_tcp_check(&v, b.ptr, b.len, ps, 0), TD_WIRE_OK);
+		assert_int_equal(td_tcp_parse(&v, &r), TD_WIRE_OK);
+		assert_int_equal(r.flags, TD_TCP_ACK);
+		assert_int_equal(r.ack, 5101);
+		assert_true(r.opt.has_ts);
+		assert_int_equal(r.opt.sack_count, 1);
+		assert_int_equal(r.opt.sack[0].left, 5201);
+		assert_int_equal(r.opt.sack[0].right, want[i].right);
+		/* NOP NOP TS NOP NOP SACK: our layout is the kernel's. */
+		assert_int_equal(td_tcp_size(&r), b.len);
+		assert_int_equal(td_tcp_emit(&r, ps, out, b.len), TD_WIRE_OK);
+		assert_memory_equal(out, b.ptr, b.len);
+	}
+}
+
 static void tcp_sack_blocks_round_trip(void **state)
 {
 	(void)state;
@@ -340,6 +370,7 @@ int main(void)
 		cmocka_unit_test(tcp6_parse_kernel_syn_with_pseudo_header),
 		cmocka_unit_test(tcp_option_walker_lists_kernel_syn_options_in_order),
 		cmocka_unit_test(tcp_emit_reproduces_every_kernel_segment),
+		cmocka_unit_test(tcp_parse_kernel_duplicate_acks_with_sack_blocks),
 		cmocka_unit_test(tcp_sack_blocks_round_trip),
 		cmocka_unit_test(tcp_options_too_many_for_aligned_layout_are_packed),
 		cmocka_unit_test(tcp_unrepresentable_options_are_bad_size),

@@ -78,5 +78,6 @@ keep tcp4 'tcp && ip'
 keep tcp6 'tcp && ipv6'
 keep udp_unreach 'udp.port == 9 || icmp.type == 3 || icmpv6.type == 1'
 keep frag 'ip.flags.mf == 1 || ip.frag_offset > 0 || ipv6.nxt == 44'
+keep mld 'icmpv6.type == 143'
 ./mkvectors.py
 ls -l *.pcap

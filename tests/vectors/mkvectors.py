@@ -7,7 +7,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-FILES = ["ping4", "ping6", "tcp4", "tcp6", "udp_unreach", "frag"]
+FILES = ["ping4", "ping6", "tcp4", "tcp6", "udp_unreach", "frag", "mld", "sack"]
+RAW = ["vnet_syn", "vnet_gso"]  # capture_vnet.py: 10-byte virtio-net header + packet
 
 
 def read_pcap(path):
@@ -38,6 +39,15 @@ def main():
                 out.append("\t" + ", ".join(f"0x{b:02x}" for b in p[j:j + 16]) + ",")
             out.append("};")
             table.append(f'\t{{"{name}/{i}", {sym}, sizeof({sym})}},')
+    for name in RAW:
+        with open(os.path.join(HERE, name + ".bin"), "rb") as f:
+            p = f.read()
+        sym = f"v_{name}_1"
+        out.append(f"static const uint8_t {sym}[{len(p)}] = {{")
+        for j in range(0, len(p), 16):
+            out.append("\t" + ", ".join(f"0x{b:02x}" for b in p[j:j + 16]) + ",")
+        out.append("};")
+        table.append(f'\t{{"{name}/1", {sym}, sizeof({sym})}},')
     out.append("")
     out.append("const struct td_test_vector td_test_vectors[] = {")
     out += table
@@ -53,21 +63,31 @@ def upper(p):
     if p[0] >> 4 == 4:
         ihl = (p[0] & 15) * 4
         return 4, p[9], p[ihl:struct.unpack(">H", p[2:4])[0]]
-    return 6, p[6], p[40:40 + struct.unpack(">H", p[4:6])[0]]
+    nh, off, end = p[6], 40, 40 + struct.unpack(">H", p[4:6])[0]
+    while nh in (0, 43, 60):  # hop-by-hop, routing, destination options
+        nh, off = p[off], off + (p[off + 1] + 1) * 8
+    return 6, nh, p[off:end]
 
 
 def write_seeds():
     """A few seeds per fuzz target, taken from the captures."""
     seeds = {"fuzz_ipv4": [], "fuzz_ipv6": [], "fuzz_icmp": [], "fuzz_udp": [],
-             "fuzz_tcp": [], "fuzz_csum": []}
+             "fuzz_tcp": [], "fuzz_csum": [], "fuzz_vnet": [], "fuzz_pcap": [], "fuzz_packet": []}
+    for name in ("ping4", "udp_unreach"):
+        with open(os.path.join(HERE, name + ".pcap"), "rb") as f:
+            seeds["fuzz_pcap"].append((name + ".pcap", f.read()))
+    for name in RAW:
+        with open(os.path.join(HERE, name + ".bin"), "rb") as f:
+            seeds["fuzz_vnet"].append((name, b"\x00" + f.read()[:80]))
     pick = ["ping4/1", "ping6/2", "tcp4/1", "tcp4/4", "tcp6/2", "udp_unreach/1",
-            "udp_unreach/2", "udp_unreach/3", "udp_unreach/4", "frag/3", "frag/9"]
+            "udp_unreach/2", "udp_unreach/3", "udp_unreach/4", "frag/3", "frag/9", "mld/1", "sack/7"]
     for name in pick:
         cap, num = name.split("/")
         p = read_pcap(os.path.join(HERE, cap + ".pcap"))[int(num) - 1]
         tag = name.replace("/", "_")
         fam, proto, up = upper(p)
         seeds["fuzz_ipv4" if fam == 4 else "fuzz_ipv6"].append((tag, p))
+        seeds["fuzz_packet"].append((tag, p))
         if name.startswith("frag"):
             continue
         sel = bytes([1 if fam == 6 else 0])

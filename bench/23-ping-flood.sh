@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Flood (-f -c 200000, root) on loopback: packets/s of tundra vs iputils ping -f, same run.
+# Also with a window of 64 outstanding probes (-l 64) for both, and tundra with -U
+# (no kernel TX stamps): the loopback round trip in the kernel dominates here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+T=$(readlink -f "${TUNDRA:-build/tundra}")
+C=${FLOOD_COUNT:-200000}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+pps() { # label cmd...
+  local label=$1; shift
+  read -r wall cpu rss < <(/usr/bin/python3 bench/ping_measure.py 3 "$tmp/out" "$@")
+  local rx
+  rx=$(sed -nE 's/^[0-9]+ packets transmitted, ([0-9]+) received.*/\1/p' "$tmp/out")
+  local v
+  v=$(echo "$rx / $wall" | bc)
+  printf "  %-34s %8d pps  (%s received, %.3f s, CPU %.3f s)\n" "$label" "$v" "$rx" "$wall" "$cpu" >&2
+  echo "$v"
+}
+echo "flood, $C probes to 127.0.0.1 (median of 3):"
+t=$(pps "tundra ping -f" "$T" ping -f -q -c "$C" 127.0.0.1)
+i=$(pps "iputils ping -f" ping -f -q -c "$C" 127.0.0.1)
+tl=$(pps "tundra ping -f -l 64" "$T" ping -f -l 64 -q -c "$C" 127.0.0.1)
+il=$(pps "iputils ping -f -l 64" ping -f -l 64 -q -c "$C" 127.0.0.1)
+tu=$(pps "tundra ping -f -l 64 -U" "$T" ping -f -l 64 -U -q -c "$C" 127.0.0.1)
+echo "ratio tundra/iputils flood pps = $(echo "scale=2; $t / $i" | bc)x (goal >= 1.3)"
+echo "ratio tundra/iputils flood pps with -l 64 = $(echo "scale=2; $tl / $il" | bc)x"
+echo "ratio tundra -U/iputils flood pps with -l 64 = $(echo "scale=2; $tu / $il" | bc)x"

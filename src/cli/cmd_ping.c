@@ -1,0 +1,1273 @@
+/* tundra ping: options, target lists, text/JSON/histogram sinks over the probe engine's statistics. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "tundra/pinger.h"
+#include "tundra/probe.h"
+
+/* Entry point (the row in src/cli/main.c declares it too). */
+int td_cmd_ping(int argc, char **argv);
+
+#define JSON_SCHEMA "tundra.ping/1"
+#define GEN_MAX (1u << 20) /* addresses one -g may generate */
+
+/* Exit codes: iputils for one target, fping for many. */
+enum { EX_OK = 0, EX_NOREPLY = 1, EX_ERR = 2, FP_UNREACH = 1, FP_NOTFOUND = 2, FP_ARGS = 3,
+       FP_SYS = 4 };
+
+struct tgt {
+	char *name; /* as given when not numeric, else NULL */
+	struct td_probe_addr addr;
+};
+
+struct opts {
+	long count;
+	double interval, timeout, deadline, spacing;
+	bool interval_set, timeout_set, spacing_set;
+	long size, ttl, tos, mark, preload, sndbuf, rcvbuf;
+	int pmtu;
+	const char *iface;
+	bool quiet, stamps, outstanding, flood, adaptive, user_ts, numeric, audible;
+	int family; /* 0, 4 or 6 */
+	uint8_t pattern[TD_PROBE_PATTERN_MAX];
+	int pattern_len;
+	enum td_icmp_mode mode;
+	bool json, histogram, alive, unreach, extra;
+};
+
+struct run {
+	struct opts o;
+	struct tgt *t;
+	uint32_t n, cap;
+	unsigned not_found;
+	struct td_probe *p;
+	bool multi;
+	uint64_t t0;
+	FILE *out;
+	const char **gens, **files;
+	struct td_icmp_sock *sp[2];
+	struct td_pinger pg;
+	bool pg_up;
+	/* -O with one target: which of the last 64 probes got an answer */
+	uint64_t o_checked;
+	bool o_answered[64];
+};
+
+static volatile sig_atomic_t g_stop, g_quit;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGQUIT)
+		g_quit = 1;
+	else
+		g_stop = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: tundra ping [options] TARGET...\n"
+		"\n"
+		"  TARGET            host name or address (IPv4 and IPv6 may be mixed)\n"
+		"  -c COUNT          stop after COUNT probes per target\n"
+		"  -i SECONDS        interval between probes of one target (default 1; < 0.002 needs privilege)\n"
+		"  -s SIZE           ICMP data bytes (default 56)\n"
+		"  -W SECONDS        time to wait for a reply (default 10, or 1 with several targets)\n"
+		"  -w SECONDS        deadline: stop after this long\n"
+		"  -t TTL            IP time to live / IPv6 hop limit\n"
+		"  -Q TOS            IP TOS / IPv6 traffic class (decimal or 0x hex)\n"
+		"  -m MARK           SO_MARK\n"
+		"  -I IFACE|ADDR     bind to an interface (SO_BINDTODEVICE) or a source address\n"
+		"  -S BYTES          socket send buffer;  --rcvbuf BYTES  receive buffer\n"
+		"  -l PRELOAD        send PRELOAD probes back to back first\n"
+		"  -p HEX            fill pattern, up to 16 bytes (e.g. -p ff00)\n"
+		"  -M do|want|dont|probe   path MTU discovery\n"
+		"  -f                flood (privileged)    -A  adaptive interval\n"
+		"  -q quiet  -D print timestamps  -O report outstanding replies  -n numeric  -a audible\n"
+		"  -U                user-space timestamps only (no kernel stamps)\n"
+		"  -4 / -6           IPv4 / IPv6 only\n"
+		"  --mode auto|dgram|raw   socket type (default auto: dgram when ping_group_range allows)\n"
+		"  --file FILE       read targets from FILE ('-' = stdin), one per line\n"
+		"  -g CIDR|FIRST-LAST  generate targets from a prefix or an address range\n"
+		"  --spacing MS      minimum gap between probes to different targets (default 1 ms)\n"
+		"  --alive / --unreachable   print only the targets that answered / did not\n"
+		"  --json            newline-delimited JSON events (schema " JSON_SCHEMA
+		", docs/ping-json.md)\n"
+		"  --histogram       draw the RTT distribution at the end\n"
+		"  --extra           print jitter, percentiles and reordering after the summary\n");
+}
+
+/* ---- argument checking: every number has a range and a clear message ----------------------- */
+
+static bool parse_long(const char *opt, const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 0);
+	if (errno || end == s || *end) {
+		fprintf(stderr, "tundra ping: invalid argument for %s: '%s' (expected an integer)\n",
+			opt, s);
+		return false;
+	}
+	if (v < lo || v > hi) {
+		fprintf(stderr, "tundra ping: %s %ld out of range: must be %ld..%ld\n", opt, v, lo,
+			hi);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static bool parse_double(const char *opt, const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || isnan(v)) {
+		fprintf(stderr, "tundra ping: invalid argument for %s: '%s' (expected a number)\n", opt,
+			s);
+		return false;
+	}
+	if (v < lo || v > hi) {
+		fprintf(stderr, "tundra ping: %s %g out of range: must be %g..%g\n", opt, v, lo, hi);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static bool parse_pattern(struct opts *o, const char *s)
+{
+	size_t n = strlen(s);
+	if (!n || n > 2 * TD_PROBE_PATTERN_MAX) {
+		fprintf(stderr, "tundra ping: -p: pattern must be 1..%d hex bytes\n",
+			TD_PROBE_PATTERN_MAX);
+		return false;
+	}
+	o->pattern_len = 0;
+	for (size_t i = 0; i < n; i += 2) {
+		char b[3] = {s[i], i + 1 < n ? s[i + 1] : 0, 0};
+		char *end;
+		unsigned long v = strtoul(b, &end, 16);
+		if (*end || !isxdigit((unsigned char)b[0])) {
+			fprintf(stderr, "tundra ping: -p: '%s' is not a hex pattern\n", s);
+			return false;
+		}
+		o->pattern[o->pattern_len++] = (uint8_t)v;
+	}
+	return true;
+}
+
+/* ---- targets ----------------------------------------------------------------------------- */
+
+static bool tgt_push(struct run *r, const char *name, const struct td_probe_addr *a)
+{
+	if (r->n == r->cap) {
+		uint32_t nc = r->cap ? r->cap * 2 : 64;
+		struct tgt *t = realloc(r->t, nc * sizeof(*t));
+		if (!t)
+			return false;
+		r->t = t;
+		r->cap = nc;
+	}
+	r->t[r->n].name = name ? strdup(name) : NULL;
+	r->t[r->n].addr = *a;
+	r->n++;
+	return true;
+}
+
+static bool parse_numeric(const char *s, struct td_probe_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, s, a->a) == 1) {
+		a->family = TD_PROBE_V4;
+		return true;
+	}
+	if (inet_pton(AF_INET6, s, a->a) == 1) {
+		a->family = TD_PROBE_V6;
+		return true;
+	}
+	return false;
+}
+
+/* Resolve one name; report and go on when it fails (fping semantics). */
+static void add_host(struct run *r, const char *s)
+{
+	struct td_probe_addr a;
+	/* fe80::1%eth0: a link-local address names its interface; it becomes
+	 * the -I interface (one socket per family binds to one device). */
+	const char *pct = strchr(s, '%');
+	if (pct && pct[1]) {
+		char buf[INET6_ADDRSTRLEN];
+		size_t n = (size_t)(pct - s);
+		if (n < sizeof(buf)) {
+			memcpy(buf, s, n);
+			buf[n] = 0;
+			if (inet_pton(AF_INET6, buf, a.a) == 1) {
+				if (r->o.iface && strcmp(r->o.iface, pct + 1) != 0) {
+					fprintf(stderr, "tundra ping: %s: interface differs from -I %s\n", s,
+						r->o.iface);
+					r->not_found++;
+					return;
+				}
+				r->o.iface = pct + 1;
+				a.family = TD_PROBE_V6;
+				tgt_push(r, NULL, &a);
+				return;
+			}
+		}
+	}
+	if (parse_numeric(s, &a)) {
+		if (r->o.family && r->o.family != a.family) {
+			fprintf(stderr, "tundra ping: %s: address family excluded by -%d\n", s,
+				r->o.family);
+			r->not_found++;
+			return;
+		}
+		tgt_push(r, NULL, &a);
+		return;
+	}
+	struct addrinfo hints = {.ai_socktype = SOCK_RAW}, *res = NULL;
+	hints.ai_family = r->o.family == 4 ? AF_INET : r->o.family == 6 ? AF_INET6 : AF_UNSPEC;
+	int rc = getaddrinfo(s, NULL, &hints, &res);
+	if (rc || !res) {
+		fprintf(stderr, "tundra ping: %s: %s\n", s, rc ? gai_strerror(rc) : "no address");
+		r->not_found++;
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	if (res->ai_family == AF_INET6) {
+		a.family = TD_PROBE_V6;
+		memcpy(a.a, &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr, 16);
+	} else {
+		a.family = TD_PROBE_V4;
+		memcpy(a.a, &((struct sockaddr_in *)res->ai_addr)->sin_addr, 4);
+	}
+	freeaddrinfo(res);
+	tgt_push(r, s, &a);
+}
+
+static bool add_file(struct run *r, const char *path)
+{
+	FILE *f = strcmp(path, "-") != 0 ? fopen(path, "r") : stdin;
+	if (!f) {
+		fprintf(stderr, "tundra ping: --file %s: %s\n", path, strerror(errno));
+		return false;
+	}
+	char line[1024];
+	while (fgets(line, sizeof(line), f)) {
+		char *s = line;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		char *e = s + strcspn(s, " \t\r\n#");
+		*e = 0;
+		if (*s)
+			add_host(r, s);
+	}
+	if (f != stdin)
+		fclose(f);
+	return true;
+}
+
+/* 128-bit addresses as two halves, for ranges in either family. */
+static void addr_add1(struct td_probe_addr *a)
+{
+	int len = a->family == TD_PROBE_V6 ? 16 : 4;
+	for (int i = len - 1; i >= 0; i--)
+		if (++a->a[i])
+			break;
+}
+
+static int addr_cmp(const struct td_probe_addr *a, const struct td_probe_addr *b)
+{
+	return memcmp(a->a, b->a, a->family == TD_PROBE_V6 ? 16 : 4);
+}
+
+static bool add_range(struct run *r, const char *spec)
+{
+	char buf[128];
+	struct td_probe_addr lo, hi;
+	snprintf(buf, sizeof(buf), "%s", spec);
+	char *slash = strchr(buf, '/'), *dash = strchr(buf, '-');
+	if (slash) {
+		*slash = 0;
+		long bits;
+		if (!parse_numeric(buf, &lo)) {
+			fprintf(stderr, "tundra ping: -g %s: not an address prefix\n", spec);
+			return false;
+		}
+		int maxb = lo.family == TD_PROBE_V6 ? 128 : 32;
+		if (!parse_long("-g prefix length", slash + 1, 0, maxb, &bits))
+			return false;
+		if (maxb - bits > 20) {
+			fprintf(stderr, "tundra ping: -g %s: more than %u addresses\n", spec, GEN_MAX);
+			return false;
+		}
+		int len = maxb / 8;
+		hi = lo;
+		for (int i = 0; i < len; i++) {
+			int keep = (int)bits - i * 8;
+			uint8_t m = keep >= 8 ? 0xff : keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
+			lo.a[i] &= m;
+			hi.a[i] = (uint8_t)(lo.a[i] | ~m);
+		}
+		/* Like fping: skip the network and broadcast addresses of an IPv4 subnet. */
+		if (lo.family == TD_PROBE_V4 && bits < 31) {
+			addr_add1(&lo);
+			for (int i = 3; i >= 0; i--)
+				if (hi.a[i]--)
+					break;
+		}
+	} else if (dash) {
+		*dash = 0;
+		if (!parse_numeric(buf, &lo) || !parse_numeric(dash + 1, &hi) ||
+		    lo.family != hi.family || addr_cmp(&lo, &hi) > 0) {
+			fprintf(stderr, "tundra ping: -g %s: expected FIRST-LAST of one family, "
+					"FIRST <= LAST\n", spec);
+			return false;
+		}
+	} else {
+		fprintf(stderr, "tundra ping: -g %s: expected a prefix (a.b.c.d/n) or FIRST-LAST\n",
+			spec);
+		return false;
+	}
+	uint32_t count = 0;
+	for (struct td_probe_addr a = lo;; addr_add1(&a)) {
+		if (++count > GEN_MAX) {
+			fprintf(stderr, "tundra ping: -g %s: more than %u addresses\n", spec, GEN_MAX);
+			return false;
+		}
+		if (!tgt_push(r, NULL, &a))
+			return false;
+		if (!addr_cmp(&a, &hi))
+			break;
+	}
+	return true;
+}
+
+/* ---- printing ---------------------------------------------------------------------------- */
+
+static const char *addr_str(const struct td_probe_addr *a, char *buf, size_t len)
+{
+	inet_ntop(a->family == TD_PROBE_V6 ? AF_INET6 : AF_INET, a->a, buf, (socklen_t)len);
+	return buf;
+}
+
+static void ms3(char *buf, size_t len, uint64_t ns)
+{
+	snprintf(buf, len, "%llu.%03llu", (unsigned long long)(ns / 1000000),
+		 (unsigned long long)(ns / 1000 % 1000));
+}
+
+/* RTT as iputils prints it: 3 significant decimals below 1 ms, fewer above. */
+static void rtt_str(char *buf, size_t len, uint64_t ns)
+{
+	double ms = (double)ns / 1e6;
+	if (ms >= 100)
+		snprintf(buf, len, "%.0f", ms);
+	else if (ms >= 10)
+		snprintf(buf, len, "%.1f", ms);
+	else if (ms >= 1)
+		snprintf(buf, len, "%.2f", ms);
+	else
+		snprintf(buf, len, "%.3f", ms);
+}
+
+static void stamp_prefix(struct run *r)
+{
+	if (!r->o.stamps)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fprintf(r->out, "[%lld.%06ld] ", (long long)ts.tv_sec, ts.tv_nsec / 1000);
+}
+
+static const char *err_text(uint8_t family, uint8_t type, uint8_t code)
+{
+	static const char *const un4[] = {
+		"Destination Net Unreachable", "Destination Host Unreachable",
+		"Destination Protocol Unreachable", "Destination Port Unreachable",
+		"Frag needed and DF set", "Source Route Failed", "Destination Net Unknown",
+		"Destination Host Unknown", "Source Host Isolated", "Destination Net Prohibited",
+		"Destination Host Prohibited", "Destination Net Unreachable for Type of Service",
+		"Destination Host Unreachable for Type of Service", "Packet filtered",
+		"Precedence Violation", "Precedence Cutoff"};
+	static const char *const un6[] = {"Destination unreachable: No route",
+					  "Destination unreachable: Administratively prohibited",
+					  "Destination unreachable: Beyond scope of source address",
+					  "Destination unreachable: Address unreachable",
+					  "Destination unreachable: Port unreachable",
+					  "Destination unreachable: Source address failed ingress/egress policy",
+					  "Destination unreachable: Reject route to destination"};
+	if (family == TD_PROBE_V6) {
+		switch (type) {
+		case 1: return code < 7 ? un6[code] : "Destination unreachable";
+		case 2: return "Packet too big";
+		case 3: return code ? "Time exceeded: Fragment reassembly time exceeded"
+				    : "Time exceeded: Hop limit";
+		case 4: return "Parameter problem";
+		default: return "ICMPv6 error";
+		}
+	}
+	switch (type) {
+	case 3: return code < 16 ? un4[code] : "Destination Unreachable";
+	case 4: return "Source Quench";
+	case 5: return "Redirect";
+	case 11: return code ? "Frag reassembly time exceeded" : "Time to live exceeded";
+	case 12: return "Parameter problem";
+	default: return "ICMP error";
+	}
+}
+
+static void json_addr(FILE *f, const char *key, const struct td_probe_addr *a)
+{
+	char b[INET6_ADDRSTRLEN];
+	fprintf(f, ",\"%s\":\"%s\"", key, addr_str(a, b, sizeof(b)));
+}
+
+static void json_str(FILE *f, const char *key, const char *s)
+{
+	fprintf(f, ",\"%s\":\"", key);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void json_head(struct run *r, const char *type, uint32_t id)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fprintf(r->out, "{\"type\":\"%s\",\"time\":%lld.%06ld", type, (long long)ts.tv_sec,
+		ts.tv_nsec / 1000);
+	if (id != TD_PROBE_NONE && id < r->n) {
+		fprintf(r->out, ",\"target\":%u", id);
+		if (r->t[id].name)
+			json_str(r->out, "host", r->t[id].name);
+		json_addr(r->out, "addr", &r->t[id].addr);
+	}
+}
+
+static void target_label(struct run *r, uint32_t id, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	addr_str(&r->t[id].addr, a, sizeof(a));
+	if (r->t[id].name && !r->o.numeric && strcmp(r->t[id].name, a) != 0)
+		snprintf(buf, len, "%s (%s)", r->t[id].name, a);
+	else
+		snprintf(buf, len, "%s", a);
+}
+
+static void on_event(void *ctx, const struct td_probe_event *ev)
+{
+	struct run *r = ctx;
+	char rtt[32], from[INET6_ADDRSTRLEN + 300], a[INET6_ADDRSTRLEN];
+
+	if (r->o.json) {
+		switch (ev->kind) {
+		case TD_PROBE_EV_REPLY:
+			json_head(r, "reply", ev->target);
+			fprintf(r->out, ",\"seq\":%u,\"bytes\":%u,\"rtt_ms\":%.6f", ev->seq + 1,
+				ev->bytes, (double)ev->rtt_ns / 1e6);
+			if (ev->ttl >= 0)
+				fprintf(r->out, ",\"ttl\":%d", ev->ttl);
+			if (ev->tos >= 0)
+				fprintf(r->out, ",\"tos\":%d", ev->tos);
+			fprintf(r->out,
+				",\"kernel_timestamps\":%s,\"dup\":%s,\"out_of_order\":%s,\"late\":%s,"
+				"\"corrupted\":%s,\"truncated\":%s,\"authenticated\":%s}\n",
+				ev->kernel_stamps ? "true" : "false", ev->dup ? "true" : "false",
+				ev->out_of_order ? "true" : "false", ev->late ? "true" : "false",
+				ev->corrupted ? "true" : "false", ev->truncated ? "true" : "false",
+				ev->unauthenticated ? "false" : "true");
+			break;
+		case TD_PROBE_EV_TIMEOUT:
+			json_head(r, "timeout", ev->target);
+			fprintf(r->out, ",\"seq\":%u}\n", ev->seq + 1);
+			break;
+		case TD_PROBE_EV_ERROR:
+			json_head(r, "error", ev->target);
+			fprintf(r->out, ",\"seq\":%u", ev->seq + 1);
+			json_addr(r->out, "from", &ev->from);
+			fprintf(r->out, ",\"icmp_type\":%u,\"icmp_code\":%u,\"kind\":\"%s\",\"info\":%u",
+				ev->icmp_type, ev->icmp_code, td_probe_err_kind_name(ev->err_kind),
+				ev->info);
+			json_str(r->out, "text",
+				 err_text(r->t[ev->target].addr.family, ev->icmp_type, ev->icmp_code));
+			fputs("}\n", r->out);
+			break;
+		case TD_PROBE_EV_FORGED:
+			json_head(r, "forged", ev->target);
+			json_addr(r->out, "from", &ev->from);
+			fputs("}\n", r->out);
+			break;
+		case TD_PROBE_EV_SEND_ERROR:
+			json_head(r, "send_error", ev->target);
+			fprintf(r->out, ",\"seq\":%u,\"errno\":%d", ev->seq + 1, ev->send_errno);
+			json_str(r->out, "text", strerror(ev->send_errno));
+			fputs("}\n", r->out);
+			break;
+		case TD_PROBE_EV_DONE:
+			break;
+		}
+		fflush(r->out);
+		return;
+	}
+	if ((ev->kind == TD_PROBE_EV_REPLY && !ev->dup && !ev->late) || ev->kind == TD_PROBE_EV_ERROR)
+		r->o_answered[ev->seq % 64] = true;
+	if (r->o.alive || r->o.unreach)
+		return;
+	if (r->o.flood) {
+		/* iputils' flood display: a dot stays for every probe not answered. */
+		if (ev->kind == TD_PROBE_EV_TIMEOUT || ev->kind == TD_PROBE_EV_ERROR) {
+			fputc('.', r->out);
+			fflush(r->out);
+		}
+		return;
+	}
+	switch (ev->kind) {
+	case TD_PROBE_EV_REPLY:
+		if (r->o.quiet)
+			return;
+		stamp_prefix(r);
+		if (ev->target < r->n && addr_str(&ev->from, a, sizeof(a)) &&
+		    r->t[ev->target].name && !r->o.numeric)
+			snprintf(from, sizeof(from), "%s (%s)", r->t[ev->target].name, a);
+		else
+			snprintf(from, sizeof(from), "%s", addr_str(&ev->from, a, sizeof(a)));
+		rtt_str(rtt, sizeof(rtt), ev->rtt_ns);
+		fprintf(r->out, "%u bytes from %s: icmp_seq=%u", ev->bytes, from, ev->seq + 1);
+		if (ev->ttl >= 0)
+			fprintf(r->out, " ttl=%d", ev->ttl);
+		fprintf(r->out, " time=%s ms", rtt);
+		if (ev->dup)
+			fputs(" (DUP!)", r->out);
+		if (ev->late)
+			fputs(" (LATE)", r->out);
+		if (ev->out_of_order)
+			fputs(" (out of order)", r->out);
+		if (ev->truncated)
+			fputs(" (truncated)", r->out);
+		else if (ev->corrupted)
+			fprintf(r->out, "\nwrong data byte #%u should be 0x%x but was 0x%x",
+				ev->bad_offset, ev->want_byte, ev->bad_byte);
+		if (r->o.audible)
+			fputc('\a', r->out);
+		fputc('\n', r->out);
+		break;
+	case TD_PROBE_EV_TIMEOUT:
+		/* One target: -O reported it when the next probe left (on_wake). */
+		if (r->o.outstanding && !r->o.quiet && r->multi) {
+			stamp_prefix(r);
+			if (r->multi)
+				fprintf(r->out, "no answer yet from %s for icmp_seq=%u\n",
+					addr_str(&r->t[ev->target].addr, a, sizeof(a)), ev->seq + 1);
+			else
+				fprintf(r->out, "no answer yet for icmp_seq=%u\n", ev->seq + 1);
+		}
+		break;
+	case TD_PROBE_EV_ERROR:
+		if (r->o.quiet)
+			return;
+		stamp_prefix(r);
+		fprintf(r->out, "From %s icmp_seq=%u %s", addr_str(&ev->from, a, sizeof(a)),
+			ev->seq + 1, err_text(r->t[ev->target].addr.family, ev->icmp_type,
+					      ev->icmp_code));
+		if (ev->err_kind == TD_PROBE_ERR_TOO_BIG && ev->info)
+			fprintf(r->out, " (mtu = %u)", ev->info);
+		if (r->multi)
+			fprintf(r->out, " (to %s)", addr_str(&r->t[ev->target].addr, a, sizeof(a)));
+		fputc('\n', r->out);
+		break;
+	case TD_PROBE_EV_FORGED:
+		if (!r->o.quiet)
+			fprintf(r->out, "forged or foreign reply from %s ignored\n",
+				addr_str(&ev->from, a, sizeof(a)));
+		break;
+	case TD_PROBE_EV_SEND_ERROR:
+		fprintf(stderr, "tundra ping: sendmsg to %s: %s\n",
+			addr_str(&r->t[ev->target].addr, a, sizeof(a)), strerror(ev->send_errno));
+		break;
+	case TD_PROBE_EV_DONE:
+		break;
+	}
+}
+
+/* The two iputils summary lines (packets, rtt) for one statistics block. */
+static void print_summary(struct run *r, const char *label, const struct td_probe_stats *s,
+			  uint64_t elapsed_ns)
+{
+	fprintf(r->out, "\n--- %s ping statistics ---\n", label);
+	fprintf(r->out, "%llu packets transmitted, %llu received",
+		(unsigned long long)s->transmitted, (unsigned long long)s->received);
+	if (s->duplicates)
+		fprintf(r->out, ", +%llu duplicates", (unsigned long long)s->duplicates);
+	if (s->corrupted)
+		fprintf(r->out, ", +%llu corrupted", (unsigned long long)s->corrupted);
+	if (s->errors)
+		fprintf(r->out, ", +%llu errors", (unsigned long long)s->errors);
+	double loss = s->transmitted
+			      ? (double)(s->transmitted - s->received) * 100.0 / (double)s->transmitted
+			      : 0;
+	fprintf(r->out, ", %g%% packet loss, time %llums\n", loss,
+		(unsigned long long)(elapsed_ns / 1000000));
+	if (s->received) {
+		char mn[32], av[32], mx[32], md[32];
+		ms3(mn, sizeof(mn), s->rtt_min_ns);
+		ms3(av, sizeof(av), s->rtt_sum_ns / s->received);
+		ms3(mx, sizeof(mx), s->rtt_max_ns);
+		ms3(md, sizeof(md), td_probe_stats_mdev_ns(s));
+		fprintf(r->out, "rtt min/avg/max/mdev = %s/%s/%s/%s ms\n", mn, av, mx, md);
+	} else if (s->errors) {
+		fputc('\n', r->out); /* iputils prints an empty line here */
+	}
+}
+
+static void print_extra(struct run *r, const struct td_probe_stats *s, uint64_t p50,
+			uint64_t p90, uint64_t p99)
+{
+	char j[32], a[32], b[32], c[32];
+	ms3(j, sizeof(j), (uint64_t)s->jitter_ns);
+	ms3(a, sizeof(a), p50);
+	ms3(b, sizeof(b), p90);
+	ms3(c, sizeof(c), p99);
+	fprintf(r->out,
+		"jitter %s ms, p50/p90/p99 = %s/%s/%s ms, out-of-order %llu, late %llu, forged %llu, "
+		"timestamps %s\n",
+		j, a, b, c, (unsigned long long)s->out_of_order, (unsigned long long)s->late,
+		(unsigned long long)s->forged, s->kernel_tx_stamps ? "kernel" : "user");
+}
+
+static void print_histogram(struct run *r)
+{
+	const struct td_probe_hist *h = td_probe_all_hist(r->p);
+	if (!h->count)
+		return;
+	/* Merge the 16 sub-buckets of each octave into 4 rows: readable at a glance. */
+	enum { MERGE = 4, ROWS = TD_PROBE_HIST_BUCKETS / MERGE + 2 };
+	uint64_t cnt[ROWS] = {0}, lo[ROWS] = {0}, hi[ROWS] = {0};
+	unsigned rows = 0;
+	for (unsigned i = 0; i < TD_PROBE_HIST_BUCKETS; i++) {
+		unsigned row = i == 0 ? 0 : 1 + (i - 1) / MERGE;
+		if (row >= ROWS)
+			row = ROWS - 1;
+		if (!cnt[row] && !lo[row])
+			lo[row] = td_probe_hist_bucket_lo(i);
+		cnt[row] += h->b[i];
+		hi[row] = td_probe_hist_bucket_lo(i + 1);
+		if (row + 1 > rows)
+			rows = row + 1;
+	}
+	unsigned first = 0, last = 0;
+	uint64_t peak = 0;
+	bool any = false;
+	for (unsigned i = 0; i < rows; i++) {
+		if (!cnt[i])
+			continue;
+		if (!any)
+			first = i;
+		any = true;
+		last = i;
+		if (cnt[i] > peak)
+			peak = cnt[i];
+	}
+	/* Microseconds when everything is under a millisecond (loopback), else ms. */
+	bool us = hi[last] <= 1000000;
+	fprintf(r->out, "\nRTT distribution (%llu replies):\n", (unsigned long long)h->count);
+	for (unsigned i = first; i <= last; i++) {
+		char a[32], b[32];
+		if (us) {
+			snprintf(a, sizeof(a), "%.2f", (double)lo[i] / 1e3);
+			snprintf(b, sizeof(b), "%.2f", (double)hi[i] / 1e3);
+		} else {
+			ms3(a, sizeof(a), lo[i]);
+			ms3(b, sizeof(b), hi[i]);
+		}
+		int w = peak ? (int)(cnt[i] * 50 / peak) : 0;
+		if (cnt[i] && !w)
+			w = 1;
+		fprintf(r->out, "%10s - %10s %s |", a, b, us ? "us" : "ms");
+		for (int k = 0; k < w; k++)
+			fputc('#', r->out);
+		fprintf(r->out, " %llu\n", (unsigned long long)cnt[i]);
+	}
+}
+
+static void print_interim(struct run *r)
+{
+	struct td_probe_stats s;
+	td_probe_totals(r->p, &s);
+	char mn[32], av[32], mx[32], ew[32];
+	uint64_t loss = s.transmitted ? (s.transmitted - s.received) * 100 / s.transmitted : 0;
+	ms3(mn, sizeof(mn), s.rtt_min_ns);
+	ms3(av, sizeof(av), s.received ? s.rtt_sum_ns / s.received : 0);
+	ms3(mx, sizeof(mx), s.rtt_max_ns);
+	ms3(ew, sizeof(ew), s.last_rtt_ns);
+	fprintf(stderr, "\r%llu/%llu packets, %llu%% loss", (unsigned long long)s.received,
+		(unsigned long long)s.transmitted, (unsigned long long)loss);
+	if (s.received)
+		fprintf(stderr, ", min/avg/ewma/max = %s/%s/%s/%s ms", mn, av, ew, mx);
+	fputc('\n', stderr);
+}
+
+/* iputils -O: when a probe leaves and the one before it has no answer yet, say so. */
+static void report_outstanding(struct run *r)
+{
+	uint64_t tx = td_probe_target_stats(r->p, 0)->transmitted;
+	for (; r->o_checked + 1 < tx; r->o_checked++) {
+		uint64_t k = r->o_checked;
+		if (!r->o_answered[k % 64]) {
+			stamp_prefix(r);
+			fprintf(r->out, "no answer yet for icmp_seq=%llu\n", (unsigned long long)k + 1);
+		}
+		r->o_answered[k % 64] = false; /* the slot serves probe k + 64 next */
+	}
+	fflush(r->out);
+}
+
+static bool on_wake(void *ctx, uint64_t now)
+{
+	struct run *r = ctx;
+	(void)now;
+	if (r->o.outstanding && !r->multi && !r->o.quiet && !r->o.json)
+		report_outstanding(r);
+	if (g_quit) {
+		g_quit = 0;
+		print_interim(r);
+	}
+	return true;
+}
+
+/* ---- permission failure: show the facts and both remedies ------------------------------ */
+
+static void explain_permission(const struct td_icmp_diag *d, enum td_icmp_mode mode)
+{
+	fprintf(stderr, "tundra ping: cannot open an ICMP socket: %s: %s\n", d->step,
+		strerror(d->err));
+	if (d->range_known)
+		fprintf(stderr, "  net.ipv4.ping_group_range = %u %u\n", d->range_lo, d->range_hi);
+	else
+		fprintf(stderr, "  net.ipv4.ping_group_range: unreadable\n");
+	bool inside = d->range_known && d->gid >= d->range_lo && d->gid <= d->range_hi;
+	fprintf(stderr, "  your groups: %u", (unsigned)d->gid);
+	for (int i = 0; i < d->ngroups; i++) {
+		if (d->groups[i] == d->gid)
+			continue;
+		fprintf(stderr, " %u", (unsigned)d->groups[i]);
+		inside |= d->range_known && d->groups[i] >= d->range_lo && d->groups[i] <= d->range_hi;
+	}
+	fprintf(stderr, inside ? " (one is inside the range)\n" : " (none inside the range)\n");
+	fprintf(stderr, "  CAP_NET_RAW: %s%s\n", d->cap_net_raw ? "yes" : "no",
+		d->no_new_privs ? " (no_new_privs is set: file capabilities are ignored)" : "");
+	fprintf(stderr, "remedies (either one):\n");
+	fprintf(stderr, "  sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"   "
+			"(unprivileged ICMP datagram sockets for every group)\n");
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = 0;
+	fprintf(stderr, "  setcap cap_net_raw+ep %s   (raw sockets for this binary)\n",
+		n > 0 ? exe : "<binary>");
+	if (mode == TD_ICMP_DGRAM)
+		fprintf(stderr, "  (--mode dgram was given: only the first remedy applies)\n");
+}
+
+/* ---- main --------------------------------------------------------------------------------- */
+
+enum { OPT_MODE = 256, OPT_FILE, OPT_ALIVE, OPT_UNREACH, OPT_JSON, OPT_HIST, OPT_RCVBUF,
+       OPT_SPACING, OPT_EXTRA };
+
+static const struct option longopts[] = {
+	{"mode", required_argument, NULL, OPT_MODE},
+	{"file", required_argument, NULL, OPT_FILE},
+	{"generate", required_argument, NULL, 'g'},
+	{"alive", no_argument, NULL, OPT_ALIVE},
+	{"unreachable", no_argument, NULL, OPT_UNREACH},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"histogram", no_argument, NULL, OPT_HIST},
+	{"rcvbuf", required_argument, NULL, OPT_RCVBUF},
+	{"spacing", required_argument, NULL, OPT_SPACING},
+	{"extra", no_argument, NULL, OPT_EXTRA},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+static int finish(struct run *r, uint64_t elapsed, int status_single, bool deadline_given)
+{
+	struct td_probe_stats tot;
+	td_probe_totals(r->p, &tot);
+	int rc;
+	if (r->o.json) {
+		for (uint32_t i = 0; i < r->n; i++) {
+			const struct td_probe_stats *s = td_probe_target_stats(r->p, i);
+			json_head(r, "summary", i);
+			double loss = s->transmitted ? (double)(s->transmitted - s->received) * 100.0 /
+							       (double)s->transmitted
+						     : 0;
+			fprintf(r->out,
+				",\"transmitted\":%llu,\"received\":%llu,\"duplicates\":%llu,"
+				"\"out_of_order\":%llu,\"late\":%llu,\"timeouts\":%llu,\"errors\":%llu,"
+				"\"corrupted\":%llu,\"forged\":%llu,\"loss_pct\":%.4f",
+				(unsigned long long)s->transmitted, (unsigned long long)s->received,
+				(unsigned long long)s->duplicates, (unsigned long long)s->out_of_order,
+				(unsigned long long)s->late, (unsigned long long)s->timeouts,
+				(unsigned long long)s->errors, (unsigned long long)s->corrupted,
+				(unsigned long long)s->forged, loss);
+			fputs(",\"errors_by_kind\":{", r->out);
+			for (int k = 0; k < TD_PROBE_ERR_KINDS; k++)
+				fprintf(r->out, "%s\"%s\":%llu", k ? "," : "", td_probe_err_kind_name(k),
+					(unsigned long long)s->err_kind[k]);
+			fputc('}', r->out);
+			if (s->received)
+				fprintf(r->out,
+					",\"rtt_min_ms\":%.6f,\"rtt_avg_ms\":%.6f,\"rtt_max_ms\":%.6f,"
+					"\"rtt_mdev_ms\":%.6f,\"jitter_ms\":%.6f,\"p50_ms\":%.6f,"
+					"\"p90_ms\":%.6f,\"p99_ms\":%.6f",
+					(double)s->rtt_min_ns / 1e6,
+					(double)s->rtt_sum_ns / (double)s->received / 1e6,
+					(double)s->rtt_max_ns / 1e6,
+					(double)td_probe_stats_mdev_ns(s) / 1e6, s->jitter_ns / 1e6,
+					(double)td_probe_percentile(r->p, i, 50) / 1e6,
+					(double)td_probe_percentile(r->p, i, 90) / 1e6,
+					(double)td_probe_percentile(r->p, i, 99) / 1e6);
+			fprintf(r->out, ",\"kernel_timestamps\":%s}\n",
+				s->kernel_tx_stamps ? "true" : "false");
+		}
+		json_head(r, "end", TD_PROBE_NONE);
+		fprintf(r->out,
+			",\"targets\":%u,\"not_found\":%u,\"transmitted\":%llu,\"received\":%llu,"
+			"\"elapsed_ms\":%llu",
+			r->n, r->not_found, (unsigned long long)tot.transmitted,
+			(unsigned long long)tot.received, (unsigned long long)(elapsed / 1000000));
+		fputs(",\"drops\":{", r->out);
+		for (int d = 0; d < TD_PROBE_DROP_COUNT; d++)
+			fprintf(r->out, "%s\"%s\":%llu", d ? "," : "", td_probe_drop_name(d),
+				(unsigned long long)td_probe_drops(r->p, d));
+		fputs("}}\n", r->out);
+	} else if (r->o.alive || r->o.unreach) {
+		for (uint32_t i = 0; i < r->n; i++) {
+			bool up = td_probe_target_stats(r->p, i)->received > 0;
+			char a[INET6_ADDRSTRLEN];
+			if (up == r->o.alive)
+				fprintf(r->out, "%s\n",
+					r->t[i].name ? r->t[i].name : addr_str(&r->t[i].addr, a, sizeof(a)));
+		}
+	} else if (!r->multi) {
+		char label[300];
+		target_label(r, 0, label, sizeof(label));
+		print_summary(r, r->t[0].name ? r->t[0].name : label, &tot, elapsed);
+		if (r->o.extra || isatty(fileno(r->out)))
+			print_extra(r, &tot, td_probe_percentile(r->p, 0, 50),
+				    td_probe_percentile(r->p, 0, 90), td_probe_percentile(r->p, 0, 99));
+	} else {
+		/* fping's per-target summary lines, then the totals in iputils' form. */
+		fputc('\n', r->out);
+		for (uint32_t i = 0; i < r->n; i++) {
+			const struct td_probe_stats *s = td_probe_target_stats(r->p, i);
+			char a[INET6_ADDRSTRLEN];
+			const char *nm = r->t[i].name ? r->t[i].name : addr_str(&r->t[i].addr, a, sizeof(a));
+			uint64_t loss = s->transmitted
+						? (s->transmitted - s->received) * 100 / s->transmitted
+						: 0;
+			fprintf(r->out, "%s : xmt/rcv/%%loss = %llu/%llu/%llu%%", nm,
+				(unsigned long long)s->transmitted, (unsigned long long)s->received,
+				(unsigned long long)loss);
+			if (s->received) {
+				char mn[32], av[32], mx[32];
+				ms3(mn, sizeof(mn), s->rtt_min_ns);
+				ms3(av, sizeof(av), s->rtt_sum_ns / s->received);
+				ms3(mx, sizeof(mx), s->rtt_max_ns);
+				fprintf(r->out, ", min/avg/max = %s/%s/%s", mn, av, mx);
+			}
+			if (s->errors)
+				fprintf(r->out, ", errors %llu", (unsigned long long)s->errors);
+			fputc('\n', r->out);
+		}
+		char label[64];
+		snprintf(label, sizeof(label), "%u targets", r->n);
+		print_summary(r, label, &tot, elapsed);
+		if (r->o.extra || isatty(fileno(r->out)))
+			print_extra(r, &tot, td_probe_percentile_all(r->p, 50),
+				    td_probe_percentile_all(r->p, 90),
+				    td_probe_percentile_all(r->p, 99));
+	}
+	if (r->o.histogram)
+		print_histogram(r);
+	fflush(r->out);
+
+	if (!r->multi) {
+		if (r->not_found)
+			return EX_ERR;
+		rc = tot.received && (!deadline_given || !r->o.count ||
+				      tot.received >= (uint64_t)r->o.count)
+			     ? EX_OK
+			     : EX_NOREPLY;
+		return status_single ? status_single : rc;
+	}
+	if (r->not_found)
+		return FP_NOTFOUND;
+	for (uint32_t i = 0; i < r->n; i++)
+		if (!td_probe_target_stats(r->p, i)->received)
+			return FP_UNREACH;
+	return EX_OK;
+}
+
+static int ping_main(struct run *rp, int argc, char **argv)
+{
+	struct opts *o = &rp->o;
+	o->tos = o->ttl = o->mark = -1;
+	o->size = 56;
+	o->preload = 1;
+	o->pmtu = -1;
+	rp->out = stdout;
+	const char **gens = rp->gens = calloc((size_t)argc + 1, sizeof(char *));
+	const char **files = rp->files = calloc((size_t)argc + 1, sizeof(char *));
+	int ngen = 0, nfile = 0, c;
+	bool privileged = geteuid() == 0 || td_os_have_cap_net_raw();
+
+	if (!gens || !files)
+		return EX_ERR;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:i:s:W:w:t:Q:m:I:S:l:p:M:qDOfAUna46g:hV", longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			if (!parse_long("-c", optarg, 1, LONG_MAX / 2, &o->count))
+				return EX_ERR;
+			break;
+		case 'i':
+			if (!parse_double("-i", optarg, 0, 2147483, &o->interval))
+				return EX_ERR;
+			o->interval_set = true;
+			break;
+		case 's':
+			if (!parse_long("-s", optarg, 0, 65507, &o->size))
+				return EX_ERR;
+			break;
+		case 'W':
+			if (!parse_double("-W", optarg, 0.000001, 2147483, &o->timeout))
+				return EX_ERR;
+			o->timeout_set = true;
+			break;
+		case 'w':
+			if (!parse_double("-w", optarg, 0, 2147483, &o->deadline))
+				return EX_ERR;
+			break;
+		case 't':
+			if (!parse_long("-t", optarg, 1, 255, &o->ttl))
+				return EX_ERR;
+			break;
+		case 'Q':
+			if (!parse_long("-Q", optarg, 0, 255, &o->tos))
+				return EX_ERR;
+			break;
+		case 'm':
+			if (!parse_long("-m", optarg, 0, INT_MAX, &o->mark))
+				return EX_ERR;
+			break;
+		case 'I':
+			o->iface = optarg;
+			break;
+		case 'S':
+			if (!parse_long("-S", optarg, 1, INT_MAX / 2, &o->sndbuf))
+				return EX_ERR;
+			break;
+		case OPT_RCVBUF:
+			if (!parse_long("--rcvbuf", optarg, 1, INT_MAX / 2, &o->rcvbuf))
+				return EX_ERR;
+			break;
+		case 'l':
+			if (!parse_long("-l", optarg, 1, 65536, &o->preload))
+				return EX_ERR;
+			break;
+		case 'p':
+			if (!parse_pattern(o, optarg))
+				return EX_ERR;
+			break;
+		case 'M':
+			if (!strcmp(optarg, "do"))
+				o->pmtu = IP_PMTUDISC_DO;
+			else if (!strcmp(optarg, "want"))
+				o->pmtu = IP_PMTUDISC_WANT;
+			else if (!strcmp(optarg, "dont"))
+				o->pmtu = IP_PMTUDISC_DONT;
+			else if (!strcmp(optarg, "probe"))
+				o->pmtu = IP_PMTUDISC_PROBE;
+			else {
+				fprintf(stderr, "tundra ping: -M: expected do, want, dont or probe\n");
+				return EX_ERR;
+			}
+			break;
+		case 'q': o->quiet = true; break;
+		case 'D': o->stamps = true; break;
+		case 'O': o->outstanding = true; break;
+		case 'f': o->flood = true; break;
+		case 'A': o->adaptive = true; break;
+		case 'U': o->user_ts = true; break;
+		case 'n': o->numeric = true; break;
+		case 'a': o->audible = true; break;
+		case '4': o->family = 4; break;
+		case '6': o->family = 6; break;
+		case 'g': gens[ngen++] = optarg; break;
+		case OPT_FILE: files[nfile++] = optarg; break;
+		case OPT_MODE:
+			if (!strcmp(optarg, "auto"))
+				o->mode = TD_ICMP_AUTO;
+			else if (!strcmp(optarg, "dgram"))
+				o->mode = TD_ICMP_DGRAM;
+			else if (!strcmp(optarg, "raw"))
+				o->mode = TD_ICMP_RAW;
+			else {
+				fprintf(stderr, "tundra ping: --mode: expected auto, dgram or raw\n");
+				return EX_ERR;
+			}
+			break;
+		case OPT_ALIVE: o->alive = true; break;
+		case OPT_UNREACH: o->unreach = true; break;
+		case OPT_JSON: o->json = true; break;
+		case OPT_HIST: o->histogram = true; break;
+		case OPT_EXTRA: o->extra = true; break;
+		case OPT_SPACING:
+			if (!parse_double("--spacing", optarg, 0, 60000, &o->spacing))
+				return EX_ERR;
+			o->spacing_set = true;
+			break;
+		case 'V':
+			printf("tundra ping %s\n", TD_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EX_ERR;
+		}
+	}
+
+	/* iputils' limits for unprivileged users. */
+	if (o->flood && !privileged) {
+		fprintf(stderr, "tundra ping: cannot flood; minimal interval allowed for user is 2ms "
+				"(flood needs CAP_NET_RAW or root)\n");
+		return EX_ERR;
+	}
+	if (o->interval_set && o->interval < 0.002 && !privileged) {
+		fprintf(stderr, "tundra ping: cannot flood; minimal interval allowed for user is 2ms\n");
+		return EX_ERR;
+	}
+	if (o->preload > 3 && !privileged) {
+		fprintf(stderr, "tundra ping: -l %ld: maximum preload for user is 3\n", o->preload);
+		return EX_ERR;
+	}
+	if (o->flood && o->adaptive) {
+		fprintf(stderr, "tundra ping: -f and -A are mutually exclusive\n");
+		return EX_ERR;
+	}
+
+	for (int i = optind; i < argc; i++)
+		add_host(rp, argv[i]);
+	for (int i = 0; i < nfile; i++)
+		if (!add_file(rp, files[i]))
+			return FP_ARGS;
+	for (int i = 0; i < ngen; i++)
+		if (!add_range(rp, gens[i]))
+			return EX_ERR;
+	rp->multi = rp->n + rp->not_found > 1;
+	if (!rp->n) {
+		if (!rp->not_found) {
+			usage(stderr);
+			return EX_ERR;
+		}
+		return rp->multi ? FP_NOTFOUND : EX_ERR;
+	}
+
+	/* Sockets first (they may need CAP_NET_RAW), then drop every capability. */
+	struct td_icmp_opts so;
+	td_icmp_opts_default(&so);
+	so.mode = o->mode;
+	so.ttl = (int)o->ttl;
+	so.tos = (int)o->tos;
+	so.mark = (int)o->mark;
+	so.sndbuf = (int)o->sndbuf;
+	so.pmtudisc = o->pmtu;
+	so.user_timestamps = o->user_ts;
+	so.atomic_small = true;
+	so.probe_size = (int)o->size + 8;
+	so.rcvbuf = o->rcvbuf ? (int)o->rcvbuf
+			      : (rp->n > 64 ? (int)(rp->n > 8192 ? 8 << 20 : rp->n * 1024) : 0);
+	if (o->iface) {
+		struct td_probe_addr src;
+		if (parse_numeric(o->iface, &src))
+			so.src = src;
+		else
+			so.ifname = o->iface;
+	}
+	bool need[2] = {false, false};
+	for (uint32_t i = 0; i < rp->n; i++)
+		need[rp->t[i].addr.family == TD_PROBE_V6] = true;
+	static struct td_icmp_sock socks[2];
+	struct td_icmp_sock **sp = rp->sp;
+	for (int f = 0; f < 2; f++) {
+		if (!need[f])
+			continue;
+		struct td_icmp_diag d;
+		int rc = td_icmp_open(&socks[f], f ? TD_PROBE_V6 : TD_PROBE_V4, &so, &d);
+		if (rc == -EACCES || rc == -EPERM) {
+			if (d.step && (!strncmp(d.step, "socket", 6))) {
+				explain_permission(&d, o->mode);
+				return rp->multi ? FP_SYS : EX_ERR;
+			}
+		}
+		if (rc) {
+			fprintf(stderr, "tundra ping: IPv%d socket: %s: %s\n", f ? 6 : 4,
+				d.step ? d.step : "open", strerror(-rc));
+			return rp->multi ? FP_SYS : EX_ERR;
+		}
+		sp[f] = &socks[f];
+	}
+	if (td_os_drop_caps() && privileged && geteuid() != 0) {
+		fprintf(stderr, "tundra ping: could not drop capabilities\n");
+		return rp->multi ? FP_SYS : EX_ERR;
+	}
+
+	struct td_probe_config pc;
+	td_probe_config_default(&pc);
+	pc.max_targets = rp->n;
+	pc.count = (uint32_t)(o->count > UINT32_MAX ? UINT32_MAX : o->count);
+	double interval = o->interval_set ? o->interval : 1.0;
+	if (o->flood && !o->interval_set)
+		interval = 0.01;
+	pc.interval_ns = (uint64_t)(interval * 1e9);
+	if (!pc.interval_ns && !o->flood)
+		pc.interval_ns = 1; /* -i 0 as root: back to back */
+	double timeout = o->timeout_set ? o->timeout : rp->multi ? 1.0 : 10.0;
+	pc.timeout_ns = (uint64_t)(timeout * 1e9);
+	/* Default spacing with several targets: 1 ms, or less when a round of
+	 * every target would not fit in 90 % of the interval. */
+	double spacing = o->spacing_set ? o->spacing : rp->multi ? 1.0 : 0.0;
+	if (!o->spacing_set && rp->multi && spacing * 1e-3 * rp->n > 0.9 * interval)
+		spacing = 0.9 * interval * 1e3 / rp->n;
+	pc.spacing_ns = (uint64_t)(spacing * 1e6);
+	pc.spacing_burst_ns = rp->multi ? 1000000ULL : 0;
+	pc.preload = (uint32_t)o->preload;
+	if (o->flood || o->adaptive) {
+		pc.send_on_reply = true;
+		pc.min_gap_ns = o->adaptive && !privileged ? 200000000ULL : 0;
+		if (o->flood)
+			pc.interval_ns = o->interval_set && o->interval > 0 ? pc.interval_ns : 10000000ULL;
+	}
+	pc.payload_len = (uint32_t)o->size;
+	memcpy(pc.pattern, o->pattern, sizeof(pc.pattern));
+	pc.pattern_len = (uint8_t)o->pattern_len;
+	if (td_os_random(pc.key, sizeof(pc.key))) {
+		fprintf(stderr, "tundra ping: getrandom: %s\n", strerror(errno));
+		return rp->multi ? FP_SYS : EX_ERR;
+	}
+	pc.sock[0] = sp[0] ? sp[0]->kind : TD_PROBE_SOCK_DGRAM;
+	pc.sock[1] = sp[1] ? sp[1]->kind : TD_PROBE_SOCK_DGRAM;
+	/* Histograms per target only where there will be more than a handful of replies. */
+	pc.hist_all = !pc.count || pc.count > TD_PROBE_EXACT;
+	pc.hist_pool = 0;
+	pc.on_event = on_event;
+	pc.ctx = rp;
+	int rc = td_probe_new(&rp->p, &pc);
+	if (rc) {
+		fprintf(stderr, "tundra ping: engine: %s\n", strerror(-rc));
+		return rp->multi ? FP_SYS : EX_ERR;
+	}
+	for (uint32_t i = 0; i < rp->n; i++)
+		td_probe_add(rp->p, &rp->t[i].addr, NULL);
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGQUIT, &sa, NULL);
+
+	if (o->json) {
+		json_head(rp, "start", TD_PROBE_NONE);
+		fprintf(rp->out, ",\"schema\":\"%s\",\"targets\":%u,\"payload_bytes\":%ld", JSON_SCHEMA,
+			rp->n, o->size);
+		for (int f = 0; f < 2; f++)
+			if (sp[f])
+				fprintf(rp->out, ",\"socket_v%d\":\"%s\",\"timestamps_v%d\":\"%s\"",
+					f ? 6 : 4, td_icmp_sock_name(sp[f]), f ? 6 : 4,
+					sp[f]->ts == TD_TS_TIMESTAMPING ? "kernel_tx_rx"
+					: sp[f]->ts == TD_TS_RX_NS      ? "kernel_rx"
+									: "clock");
+		fputs("}\n", rp->out);
+	} else if (!o->alive && !o->unreach) {
+		if (!rp->multi) {
+			char a[INET6_ADDRSTRLEN];
+			addr_str(&rp->t[0].addr, a, sizeof(a));
+			size_t ip = rp->t[0].addr.family == TD_PROBE_V6 ? 40 : 20;
+			if (rp->t[0].addr.family == TD_PROBE_V6)
+				fprintf(rp->out, "PING %s(%s) %ld data bytes\n",
+					rp->t[0].name ? rp->t[0].name : a, a, o->size);
+			else
+				fprintf(rp->out, "PING %s (%s) %ld(%zu) bytes of data.\n",
+					rp->t[0].name ? rp->t[0].name : a, a, o->size,
+					(size_t)o->size + 8 + ip);
+		} else {
+			fprintf(rp->out, "PING %u targets, %ld data bytes\n", rp->n, o->size);
+		}
+		fflush(rp->out);
+	}
+
+	rc = td_pinger_init(&rp->pg, rp->p, sp[0], sp[1]);
+	rp->pg_up = rc == 0;
+	if (rc) {
+		fprintf(stderr, "tundra ping: event loop: %s\n", strerror(-rc));
+		return rp->multi ? FP_SYS : EX_ERR;
+	}
+	if (rp->multi && !o->flood)
+		rp->pg.slack_ns = 1000000ULL; /* one wake-up per millisecond at most */
+	rp->t0 = td_os_mono_ns();
+	td_probe_start(rp->p, rp->t0);
+	uint64_t until = o->deadline > 0 ? rp->t0 + (uint64_t)(o->deadline * 1e9) : 0;
+	rc = td_pinger_run(&rp->pg, until, &g_stop, on_wake, rp, 200000000ULL);
+	uint64_t elapsed = td_os_mono_ns() - rp->t0;
+	if (rc)
+		fprintf(stderr, "tundra ping: event loop: %s\n", strerror(-rc));
+	if (o->flood && !o->json)
+		fputc('\n', rp->out);
+	return finish(rp, elapsed, rc ? EX_ERR : 0, o->deadline > 0);
+}
+
+int td_cmd_ping(int argc, char **argv)
+{
+	struct run run;
+	memset(&run, 0, sizeof(run));
+	int status = ping_main(&run, argc, argv);
+	if (run.pg_up)
+		td_pinger_fini(&run.pg);
+	for (int f = 0; f < 2; f++)
+		if (run.sp[f])
+			td_icmp_close(run.sp[f]);
+	td_probe_free(run.p);
+	for (uint32_t i = 0; i < run.n; i++)
+		free(run.t[i].name);
+	free(run.t);
+	free(run.gens);
+	free(run.files);
+	return status;
+}

@@ -1,0 +1,1289 @@
+/* ICMP echo engine (RFC 792, RFC 4443 §4.1-4.2): schedule, matching, authentication, statistics. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tundra/probe.h"
+#include "tundra/wire.h"
+
+/*
+ * Memory: everything is allocated in td_probe_new(): targets, W slots per
+ * target, the send-order FIFO used for timeouts (timeouts are uniform, so
+ * send order is expiry order), the scheduling heap, the address hash and the
+ * histogram pool. Nothing is allocated afterwards.
+ */
+
+enum slot_state { SLOT_EMPTY = 0, SLOT_PENDING, SLOT_ANSWERED, SLOT_TIMED_OUT, SLOT_ERRORED,
+		  SLOT_FAILED };
+
+struct slot {
+	uint32_t seq;
+	uint8_t state;
+	bool kstamp;        /* tx_stamp came from the kernel */
+	uint64_t sent_now;  /* monotonic instant of the send */
+	uint64_t tx_stamp;  /* 0 = none */
+};
+
+struct fifo_ent {
+	uint32_t target, seq;
+};
+
+/* The due time lives in the heap entry too: sifting then touches only the
+ * heap array, not the (large) target records. */
+struct heap_ent {
+	uint64_t due;
+	uint32_t id;
+};
+
+struct target {
+	struct td_probe_addr addr;
+	uint16_t ident;
+	bool any_rx;
+	bool sending;       /* still has probes to send (in the heap or will be) */
+	bool done_sent;     /* DONE event emitted */
+	uint32_t next_seq;
+	uint32_t max_rx_seq;
+	uint32_t outstanding;
+	uint32_t heap_pos;  /* TD_PROBE_NONE when not in the heap */
+	uint32_t hist;      /* index in the pool, TD_PROBE_NONE when none */
+	uint64_t due;
+	uint64_t last_send;
+	uint64_t exact[TD_PROBE_EXACT];
+	struct td_probe_stats st;
+};
+
+struct td_probe {
+	struct td_probe_config cfg;
+	uint32_t n, cap, window;
+	struct target *t;
+	struct slot *slots;         /* cap * window */
+	struct fifo_ent *fifo;      /* cap * window */
+	uint64_t fifo_head, fifo_tail, fifo_cap;
+	struct heap_ent *heap;
+	uint32_t heap_len;
+	uint32_t *hash;             /* address -> target, open addressing */
+	uint32_t hash_mask;
+	struct td_probe_hist *hists;
+	uint32_t hist_cap, hist_used;
+	struct td_probe_hist all;   /* every reply of every target */
+	uint64_t outstanding;
+	uint32_t sending;           /* targets with probes left to send */
+	bool started, stopped;
+	uint64_t last_global_send;
+	uint64_t pace_next;         /* earliest instant the spacing bucket allows a send */
+	bool any_send;
+	uint64_t drops[TD_PROBE_DROP_COUNT];
+	uint64_t errs[2][256][16];
+	uint8_t *pkt;               /* 8 + payload_len, template of the next probe */
+	size_t pkt_len;
+};
+
+static const char *const drop_names[TD_PROBE_DROP_COUNT] = {
+	[TD_PROBE_DROP_MALFORMED] = "malformed",
+	[TD_PROBE_DROP_NOT_ECHO] = "not_echo",
+	[TD_PROBE_DROP_FOREIGN] = "foreign",
+	[TD_PROBE_DROP_FORGED] = "forged",
+	[TD_PROBE_DROP_WRONG_SOURCE] = "wrong_source",
+	[TD_PROBE_DROP_UNKNOWN] = "unknown",
+	[TD_PROBE_DROP_STALE] = "stale",
+	[TD_PROBE_DROP_ERR_UNMATCHED] = "error_unmatched",
+};
+
+static const char *const kind_names[TD_PROBE_ERR_KINDS] = {
+	[TD_PROBE_ERR_UNREACH] = "unreachable",
+	[TD_PROBE_ERR_TIME_EXCEEDED] = "time_exceeded",
+	[TD_PROBE_ERR_PARAM] = "parameter_problem",
+	[TD_PROBE_ERR_TOO_BIG] = "packet_too_big",
+	[TD_PROBE_ERR_REDIRECT] = "redirect",
+	[TD_PROBE_ERR_OTHER] = "other",
+};
+
+const char *td_probe_drop_name(enum td_probe_drop d)
+{
+	return (unsigned)d < TD_PROBE_DROP_COUNT ? drop_names[d] : "?";
+}
+
+const char *td_probe_err_kind_name(enum td_probe_err_kind k)
+{
+	return (unsigned)k < TD_PROBE_ERR_KINDS ? kind_names[k] : "?";
+}
+
+void td_probe_config_default(struct td_probe_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->max_targets = 1;
+	cfg->interval_ns = 1000000000ULL;
+	cfg->timeout_ns = 10000000000ULL;
+	cfg->payload_len = 56;
+	cfg->preload = 1;
+	cfg->hist_all = true;
+}
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static unsigned fam_idx(uint8_t family)
+{
+	return family == TD_PROBE_V6;
+}
+
+static size_t addr_len(const struct td_probe_addr *a)
+{
+	return a->family == TD_PROBE_V6 ? 16 : 4;
+}
+
+static bool addr_eq(const struct td_probe_addr *a, const struct td_probe_addr *b)
+{
+	return a->family == b->family && !memcmp(a->a, b->a, addr_len(a));
+}
+
+static uint32_t pow2ceil(uint64_t v)
+{
+	uint32_t r = 1;
+	while (r < v && r < (1u << 30))
+		r <<= 1;
+	return r;
+}
+
+/* Constant-time comparison: the MAC check must not leak how many bytes matched. */
+static bool ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	uint8_t d = 0;
+	for (size_t i = 0; i < n; i++)
+		d |= (uint8_t)(a[i] ^ b[i]);
+	return d == 0;
+}
+
+static uint64_t addr_hash(const struct td_probe *p, const struct td_probe_addr *a)
+{
+	uint8_t buf[17];
+	buf[0] = a->family;
+	memcpy(buf + 1, a->a, 16);
+	if (a->family != TD_PROBE_V6)
+		memset(buf + 5, 0, 12);
+	return td_siphash24(p->cfg.key, buf, sizeof(buf));
+}
+
+static uint32_t hash_find(const struct td_probe *p, const struct td_probe_addr *a)
+{
+	uint32_t i = (uint32_t)addr_hash(p, a) & p->hash_mask;
+	for (;;) {
+		uint32_t id = p->hash[i];
+		if (id == TD_PROBE_NONE)
+			return TD_PROBE_NONE;
+		if (addr_eq(&p->t[id].addr, a))
+			return id;
+		i = (i + 1) & p->hash_mask;
+	}
+}
+
+static void hash_insert(struct td_probe *p, uint32_t id)
+{
+	uint32_t i = (uint32_t)addr_hash(p, &p->t[id].addr) & p->hash_mask;
+	while (p->hash[i] != TD_PROBE_NONE) {
+		if (addr_eq(&p->t[p->hash[i]].addr, &p->t[id].addr))
+			return; /* the same address twice: the first target answers lookups */
+		i = (i + 1) & p->hash_mask;
+	}
+	p->hash[i] = id;
+}
+
+/* Linear probing: rebuild the table after a removal (rare: re-resolution). */
+static void hash_rebuild(struct td_probe *p)
+{
+	for (uint32_t i = 0; i <= p->hash_mask; i++)
+		p->hash[i] = TD_PROBE_NONE;
+	for (uint32_t id = 0; id < p->n; id++)
+		hash_insert(p, id);
+}
+
+/* ---- heap on due time ---------------------------------------------------------- */
+
+static bool heap_less(const struct td_probe *p, uint32_t a, uint32_t b)
+{
+	const struct heap_ent *x = &p->heap[a], *y = &p->heap[b];
+	if (x->due != y->due)
+		return x->due < y->due;
+	return x->id < y->id; /* ties in target order: deterministic schedule */
+}
+
+static void heap_swap(struct td_probe *p, uint32_t a, uint32_t b)
+{
+	struct heap_ent t = p->heap[a];
+	p->heap[a] = p->heap[b];
+	p->heap[b] = t;
+	p->t[p->heap[a].id].heap_pos = a;
+	p->t[p->heap[b].id].heap_pos = b;
+}
+
+static void heap_up(struct td_probe *p, uint32_t i)
+{
+	while (i > 0) {
+		uint32_t parent = (i - 1) / 2;
+		if (!heap_less(p, i, parent))
+			break;
+		heap_swap(p, i, parent);
+		i = parent;
+	}
+}
+
+static void heap_down(struct td_probe *p, uint32_t i)
+{
+	for (;;) {
+		uint32_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < p->heap_len && heap_less(p, l, m))
+			m = l;
+		if (r < p->heap_len && heap_less(p, r, m))
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(p, i, m);
+		i = m;
+	}
+}
+
+static void heap_push(struct td_probe *p, uint32_t id)
+{
+	uint32_t i = p->heap_len++;
+	p->heap[i].id = id;
+	p->heap[i].due = p->t[id].due;
+	p->t[id].heap_pos = i;
+	heap_up(p, i);
+}
+
+static void heap_remove(struct td_probe *p, uint32_t id)
+{
+	uint32_t i = p->t[id].heap_pos;
+	if (i == TD_PROBE_NONE)
+		return;
+	p->t[id].heap_pos = TD_PROBE_NONE;
+	uint32_t last = --p->heap_len;
+	if (i != last) {
+		p->heap[i] = p->heap[last];
+		p->t[p->heap[i].id].heap_pos = i;
+		heap_down(p, i);
+		heap_up(p, i);
+	}
+}
+
+static void heap_update(struct td_probe *p, uint32_t id)
+{
+	uint32_t i = p->t[id].heap_pos;
+	if (i == TD_PROBE_NONE) {
+		heap_push(p, id);
+		return;
+	}
+	p->heap[i].due = p->t[id].due;
+	heap_up(p, i);
+	heap_down(p, p->t[id].heap_pos);
+}
+
+/* ---- histogram -------------------------------------------------------------------- */
+
+static unsigned hist_index(uint64_t v)
+{
+	if (v < (1ULL << TD_PROBE_HIST_MIN_SHIFT))
+		return 0;
+	unsigned msb = 63 - (unsigned)__builtin_clzll(v);
+	unsigned o = msb - TD_PROBE_HIST_MIN_SHIFT;
+	if (o >= TD_PROBE_HIST_OCTAVES)
+		return TD_PROBE_HIST_BUCKETS - 1;
+	unsigned sub = (unsigned)(v >> (msb - 4)) & (TD_PROBE_HIST_SUB - 1);
+	return 1 + o * TD_PROBE_HIST_SUB + sub;
+}
+
+uint64_t td_probe_hist_bucket_lo(unsigned i)
+{
+	if (i == 0)
+		return 0;
+	if (i >= TD_PROBE_HIST_BUCKETS)
+		return 1ULL << (TD_PROBE_HIST_MIN_SHIFT + TD_PROBE_HIST_OCTAVES);
+	unsigned o = (i - 1) / TD_PROBE_HIST_SUB, sub = (i - 1) % TD_PROBE_HIST_SUB;
+	return (uint64_t)(TD_PROBE_HIST_SUB + sub) << (o + TD_PROBE_HIST_MIN_SHIFT - 4);
+}
+
+static void hist_add(struct td_probe_hist *h, uint64_t v)
+{
+	unsigned i = hist_index(v);
+	if (h->b[i] != UINT32_MAX)
+		h->b[i]++;
+	h->count++;
+}
+
+static uint64_t hist_quantile(const struct td_probe_hist *h, double q, uint64_t lo, uint64_t hi)
+{
+	if (!h->count)
+		return 0;
+	uint64_t rank = (uint64_t)ceil(q / 100.0 * (double)h->count);
+	if (rank < 1)
+		rank = 1;
+	uint64_t cum = 0;
+	for (unsigned i = 0; i < TD_PROBE_HIST_BUCKETS; i++) {
+		cum += h->b[i];
+		if (cum >= rank) {
+			uint64_t a = td_probe_hist_bucket_lo(i), b = td_probe_hist_bucket_lo(i + 1);
+			uint64_t mid = a + (b - a) / 2;
+			if (mid < lo)
+				mid = lo;
+			if (mid > hi)
+				mid = hi;
+			return mid;
+		}
+	}
+	return hi;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------- */
+
+int td_probe_new(struct td_probe **out, const struct td_probe_config *cfg)
+{
+	if (!cfg->max_targets || cfg->max_targets > (1u << 24) || !cfg->timeout_ns ||
+	    cfg->payload_len > TD_PROBE_PAYLOAD_MAX || cfg->pattern_len > TD_PROBE_PATTERN_MAX ||
+	    cfg->window > TD_PROBE_WINDOW_MAX || (cfg->window & (cfg->window - 1)))
+		return -EINVAL;
+	if (!cfg->interval_ns && !cfg->send_on_reply && cfg->count != 1)
+		return -EINVAL; /* an interval of 0 would send forever in one poll */
+
+	struct td_probe *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->cfg = *cfg;
+	if (!p->cfg.preload)
+		p->cfg.preload = 1;
+	p->cap = cfg->max_targets;
+
+	uint32_t w = cfg->window;
+	if (!w) {
+		/* Enough slots that a probe times out before its slot is reused. */
+		uint64_t per = cfg->interval_ns ? cfg->timeout_ns / cfg->interval_ns : 64;
+		if (cfg->send_on_reply) {
+			uint64_t gap = cfg->min_gap_ns ? cfg->min_gap_ns : 1000000;
+			uint64_t per2 = cfg->timeout_ns / gap;
+			per = per2 > per ? per2 : per;
+		}
+		w = pow2ceil(per + 2 + p->cfg.preload);
+		if (w > TD_PROBE_WINDOW_MAX)
+			w = TD_PROBE_WINDOW_MAX;
+	}
+	if (cfg->count && w > pow2ceil(cfg->count))
+		w = pow2ceil(cfg->count);
+	p->window = w;
+	p->fifo_cap = (uint64_t)p->cap * w;
+
+	uint32_t hsize = pow2ceil((uint64_t)p->cap * 2);
+	p->hash_mask = hsize - 1;
+	p->hist_cap = cfg->hist_all ? p->cap : cfg->hist_pool;
+	if (p->hist_cap > p->cap)
+		p->hist_cap = p->cap;
+	p->pkt_len = TD_ICMP_HDR_LEN + cfg->payload_len;
+
+	p->t = calloc(p->cap, sizeof(*p->t));
+	p->slots = calloc(p->fifo_cap, sizeof(*p->slots));
+	p->fifo = calloc(p->fifo_cap, sizeof(*p->fifo));
+	p->heap = calloc(p->cap, sizeof(*p->heap));
+	p->hash = malloc((size_t)hsize * sizeof(*p->hash));
+	p->hists = p->hist_cap ? calloc(p->hist_cap, sizeof(*p->hists)) : NULL;
+	p->pkt = calloc(1, p->pkt_len);
+	if (!p->t || !p->slots || !p->fifo || !p->heap || !p->hash || (p->hist_cap && !p->hists) ||
+	    !p->pkt) {
+		td_probe_free(p);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < hsize; i++)
+		p->hash[i] = TD_PROBE_NONE;
+
+	/* The fill pattern is the same in every probe: write it once (iputils -p
+	 * semantics: data byte i is pattern[i % len], else the low byte of i). */
+	uint8_t *data = p->pkt + TD_ICMP_HDR_LEN;
+	for (uint32_t i = 0; i < cfg->payload_len; i++)
+		data[i] = cfg->pattern_len ? cfg->pattern[i % cfg->pattern_len] : (uint8_t)i;
+	*out = p;
+	return 0;
+}
+
+void td_probe_free(struct td_probe *p)
+{
+	if (!p)
+		return;
+	free(p->t);
+	free(p->slots);
+	free(p->fifo);
+	free(p->heap);
+	free(p->hash);
+	free(p->hists);
+	free(p->pkt);
+	free(p);
+}
+
+static uint16_t make_ident(const struct td_probe *p, uint32_t id)
+{
+	uint8_t b[8] = {'i', 'd', 'e', 'n', 0, 0, 0, 0};
+	td_put_be32(b + 4, id);
+	return (uint16_t)td_siphash24(p->cfg.key, b, sizeof(b));
+}
+
+int td_probe_add(struct td_probe *p, const struct td_probe_addr *addr, uint32_t *id)
+{
+	if (addr->family != TD_PROBE_V4 && addr->family != TD_PROBE_V6)
+		return -EAFNOSUPPORT;
+	if (p->n >= p->cap)
+		return -ENOSPC;
+	uint32_t i = p->n++;
+	struct target *t = &p->t[i];
+	memset(t, 0, sizeof(*t));
+	t->addr = *addr;
+	if (addr->family == TD_PROBE_V4)
+		memset(t->addr.a + 4, 0, 12);
+	t->ident = make_ident(p, i);
+	t->heap_pos = TD_PROBE_NONE;
+	t->st.last_ttl = t->st.last_tos = -1;
+	t->hist = TD_PROBE_NONE;
+	if (p->cfg.hist_all && p->hist_used < p->hist_cap)
+		t->hist = p->hist_used++;
+	hash_insert(p, i);
+	if (p->started && !p->stopped) {
+		t->sending = true;
+		t->due = p->last_global_send;
+		p->sending++;
+		heap_push(p, i);
+	}
+	if (id)
+		*id = i;
+	return 0;
+}
+
+int td_probe_set_addr(struct td_probe *p, uint32_t id, const struct td_probe_addr *addr)
+{
+	if (id >= p->n)
+		return -ENOENT;
+	if (addr->family != TD_PROBE_V4 && addr->family != TD_PROBE_V6)
+		return -EAFNOSUPPORT;
+	p->t[id].addr = *addr;
+	if (addr->family == TD_PROBE_V4)
+		memset(p->t[id].addr.a + 4, 0, 12);
+	hash_rebuild(p);
+	return 0;
+}
+
+uint32_t td_probe_count(const struct td_probe *p)
+{
+	return p->n;
+}
+
+size_t td_probe_packet_len(const struct td_probe *p)
+{
+	return p->pkt_len;
+}
+
+const struct td_probe_addr *td_probe_target_addr(const struct td_probe *p, uint32_t id)
+{
+	return id < p->n ? &p->t[id].addr : NULL;
+}
+
+uint16_t td_probe_target_ident(const struct td_probe *p, uint32_t id)
+{
+	return id < p->n ? p->t[id].ident : 0;
+}
+
+void td_probe_start(struct td_probe *p, uint64_t now)
+{
+	p->started = true;
+	for (uint32_t i = 0; i < p->n; i++) {
+		struct target *t = &p->t[i];
+		if (t->sending || t->next_seq)
+			continue;
+		t->sending = true;
+		t->due = now + (uint64_t)i * p->cfg.spacing_ns;
+		p->sending++;
+		heap_push(p, i);
+	}
+}
+
+static void emit(struct td_probe *p, struct td_probe_event *ev)
+{
+	if (p->cfg.on_event)
+		p->cfg.on_event(p->cfg.ctx, ev);
+}
+
+static void maybe_done(struct td_probe *p, uint32_t id, uint64_t now)
+{
+	struct target *t = &p->t[id];
+	if (t->sending || t->outstanding || t->done_sent || !t->next_seq)
+		return;
+	t->done_sent = true;
+	struct td_probe_event ev = {.kind = TD_PROBE_EV_DONE, .target = id, .now = now,
+				    .ttl = -1, .tos = -1, .from = t->addr};
+	emit(p, &ev);
+}
+
+void td_probe_stop(struct td_probe *p)
+{
+	p->stopped = true;
+	while (p->heap_len) {
+		uint32_t id = p->heap[0].id;
+		heap_remove(p, id);
+	}
+	for (uint32_t i = 0; i < p->n; i++) {
+		if (p->t[i].sending) {
+			p->t[i].sending = false;
+			p->sending--;
+		}
+	}
+	for (uint32_t i = 0; i < p->n; i++)
+		maybe_done(p, i, p->last_global_send);
+}
+
+/* ---- sending and timeouts -------------------------------------------------------------- */
+
+static struct slot *slot_of(struct td_probe *p, uint32_t id, uint32_t seq)
+{
+	return &p->slots[(size_t)id * p->window + (seq & (p->window - 1))];
+}
+
+static void time_out(struct td_probe *p, uint32_t id, struct slot *s, uint64_t now)
+{
+	struct target *t = &p->t[id];
+	s->state = SLOT_TIMED_OUT;
+	t->outstanding--;
+	p->outstanding--;
+	t->st.timeouts++;
+	struct td_probe_event ev = {.kind = TD_PROBE_EV_TIMEOUT, .target = id, .seq = s->seq,
+				    .now = now, .ttl = -1, .tos = -1, .from = t->addr};
+	emit(p, &ev);
+	maybe_done(p, id, now);
+}
+
+static void run_timeouts(struct td_probe *p, uint64_t now)
+{
+	while (p->fifo_head != p->fifo_tail) {
+		struct fifo_ent *e = &p->fifo[p->fifo_head % p->fifo_cap];
+		struct slot *s = slot_of(p, e->target, e->seq);
+		if (s->seq != e->seq || s->state != SLOT_PENDING) {
+			p->fifo_head++;
+			continue;
+		}
+		if (s->sent_now + p->cfg.timeout_ns > now)
+			break;
+		p->fifo_head++;
+		time_out(p, e->target, s, now);
+	}
+}
+
+static void schedule_next(struct td_probe *p, uint32_t id, uint64_t now)
+{
+	struct target *t = &p->t[id];
+	if (p->cfg.count && t->next_seq >= p->cfg.count) {
+		heap_remove(p, id);
+		t->sending = false;
+		p->sending--;
+		return;
+	}
+	if (t->next_seq < p->cfg.preload) {
+		t->due = now;
+	} else if (p->cfg.send_on_reply && t->outstanding < p->cfg.preload) {
+		/* flood/adaptive with a window (-l): refill it at once */
+		uint64_t due = t->last_send + p->cfg.min_gap_ns;
+		t->due = due > now ? due : now;
+	} else {
+		/* Keep the grid (no drift) but never burst to catch up. */
+		uint64_t due = t->due + p->cfg.interval_ns;
+		t->due = due < now ? now : due;
+	}
+	heap_update(p, id);
+}
+
+int td_probe_poll(struct td_probe *p, uint64_t now, struct td_probe_tx *tx)
+{
+	run_timeouts(p, now);
+	if (!p->heap_len || p->stopped)
+		return 0;
+	uint32_t id = p->heap[0].id;
+	struct target *t = &p->t[id];
+	if (t->due > now)
+		return 0;
+	if (p->cfg.spacing_ns && p->any_send && now < p->pace_next)
+		return 0;
+
+	uint32_t seq = t->next_seq++;
+	struct slot *s = slot_of(p, id, seq);
+	if (s->state == SLOT_PENDING) /* window too small for this timeout: expire the oldest */
+		time_out(p, id, s, now);
+	s->seq = seq;
+	s->state = SLOT_PENDING;
+	s->kstamp = false;
+	s->sent_now = now;
+	s->tx_stamp = 0;
+	if (p->fifo_tail - p->fifo_head == p->fifo_cap) {
+		/* Full (a lost probe at the head, answered ones behind it, e.g.
+		 * in flood): expire the oldest early rather than forget it, so
+		 * every probe still ends as a reply, an error or a timeout. */
+		struct fifo_ent *h = &p->fifo[p->fifo_head % p->fifo_cap];
+		struct slot *hs = slot_of(p, h->target, h->seq);
+		p->fifo_head++;
+		if (hs->seq == h->seq && hs->state == SLOT_PENDING)
+			time_out(p, h->target, hs, now);
+	}
+	p->fifo[p->fifo_tail++ % p->fifo_cap] = (struct fifo_ent){id, seq};
+
+	t->outstanding++;
+	p->outstanding++;
+	t->st.transmitted++;
+	t->last_send = now;
+	p->last_global_send = now;
+	if (p->cfg.spacing_ns) {
+		uint64_t base = p->pace_next;
+		uint64_t floor = now > p->cfg.spacing_burst_ns ? now - p->cfg.spacing_burst_ns : 0;
+		if (!p->any_send || base < floor)
+			base = floor; /* idle time refills the bucket, up to its depth */
+		if (!p->cfg.spacing_burst_ns && base < now)
+			base = now;
+		p->pace_next = base + p->cfg.spacing_ns;
+	}
+	p->any_send = true;
+
+	/* Authentication block (see probe.h) then the constant fill pattern. */
+	uint8_t *data = p->pkt + TD_ICMP_HDR_LEN;
+	if (p->cfg.payload_len >= TD_PROBE_AUTH_LEN) {
+		uint8_t m[16 + 17];
+		td_put_be32(data, id);
+		td_put_be32(data + 4, seq);
+		td_put_be32(data + 8, (uint32_t)(now >> 32));
+		td_put_be32(data + 12, (uint32_t)now);
+		memcpy(m, data, 16);
+		m[16] = t->addr.family;
+		memcpy(m + 17, t->addr.a, 16);
+		uint64_t mac = td_siphash24(p->cfg.key, m, sizeof(m));
+		td_put_be32(data + 16, (uint32_t)(mac >> 32));
+		td_put_be32(data + 20, (uint32_t)mac);
+	}
+	struct td_icmp_repr r = {
+		.type = t->addr.family == TD_PROBE_V6 ? TD_ICMP6_ECHO_REQUEST : TD_ICMP4_ECHO_REQUEST,
+		.ident = t->ident,
+		.seq = (uint16_t)seq,
+		.data = {data, p->cfg.payload_len},
+	};
+	if (t->addr.family == TD_PROBE_V6) {
+		/* The kernel computes the ICMPv6 checksum on both socket kinds
+		 * (RFC 3542 §3.1); the zero pseudo-header only fills the field. */
+		static const uint8_t zero[16];
+		td_icmp6_emit(&r, zero, zero, p->pkt, p->pkt_len);
+	} else {
+		td_icmp4_emit(&r, p->pkt, p->pkt_len);
+	}
+
+	tx->target = id;
+	tx->seq = seq;
+	tx->family = t->addr.family;
+	tx->dst = &t->addr;
+	tx->pkt = p->pkt;
+	tx->len = p->pkt_len;
+	schedule_next(p, id, now);
+	return 1;
+}
+
+void td_probe_unsend(struct td_probe *p, const struct td_probe_tx *tx)
+{
+	if (tx->target >= p->n)
+		return;
+	struct target *t = &p->t[tx->target];
+	if (t->next_seq != tx->seq + 1)
+		return; /* only the newest probe of a target can be given back */
+	struct slot *s = slot_of(p, tx->target, tx->seq);
+	if (s->seq != tx->seq || s->state != SLOT_PENDING)
+		return;
+	s->state = SLOT_EMPTY;
+	t->next_seq--;
+	t->outstanding--;
+	p->outstanding--;
+	t->st.transmitted--;
+	if (p->fifo_tail != p->fifo_head)
+		p->fifo_tail--;
+	t->due = s->sent_now;
+	if (!t->sending) {
+		t->sending = true;
+		p->sending++;
+	}
+	heap_update(p, tx->target);
+}
+
+void td_probe_send_failed(struct td_probe *p, uint32_t target, uint32_t seq, int err,
+			  uint64_t now)
+{
+	if (target >= p->n)
+		return;
+	struct slot *s = slot_of(p, target, seq);
+	if (s->seq != seq || s->state != SLOT_PENDING)
+		return;
+	struct target *t = &p->t[target];
+	s->state = SLOT_FAILED;
+	t->outstanding--;
+	p->outstanding--;
+	t->st.send_errors++;
+	struct td_probe_event ev = {.kind = TD_PROBE_EV_SEND_ERROR, .target = target, .seq = seq,
+				    .now = now, .send_errno = err, .ttl = -1, .tos = -1,
+				    .from = t->addr};
+	emit(p, &ev);
+	maybe_done(p, target, now);
+}
+
+void td_probe_tx_stamp(struct td_probe *p, uint32_t target, uint32_t seq, uint64_t stamp_ns,
+		       bool kernel)
+{
+	if (target >= p->n)
+		return;
+	struct slot *s = slot_of(p, target, seq);
+	if (s->seq != seq || s->state == SLOT_EMPTY)
+		return;
+	if (s->kstamp && !kernel)
+		return;
+	s->tx_stamp = stamp_ns;
+	s->kstamp = kernel;
+}
+
+/* ---- receiving ---------------------------------------------------------------------------- */
+
+static int drop(struct td_probe *p, enum td_probe_drop d)
+{
+	p->drops[d]++;
+	return (int)d + 1;
+}
+
+/* The 32-bit sequence nearest below next_seq whose low 16 bits are seq16. */
+static bool expand_seq(const struct target *t, uint16_t seq16, uint32_t *seq32)
+{
+	if (!t->next_seq)
+		return false;
+	uint32_t last = t->next_seq - 1;
+	uint32_t back = (uint16_t)((uint16_t)last - seq16);
+	if (back > last)
+		return false;
+	*seq32 = last - back;
+	return true;
+}
+
+static bool mac_ok(const struct td_probe *p, const struct target *t, const uint8_t *data)
+{
+	uint8_t m[16 + 17], want[8];
+	memcpy(m, data, 16);
+	m[16] = t->addr.family;
+	memcpy(m + 17, t->addr.a, 16);
+	uint64_t mac = td_siphash24(p->cfg.key, m, sizeof(m));
+	td_put_be32(want, (uint32_t)(mac >> 32));
+	td_put_be32(want + 4, (uint32_t)mac);
+	return ct_equal(want, data + 16, 8);
+}
+
+static void record_rtt(struct td_probe *p, struct target *t, uint64_t rtt)
+{
+	struct td_probe_stats *st = &t->st;
+	uint64_t n = st->received; /* already counts this reply */
+	if (n == 1 || rtt < st->rtt_min_ns)
+		st->rtt_min_ns = rtt;
+	if (rtt > st->rtt_max_ns)
+		st->rtt_max_ns = rtt;
+	st->rtt_sum_ns += rtt;
+	st->rtt_sum2 += (double)rtt * (double)rtt;
+	/* RFC 3550 §6.4.1: D(i,j) is the difference of transit times, which for
+	 * an echo is the difference of consecutive RTTs; J += (|D| - J) / 16. */
+	if (n > 1) {
+		double d = (double)rtt - (double)st->last_rtt_ns;
+		st->jitter_ns += (fabs(d) - st->jitter_ns) / 16.0;
+	}
+	st->last_rtt_ns = rtt;
+	if (n <= TD_PROBE_EXACT)
+		t->exact[n - 1] = rtt;
+	if (t->hist == TD_PROBE_NONE && n > TD_PROBE_EXACT && p->hist_used < p->hist_cap) {
+		t->hist = p->hist_used++;
+		for (unsigned i = 0; i < TD_PROBE_EXACT; i++)
+			hist_add(&p->hists[t->hist], t->exact[i]);
+	}
+	if (t->hist != TD_PROBE_NONE)
+		hist_add(&p->hists[t->hist], rtt);
+	hist_add(&p->all, rtt);
+}
+
+struct reply_in {
+	uint8_t family;
+	uint16_t ident, seq;
+	struct td_bytes data;
+	uint32_t bytes;
+	const struct td_probe_addr *src;
+	const struct td_probe_rx *rx;
+	int16_t ttl, tos;
+};
+
+static int handle_reply(struct td_probe *p, uint64_t now, const struct reply_in *in)
+{
+	unsigned fi = fam_idx(in->family);
+	bool raw = p->cfg.sock[fi] == TD_PROBE_SOCK_RAW;
+	bool auth = p->cfg.payload_len >= TD_PROBE_AUTH_LEN;
+	uint32_t id, seq;
+	struct target *t;
+	struct td_probe_event ev = {.kind = TD_PROBE_EV_REPLY, .now = now, .ttl = in->ttl,
+				    .tos = in->tos, .from = *in->src, .bytes = in->bytes};
+
+	if (auth) {
+		if (in->data.len < TD_PROBE_AUTH_LEN) {
+			if (raw && hash_find(p, in->src) == TD_PROBE_NONE)
+				return drop(p, TD_PROBE_DROP_FOREIGN);
+			goto forged;
+		}
+		id = td_get_be32(in->data.ptr);
+		seq = td_get_be32(in->data.ptr + 4);
+		if (raw && (id >= p->n || p->t[id].ident != in->ident))
+			return drop(p, TD_PROBE_DROP_FOREIGN); /* another pinger's reply */
+		if (id >= p->n || !mac_ok(p, &p->t[id], in->data.ptr) || (uint16_t)seq != in->seq)
+			goto forged;
+		t = &p->t[id];
+		if (!addr_eq(&t->addr, in->src))
+			return drop(p, TD_PROBE_DROP_WRONG_SOURCE);
+	} else {
+		id = hash_find(p, in->src);
+		if (id == TD_PROBE_NONE)
+			return drop(p, raw ? TD_PROBE_DROP_FOREIGN : TD_PROBE_DROP_UNKNOWN);
+		t = &p->t[id];
+		if (raw && t->ident != in->ident)
+			return drop(p, TD_PROBE_DROP_FOREIGN);
+		if (!expand_seq(t, in->seq, &seq))
+			return drop(p, TD_PROBE_DROP_UNKNOWN);
+		ev.unauthenticated = true;
+	}
+
+	struct slot *s = slot_of(p, id, seq);
+	if (s->seq != seq || s->state == SLOT_EMPTY)
+		return drop(p, TD_PROBE_DROP_STALE);
+	ev.target = id;
+	ev.seq = seq;
+
+	/* RTT: stamps in one clock when both exist, else the monotonic instants. */
+	uint64_t mono = now > s->sent_now ? now - s->sent_now : 0;
+	uint64_t rtt = mono;
+	if (s->tx_stamp && in->rx->stamp_ns && in->rx->stamp_ns >= s->tx_stamp &&
+	    in->rx->stamp_ns - s->tx_stamp <= mono + 1000000000ULL) {
+		rtt = in->rx->stamp_ns - s->tx_stamp;
+		ev.kernel_stamps = s->kstamp && in->rx->kernel_stamp;
+	}
+	ev.rtt_ns = rtt;
+
+	/* Payload check: length, then every byte after the authentication block. */
+	if (in->data.len != p->cfg.payload_len) {
+		ev.truncated = true;
+		ev.corrupted = true;
+	}
+	size_t from = auth ? TD_PROBE_AUTH_LEN : 0;
+	size_t upto = in->data.len < p->cfg.payload_len ? in->data.len : p->cfg.payload_len;
+	const uint8_t *want = p->pkt + TD_ICMP_HDR_LEN;
+	for (size_t i = from; i < upto; i++) {
+		if (in->data.ptr[i] != want[i]) {
+			ev.corrupted = true;
+			ev.bad_offset = (uint32_t)i;
+			ev.bad_byte = in->data.ptr[i];
+			ev.want_byte = want[i];
+			break;
+		}
+	}
+
+	if (ev.unauthenticated)
+		t->st.unauthenticated++;
+	switch (s->state) {
+	case SLOT_ANSWERED:
+		ev.dup = true;
+		t->st.duplicates++;
+		break;
+	case SLOT_PENDING:
+		s->state = SLOT_ANSWERED;
+		t->outstanding--;
+		p->outstanding--;
+		t->st.received++;
+		if (t->any_rx && (int32_t)(seq - t->max_rx_seq) < 0) {
+			ev.out_of_order = true;
+			t->st.out_of_order++;
+		}
+		if (!t->any_rx || (int32_t)(seq - t->max_rx_seq) > 0)
+			t->max_rx_seq = seq;
+		t->any_rx = true;
+		if (ev.corrupted)
+			t->st.corrupted++;
+		if (ev.kernel_stamps)
+			t->st.kernel_tx_stamps = true;
+		record_rtt(p, t, rtt);
+		if (in->ttl >= 0)
+			t->st.last_ttl = in->ttl;
+		if (in->tos >= 0)
+			t->st.last_tos = in->tos;
+		break;
+	default: /* timed out, errored or failed before: late */
+		ev.late = true;
+		t->st.late++;
+		break;
+	}
+	emit(p, &ev);
+	if (s->state == SLOT_ANSWERED && !ev.dup) {
+		/* Flood/adaptive: an answer to one of the latest `preload` probes
+		 * releases the next one; an older loss does not hold the flood back. */
+		if (p->cfg.send_on_reply && t->sending && seq + p->cfg.preload >= t->next_seq) {
+			uint64_t due = t->last_send + p->cfg.min_gap_ns;
+			t->due = due > now ? due : now;
+			heap_update(p, id);
+		}
+		maybe_done(p, id, now);
+	}
+	return 0;
+
+forged: {
+	uint32_t who = hash_find(p, in->src);
+	if (who != TD_PROBE_NONE)
+		p->t[who].st.forged++;
+	struct td_probe_event fe = {.kind = TD_PROBE_EV_FORGED, .target = who, .now = now,
+				    .ttl = in->ttl, .tos = in->tos, .from = *in->src,
+				    .bytes = in->bytes, .seq = in->seq};
+	emit(p, &fe);
+	return drop(p, TD_PROBE_DROP_FORGED);
+}
+}
+
+static enum td_probe_err_kind classify(uint8_t family, uint8_t type, uint8_t code, bool local,
+				       int err)
+{
+	if (local)
+		return err == EMSGSIZE ? TD_PROBE_ERR_TOO_BIG : TD_PROBE_ERR_OTHER;
+	if (family == TD_PROBE_V6) {
+		switch (type) {
+		case TD_ICMP6_DEST_UNREACH: return TD_PROBE_ERR_UNREACH;
+		case TD_ICMP6_PACKET_TOO_BIG: return TD_PROBE_ERR_TOO_BIG;
+		case TD_ICMP6_TIME_EXCEEDED: return TD_PROBE_ERR_TIME_EXCEEDED;
+		case TD_ICMP6_PARAM_PROBLEM: return TD_PROBE_ERR_PARAM;
+		default: return TD_PROBE_ERR_OTHER;
+		}
+	}
+	switch (type) {
+	case TD_ICMP4_DEST_UNREACH:
+		return code == TD_ICMP4_CODE_FRAG_NEEDED ? TD_PROBE_ERR_TOO_BIG : TD_PROBE_ERR_UNREACH;
+	case TD_ICMP4_TIME_EXCEEDED: return TD_PROBE_ERR_TIME_EXCEEDED;
+	case TD_ICMP4_PARAM_PROBLEM: return TD_PROBE_ERR_PARAM;
+	case TD_ICMP4_REDIRECT: return TD_PROBE_ERR_REDIRECT;
+	default: return TD_PROBE_ERR_OTHER;
+	}
+}
+
+struct err_in {
+	uint8_t family;
+	uint8_t type, code;
+	uint32_t info;
+	bool local;
+	int err;
+	const struct td_probe_addr *offender;
+	const struct td_probe_addr *dst; /* quoted destination, may be NULL */
+	const uint8_t *q;                /* quoted echo request: ICMP header + data */
+	size_t qlen;
+	bool raw;
+};
+
+/* RFC 792 / RFC 4443 §2.4(c): an error quotes as much of the offending
+ * datagram as fits; our echo header (8 bytes) is the minimum needed. */
+static int handle_error(struct td_probe *p, uint64_t now, const struct err_in *in)
+{
+	uint8_t req = in->family == TD_PROBE_V6 ? TD_ICMP6_ECHO_REQUEST : TD_ICMP4_ECHO_REQUEST;
+	if (in->qlen < TD_ICMP_HDR_LEN || in->q[0] != req)
+		return drop(p, TD_PROBE_DROP_ERR_UNMATCHED);
+	uint16_t ident = td_get_be16(in->q + 4), seq16 = td_get_be16(in->q + 6);
+	const uint8_t *data = in->q + TD_ICMP_HDR_LEN;
+	size_t dlen = in->qlen - TD_ICMP_HDR_LEN;
+	uint32_t id, seq;
+
+	if (p->cfg.payload_len >= TD_PROBE_AUTH_LEN && dlen >= TD_PROBE_AUTH_LEN) {
+		id = td_get_be32(data);
+		seq = td_get_be32(data + 4);
+		if (id >= p->n || !mac_ok(p, &p->t[id], data) || (uint16_t)seq != seq16)
+			return drop(p, TD_PROBE_DROP_ERR_UNMATCHED);
+	} else {
+		if (!in->dst)
+			return drop(p, TD_PROBE_DROP_ERR_UNMATCHED);
+		id = hash_find(p, in->dst);
+		if (id == TD_PROBE_NONE || !expand_seq(&p->t[id], seq16, &seq))
+			return drop(p, TD_PROBE_DROP_ERR_UNMATCHED);
+	}
+	struct target *t = &p->t[id];
+	if (in->raw && t->ident != ident)
+		return drop(p, TD_PROBE_DROP_ERR_UNMATCHED);
+	if (in->dst && !addr_eq(in->dst, &t->addr))
+		return drop(p, TD_PROBE_DROP_ERR_UNMATCHED);
+	struct slot *s = slot_of(p, id, seq);
+	if (s->seq != seq || s->state == SLOT_EMPTY)
+		return drop(p, TD_PROBE_DROP_STALE);
+
+	enum td_probe_err_kind k = classify(in->family, in->type, in->code, in->local, in->err);
+	t->st.errors++;
+	t->st.err_kind[k]++;
+	t->st.last_err_type = in->type;
+	t->st.last_err_code = in->code;
+	p->errs[fam_idx(in->family)][in->type][in->code < 16 ? in->code : 15]++;
+	/* A redirect still delivered the probe: the reply may yet come. */
+	bool terminal = k != TD_PROBE_ERR_REDIRECT && s->state == SLOT_PENDING;
+	if (terminal) {
+		s->state = SLOT_ERRORED;
+		t->outstanding--;
+		p->outstanding--;
+	}
+	struct td_probe_event ev = {.kind = TD_PROBE_EV_ERROR, .target = id, .seq = seq, .now = now,
+				    .icmp_type = in->type, .icmp_code = in->code, .err_kind = k,
+				    .info = in->info, .send_errno = in->err, .ttl = -1, .tos = -1};
+	ev.from = in->offender ? *in->offender : t->addr;
+	emit(p, &ev);
+	if (terminal) {
+		if (p->cfg.send_on_reply && t->sending && seq + p->cfg.preload >= t->next_seq) {
+			uint64_t due = t->last_send + p->cfg.min_gap_ns;
+			t->due = due > now ? due : now;
+			heap_update(p, id);
+		}
+		maybe_done(p, id, now);
+	}
+	return 0;
+}
+
+/* A raw socket's ICMP error: locate our quoted echo request inside it. The
+ * quote is truncated by design (RFC 792: IP header + 64 bits at least), so the
+ * quoted IP header is read with explicit bounds rather than td_ipv4_check,
+ * which insists on the whole datagram. */
+static int raw_error(struct td_probe *p, uint64_t now, uint8_t family, const struct td_icmp_repr *r,
+		     const struct td_probe_addr *offender)
+{
+	const uint8_t *q = r->data.ptr;
+	size_t len = r->data.len;
+	struct td_probe_addr dst = {.family = family};
+	size_t hl;
+	if (family == TD_PROBE_V4) {
+		if (len < TD_IPV4_HDR_MIN || (q[0] >> 4) != 4)
+			return drop(p, TD_PROBE_DROP_ERR_UNMATCHED);
+		hl = (size_t)(q[0] & 0x0f) * 4;
+		if (hl < TD_IPV4_HDR_MIN || hl > len || q[9] != TD_IPPROTO_ICMP)
+			return drop(p, TD_PROBE_DROP_ERR_UNMATCHED);
+		memcpy(dst.a, q + 16, 4);
+	} else {
+		if (len < TD_IPV6_HDR_LEN || (q[0] >> 4) != 6 || q[6] != TD_IPPROTO_ICMPV6)
+			return drop(p, TD_PROBE_DROP_ERR_UNMATCHED);
+		hl = TD_IPV6_HDR_LEN;
+		memcpy(dst.a, q + 24, 16);
+	}
+	struct err_in e = {.family = family, .type = r->type, .code = r->code,
+			   .info = r->type == TD_ICMP4_PARAM_PROBLEM && family == TD_PROBE_V4
+					   ? r->pointer
+					   : r->mtu,
+			   .offender = offender, .dst = &dst, .q = q + hl, .qlen = len - hl,
+			   .raw = true};
+	if (family == TD_PROBE_V6 && r->type == TD_ICMP6_PARAM_PROBLEM)
+		e.info = r->pointer;
+	return handle_error(p, now, &e);
+}
+
+int td_probe_input(struct td_probe *p, uint64_t now, const void *buf, size_t len,
+		   const struct td_probe_rx *rx)
+{
+	struct td_bytes icmp = {buf, len};
+	int16_t ttl = rx->ttl, tos = rx->tos;
+	unsigned flags = 0;
+#ifdef TD_FUZZING
+	flags |= TD_WIRE_SKIP_CSUM; /* let the fuzzer past the checksum */
+#endif
+	if (rx->family != TD_PROBE_V4 && rx->family != TD_PROBE_V6)
+		return drop(p, TD_PROBE_DROP_MALFORMED);
+	if (rx->has_ip_header && rx->family == TD_PROBE_V4) {
+		struct td_ipv4_view v;
+		if (td_ipv4_check(&v, buf, len, flags) != TD_WIRE_OK ||
+		    td_ipv4_proto(&v) != TD_IPPROTO_ICMP || td_ipv4_is_fragment(&v))
+			return drop(p, TD_PROBE_DROP_MALFORMED);
+		struct td_ipv4_repr ip;
+		td_ipv4_parse(&v, &ip);
+		ttl = ip.ttl;
+		tos = ip.tos;
+		icmp = td_ipv4_payload(&v);
+	}
+	struct td_icmp_repr r;
+	enum td_wire_err werr;
+	if (rx->family == TD_PROBE_V4) {
+		werr = td_icmp4_parse(icmp.ptr, icmp.len, flags, &r);
+	} else {
+		/* The kernel verified the ICMPv6 checksum (RFC 3542 §3.1) and the
+		 * destination address is not at hand: skip it here. */
+		static const uint8_t zero[16];
+		werr = td_icmp6_parse(icmp.ptr, icmp.len, zero, zero, flags | TD_WIRE_SKIP_CSUM, &r);
+	}
+	if (werr != TD_WIRE_OK)
+		return drop(p, TD_PROBE_DROP_MALFORMED);
+
+	uint8_t reply = rx->family == TD_PROBE_V6 ? TD_ICMP6_ECHO_REPLY : TD_ICMP4_ECHO_REPLY;
+	if (r.type == reply) {
+		struct reply_in in = {.family = rx->family, .ident = r.ident, .seq = r.seq,
+				      .data = r.data, .bytes = (uint32_t)icmp.len, .src = &rx->src,
+				      .rx = rx, .ttl = ttl, .tos = tos};
+		return handle_reply(p, now, &in);
+	}
+	bool is_err = rx->family == TD_PROBE_V6 ? td_icmp6_is_error(r.type) || r.type == 0
+						: td_icmp4_is_error(r.type);
+	if (is_err && r.type != 0 && rx->sock == TD_PROBE_SOCK_RAW)
+		return raw_error(p, now, rx->family, &r, &rx->src);
+	return drop(p, TD_PROBE_DROP_NOT_ECHO);
+}
+
+int td_probe_error(struct td_probe *p, uint64_t now, const struct td_probe_icmp_err *e)
+{
+	if (e->family != TD_PROBE_V4 && e->family != TD_PROBE_V6)
+		return drop(p, TD_PROBE_DROP_MALFORMED);
+	struct err_in in = {.family = e->family, .type = e->type, .code = e->code,
+			    .info = e->info, .local = e->local, .err = e->err,
+			    .offender = e->local ? NULL : &e->offender,
+			    .dst = e->dst.family ? &e->dst : NULL, .q = e->quoted,
+			    .qlen = e->quoted ? e->quoted_len : 0, .raw = false};
+	return handle_error(p, now, &in);
+}
+
+/* ---- queries ------------------------------------------------------------------------------ */
+
+uint64_t td_probe_next_deadline(const struct td_probe *p)
+{
+	uint64_t d = UINT64_MAX;
+	if (p->heap_len && !p->stopped) {
+		d = p->heap[0].due;
+		if (p->cfg.spacing_ns && p->any_send && d < p->pace_next)
+			d = p->pace_next;
+	}
+	for (uint64_t i = p->fifo_head; i != p->fifo_tail; i++) {
+		const struct fifo_ent *e = &p->fifo[i % p->fifo_cap];
+		const struct slot *s = &p->slots[(size_t)e->target * p->window +
+						 (e->seq & (p->window - 1))];
+		if (s->seq != e->seq || s->state != SLOT_PENDING)
+			continue; /* answered: poll pops it; look further */
+		if (s->sent_now + p->cfg.timeout_ns < d)
+			d = s->sent_now + p->cfg.timeout_ns;
+		break;
+	}
+	return d;
+}
+
+bool td_probe_done(const struct td_probe *p)
+{
+	return p->started && p->sending == 0 && p->outstanding == 0;
+}
+
+uint64_t td_probe_outstanding(const struct td_probe *p)
+{
+	return p->outstanding;
+}
+
+const struct td_probe_stats *td_probe_target_stats(const struct td_probe *p, uint32_t id)
+{
+	return id < p->n ? &p->t[id].st : NULL;
+}
+
+void td_probe_totals(const struct td_probe *p, struct td_probe_stats *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->last_ttl = o->last_tos = -1;
+	uint64_t jn = 0;
+	for (uint32_t i = 0; i < p->n; i++) {
+		const struct td_probe_stats *s = &p->t[i].st;
+		o->transmitted += s->transmitted;
+		o->received += s->received;
+		o->duplicates += s->duplicates;
+		o->out_of_order += s->out_of_order;
+		o->late += s->late;
+		o->timeouts += s->timeouts;
+		o->corrupted += s->corrupted;
+		o->forged += s->forged;
+		o->unauthenticated += s->unauthenticated;
+		o->send_errors += s->send_errors;
+		o->errors += s->errors;
+		for (int k = 0; k < TD_PROBE_ERR_KINDS; k++)
+			o->err_kind[k] += s->err_kind[k];
+		if (s->received) {
+			if (!o->received || o->rtt_min_ns == 0 || s->rtt_min_ns < o->rtt_min_ns)
+				o->rtt_min_ns = s->rtt_min_ns;
+			if (s->rtt_max_ns > o->rtt_max_ns)
+				o->rtt_max_ns = s->rtt_max_ns;
+			o->rtt_sum_ns += s->rtt_sum_ns;
+			o->rtt_sum2 += s->rtt_sum2;
+			o->jitter_ns += s->jitter_ns;
+			jn++;
+			o->kernel_tx_stamps |= s->kernel_tx_stamps;
+		}
+	}
+	if (jn)
+		o->jitter_ns /= (double)jn; /* mean of the per-target estimates */
+	if (p->n == 1) {
+		o->last_ttl = p->t[0].st.last_ttl;
+		o->last_tos = p->t[0].st.last_tos;
+		o->last_rtt_ns = p->t[0].st.last_rtt_ns;
+		o->last_err_type = p->t[0].st.last_err_type;
+		o->last_err_code = p->t[0].st.last_err_code;
+	}
+}
+
+uint64_t td_probe_drops(const struct td_probe *p, enum td_probe_drop d)
+{
+	return (unsigned)d < TD_PROBE_DROP_COUNT ? p->drops[d] : 0;
+}
+
+uint64_t td_probe_err_count(const struct td_probe *p, uint8_t family, uint8_t type, uint8_t code)
+{
+	return p->errs[fam_idx(family)][type][code < 16 ? code : 15];
+}
+
+uint64_t td_probe_stats_mdev_ns(const struct td_probe_stats *s)
+{
+	if (!s->received)
+		return 0;
+	double n = (double)s->received, avg = (double)s->rtt_sum_ns / n;
+	double var = s->rtt_sum2 / n - avg * avg;
+	return var > 0 ? (uint64_t)llround(sqrt(var)) : 0;
+}
+
+uint64_t td_probe_percentile(const struct td_probe *p, uint32_t id, double q)
+{
+	if (id >= p->n)
+		return 0;
+	const struct target *t = &p->t[id];
+	uint64_t n = t->st.received;
+	if (!n)
+		return 0;
+	if (q < 0)
+		q = 0;
+	if (q > 100)
+		q = 100;
+	if (n <= TD_PROBE_EXACT || t->hist == TD_PROBE_NONE) {
+		/* Nearest rank over the exact samples (all of them when n <= 8). */
+		uint64_t v[TD_PROBE_EXACT];
+		size_t m = n < TD_PROBE_EXACT ? (size_t)n : TD_PROBE_EXACT;
+		memcpy(v, t->exact, m * sizeof(v[0]));
+		qsort(v, m, sizeof(v[0]), cmp_u64);
+		size_t rank = (size_t)ceil(q / 100.0 * (double)m);
+		return v[rank ? rank - 1 : 0];
+	}
+	return hist_quantile(&p->hists[t->hist], q, t->st.rtt_min_ns, t->st.rtt_max_ns);
+}
+
+uint64_t td_probe_percentile_all(const struct td_probe *p, double q)
+{
+	if (p->n == 1)
+		return td_probe_percentile(p, 0, q);
+	struct td_probe_stats s;
+	td_probe_totals(p, &s);
+	return hist_quantile(&p->all, q, s.rtt_min_ns, s.rtt_max_ns);
+}
+
+const struct td_probe_hist *td_probe_target_hist(const struct td_probe *p, uint32_t id)
+{
+	if (id >= p->n || p->t[id].hist == TD_PROBE_NONE)
+		return NULL;
+	return &p->hists[p->t[id].hist];
+}
+
+const struct td_probe_hist *td_probe_all_hist(const struct td_probe *p)
+{
+	return &p->all;
+}

@@ -1,0 +1,282 @@
+"""tundra ping on loopback: both families, both socket kinds, rootless paths, iputils parity."""
+import os
+import re
+
+import pytest
+
+from netns import Netns, veth_pair
+from pinghelp import events, of, summary, tundra
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def ns():
+    with Netns("tdping") as n:
+        yield n
+
+
+@pytest.mark.parametrize("mode", ["dgram", "raw"])
+@pytest.mark.parametrize("target", ["127.0.0.1", "::1"])
+def test_loopback_replies_both_families_both_modes(ns, mode, target):
+    ns.sysctl("net.ipv4.ping_group_range", "0 2147483647")
+    r = tundra(ns, "--mode", mode, "-c", "3", "-i", "0.05", "--json", target)
+    assert r.returncode == 0, r.stderr
+    ev = events(r.stdout)
+    assert ev[0][f"socket_v{6 if ':' in target else 4}"] == mode
+    rep = of(ev, "reply")
+    assert [e["seq"] for e in rep] == [1, 2, 3]
+    assert all(e["authenticated"] and not e["dup"] for e in rep)
+    assert all(e["ttl"] == 64 for e in rep)
+    s = of(ev, "summary")[0]
+    assert s["transmitted"] == 3 and s["received"] == 3 and s["loss_pct"] == 0
+    assert 0 < s["p50_ms"] < 5
+
+
+def test_nobody_with_open_range_uses_dgram_and_kernel_tx_stamps(ns):
+    ns.sysctl("net.ipv4.ping_group_range", "0 2147483647")
+    r = tundra(ns, "-c", "2", "-i", "0.05", "--json", "127.0.0.1", "::1", user=True)
+    assert r.returncode == 0, r.stderr
+    ev = events(r.stdout)
+    assert ev[0]["socket_v4"] == "dgram" and ev[0]["socket_v6"] == "dgram"
+    assert ev[0]["timestamps_v4"] == "kernel_tx_rx"
+    assert len(of(ev, "reply")) == 4
+    assert all(e["kernel_timestamps"] for e in of(ev, "reply"))
+
+
+def test_nobody_with_closed_range_gets_exact_remedy(ns):
+    ns.sysctl("net.ipv4.ping_group_range", "1 0")
+    r = tundra(ns, "-c", "1", "127.0.0.1", user=True)
+    assert r.returncode == 2
+    err = r.stderr
+    assert "net.ipv4.ping_group_range = 1 0" in err
+    assert "your groups: 65534" in err
+    assert "CAP_NET_RAW: no" in err
+    assert 'sysctl -w net.ipv4.ping_group_range="0 2147483647"' in err
+    assert re.search(r"setcap cap_net_raw\+ep \S*tundra", err)
+
+
+def test_nobody_cannot_flood_or_go_below_2ms(ns):
+    ns.sysctl("net.ipv4.ping_group_range", "0 2147483647")
+    for args in (["-f"], ["-i", "0.001"]):
+        r = tundra(ns, *args, "-c", "1", "127.0.0.1", user=True)
+        assert r.returncode == 2 and "minimal interval allowed for user is 2ms" in r.stderr
+
+
+def test_raw_mode_drops_capabilities_after_open(ns):
+    ns.sysctl("net.ipv4.ping_group_range", "1 0")
+    # Root opens a raw socket, then drops every capability: CapEff is 0 while pinging.
+    p = ns.popen(["bash", "-c", f"{os.environ.get('TUNDRA', 'build/tundra')} ping -c 30 -i 0.05 "
+                  "127.0.0.1 >/dev/null & pid=$!; sleep 0.5; grep -E '^Cap(Eff|Prm)' "
+                  "/proc/$pid/status; wait $pid"], stdout=-1, text=True)
+    out, _ = p.communicate(timeout=30)
+    assert "CapEff:\t0000000000000000" in out, out
+    assert "CapPrm:\t0000000000000000" in out, out
+
+
+def test_summary_lines_parse_like_iputils(ns):
+    ns.sysctl("net.ipv4.ping_group_range", "0 2147483647")
+    ours = tundra(ns, "-c", "4", "-i", "0.05", "127.0.0.1")
+    theirs = ns.run("ping", "-c", "4", "-i", "0.05", "127.0.0.1", check=False)
+    assert ours.returncode == theirs.returncode == 0
+    a, b = summary(ours.stdout), summary(theirs.stdout)
+    assert (a["tx"], a["rx"], a["loss"]) == (b["tx"], b["rx"], b["loss"]) == (4, 4, 0.0)
+    assert a["rtt"] and b["rtt"]
+    reply_re = re.compile(r"^64 bytes from 127\.0\.0\.1: icmp_seq=(\d+) ttl=64 time=[\d.]+ ms$", re.M)
+    assert reply_re.findall(ours.stdout) == reply_re.findall(theirs.stdout) == ["1", "2", "3", "4"]
+    assert ours.stdout.splitlines()[0] == theirs.stdout.splitlines()[0]
+
+
+@pytest.fixture
+def silent():
+    # A peer namespace that ignores echo requests: 10.9.1.1 never answers.
+    with Netns("tdping") as a, Netns("tdpeer") as b:
+        veth_pair(a, b)
+        a.run("ip", "addr", "add", "10.9.1.2/24", "dev", "veth0")
+        b.run("ip", "addr", "add", "10.9.1.1/24", "dev", "veth0")
+        b.sysctl("net.ipv4.icmp_echo_ignore_all", "1")
+        yield a
+
+
+def test_no_reply_exit_code_matches_iputils(silent):
+    ns = silent
+    ours = tundra(ns, "-c", "2", "-i", "0.2", "-W", "0.3", "10.9.1.1")
+    theirs = ns.run("ping", "-c", "2", "-i", "0.2", "-W", "0.3", "10.9.1.1", check=False)
+    assert ours.returncode == theirs.returncode == 1
+    a, b = summary(ours.stdout), summary(theirs.stdout)
+    assert (a["tx"], a["rx"], a["loss"]) == (b["tx"], b["rx"], b["loss"]) == (2, 0, 100.0)
+    assert a["rtt"] is None and b["rtt"] is None
+
+
+def test_range_and_alive_listing(ns):
+    r = tundra(ns, "-c", "1", "-g", "127.1.0.0/28", "-g", "127.2.0.1-127.2.0.3", "--spacing", "0",
+               "--alive")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.split()
+    assert len(lines) == 14 + 3 and "127.1.0.1" in lines and "127.2.0.3" in lines
+
+
+def test_many_targets_fping_summaries_and_exit_code(silent):
+    ns = silent
+    r = tundra(ns, "-c", "2", "-i", "0.05", "-W", "0.3", "127.0.0.1", "::1", "10.9.1.1")
+    assert r.returncode == 1  # fping: some target unreachable
+    assert re.search(r"^127\.0\.0\.1 : xmt/rcv/%loss = 2/2/0%, min/avg/max = [\d.]+/[\d.]+/[\d.]+$",
+                     r.stdout, re.M)
+    assert re.search(r"^10\.9\.1\.1 : xmt/rcv/%loss = 2/0/100%", r.stdout, re.M)
+    assert summary(r.stdout)["tx"] == 6
+    u = tundra(ns, "-c", "1", "-W", "0.3", "127.0.0.1", "10.9.1.1", "--unreachable")
+    assert u.stdout.split() == ["10.9.1.1"]
+
+
+def test_unresolvable_name_reported_others_go_on(ns):
+    # The namespace has no route to any resolver: the lookup fails locally.
+    r = tundra(ns, "-c", "1", "127.0.0.1", "no-such-host.invalid")
+    assert "no-such-host.invalid:" in r.stderr
+    assert "127.0.0.1 : xmt/rcv/%loss = 1/1/0%" in r.stdout
+    assert r.returncode == 2  # fping: a name was not found
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["-c", "0"], "-c 0 out of range: must be 1.."),
+    (["-s", "70000"], "-s 70000 out of range: must be 0..65507"),
+    (["-t", "0"], "-t 0 out of range: must be 1..255"),
+    (["-Q", "300"], "-Q 300 out of range"),
+    (["-i", "abc"], "invalid argument for -i: 'abc'"),
+    (["-W", "-1"], "-W -1 out of range"),
+    (["-p", "xyz"], "not a hex pattern"),
+    (["-M", "maybe"], "-M: expected do, want, dont or probe"),
+    (["--mode", "udp"], "--mode: expected auto, dgram or raw"),
+    (["-g", "10.0.0.0/8"], "more than"),
+])
+def test_numeric_options_range_checked(ns, args, msg):
+    r = tundra(ns, *args, "127.0.0.1")
+    assert r.returncode == 2
+    assert msg in r.stderr, r.stderr
+
+
+def test_pattern_size_ttl_tos_options_on_the_wire(ns):
+    r = tundra(ns, "-c", "2", "-i", "0.05", "-s", "100", "-p", "a5", "-t", "7", "-Q", "0x10",
+               "--json", "127.0.0.1")
+    assert r.returncode == 0, r.stderr
+    rep = of(events(r.stdout), "reply")
+    assert all(e["bytes"] == 108 and not e["corrupted"] for e in rep)
+    # The replier answers with its own TTL; Linux copies the request's TOS.
+    assert all(e["ttl"] == 64 and e["tos"] == 0x10 for e in rep)
+
+
+def test_histogram_and_extra_lines(ns):
+    r = tundra(ns, "-c", "20", "-i", "0.01", "-q", "--histogram", "--extra", "127.0.0.1")
+    assert r.returncode == 0
+    assert "RTT distribution (20 replies):" in r.stdout
+    assert re.search(r"(ms|us) \|#+ \d+$", r.stdout, re.M)
+    assert re.search(r"^jitter [\d.]+ ms, p50/p90/p99 = ", r.stdout, re.M)
+
+
+def test_sigquit_prints_interim_statistics(ns):
+    import signal
+    import time
+    p = ns.popen([os.environ.get("TUNDRA", "build/tundra"), "ping", "-i", "0.05", "-c", "40",
+                  "127.0.0.1"], stdout=-1, stderr=-1, text=True)
+    time.sleep(0.6)
+    # ip netns exec execs: p.pid is tundra itself.
+    os.kill(p.pid, signal.SIGQUIT)
+    out, err = p.communicate(timeout=20)
+    assert re.search(r"\d+/\d+ packets, \d+% loss", err), err
+    assert summary(out)["tx"] == 40
+
+
+@pytest.fixture
+def nobody_dir():
+    # A directory nobody can traverse (pytest's tmp_path sits under a 0700 parent).
+    import shutil
+    import tempfile
+    d = tempfile.mkdtemp(prefix="tdping-")
+    os.chmod(d, 0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_setcap_binary_as_nobody_uses_raw_then_drops_caps(ns, nobody_dir):
+    # The second remedy: a copy of the binary with cap_net_raw+ep works for
+    # nobody with the range closed, and holds no capability while it pings.
+    import shutil
+    import subprocess
+    ns.sysctl("net.ipv4.ping_group_range", "1 0")
+    exe = os.path.join(nobody_dir, "tundra")
+    shutil.copy(os.environ.get("TUNDRA", "build/tundra"), exe)
+    subprocess.run(["setcap", "cap_net_raw+ep", str(exe)], check=True)
+    r = ns.run("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(exe), "ping",
+               "-c", "2", "-i", "0.05", "--json", "127.0.0.1", check=False)
+    assert r.returncode == 0, r.stderr
+    assert events(r.stdout)[0]["socket_v4"] == "raw"
+    p = ns.popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "bash", "-c",
+                  f"{exe} ping -c 20 -i 0.05 127.0.0.1 >/dev/null & pid=$!; sleep 0.4; "
+                  "grep -E '^Cap(Eff|Prm)' /proc/$pid/status; wait $pid"], stdout=-1, text=True)
+    out, _ = p.communicate(timeout=30)
+    assert "CapEff:\t0000000000000000" in out and "CapPrm:\t0000000000000000" in out, out
+    # Under no_new_privs file capabilities are ignored: the remedy message says so.
+    r = ns.run("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--no-new-privs",
+               "bash", "-c", f"{exe} ping -c 1 127.0.0.1", check=False)
+    assert r.returncode == 2 and "no_new_privs is set" in r.stderr
+
+
+def test_targets_from_stdin_file_and_deadline(ns):
+    r = ns.run(os.environ.get("TUNDRA", "build/tundra"), "ping", "-c", "1", "--file", "-",
+               check=False, input="127.0.0.1\n# comment\n\n::1   # trailing\n127.0.0.2\n")
+    assert r.returncode == 0, r.stderr
+    assert summary(r.stdout)["tx"] == 3
+    d = tundra(ns, "-w", "1", "-i", "0.2", "127.0.0.1")
+    s = summary(d.stdout)
+    assert d.returncode == 0 and 4 <= s["tx"] <= 6 and s["rx"] == s["tx"]
+
+
+def test_timestamps_prefix_and_numeric_output(ns):
+    r = tundra(ns, "-D", "-n", "-c", "2", "-i", "0.05", "127.0.0.1")
+    assert re.findall(r"^\[\d+\.\d{6}\] 64 bytes from 127\.0\.0\.1: icmp_seq=\d", r.stdout, re.M)
+
+
+@pytest.mark.parametrize("size", [0, 23, 24, 3000, 65507])
+def test_payload_sizes_from_empty_to_largest(ns, size):
+    r = tundra(ns, "-c", "2", "-i", "0.05", "-s", str(size), "--json", "127.0.0.1", "::1")
+    assert r.returncode == 0, r.stderr
+    rep = of(events(r.stdout), "reply")
+    assert len(rep) == 4
+    assert all(e["bytes"] == size + 8 and not e["corrupted"] for e in rep)
+    assert all(e["authenticated"] == (size >= 24) for e in rep)
+
+
+def test_adaptive_and_preload_limits(ns):
+    import time
+    ns.sysctl("net.ipv4.ping_group_range", "0 2147483647")
+    t0 = time.monotonic()
+    r = tundra(ns, "-A", "-c", "50", "-q", "127.0.0.1")  # root: next probe on each answer
+    assert r.returncode == 0 and summary(r.stdout)["rx"] == 50
+    assert time.monotonic() - t0 < 3
+    t0 = time.monotonic()
+    u = tundra(ns, "-A", "-c", "3", "-q", "127.0.0.1", user=True)  # user: 200 ms floor
+    assert u.returncode == 0 and time.monotonic() - t0 >= 0.4
+    bad = tundra(ns, "-l", "4", "-c", "1", "127.0.0.1", user=True)
+    assert bad.returncode == 2 and "maximum preload for user is 3" in bad.stderr
+    ok = tundra(ns, "-l", "3", "-c", "6", "-i", "0.05", "-q", "127.0.0.1", user=True)
+    assert ok.returncode == 0 and summary(ok.stdout)["rx"] == 6
+
+
+def test_sigint_ends_with_the_summary(ns):
+    import signal
+    import time
+    p = ns.popen([os.environ.get("TUNDRA", "build/tundra"), "ping", "-i", "0.05", "127.0.0.1"],
+                 stdout=-1, stderr=-1, text=True)
+    time.sleep(0.5)
+    os.kill(p.pid, signal.SIGINT)
+    out, _ = p.communicate(timeout=10)
+    s = summary(out)
+    assert p.returncode == 0 and s["tx"] >= 5 and s["rx"] == s["tx"]
+
+
+def test_report_outstanding_like_iputils(silent):
+    ns = silent
+    ours = tundra(ns, "-O", "-c", "3", "-i", "0.2", "-W", "0.3", "10.9.1.1")
+    theirs = ns.run("ping", "-O", "-c", "3", "-i", "0.2", "-W", "0.3", "10.9.1.1", check=False)
+    pat = re.compile(r"^no answer yet for icmp_seq=(\d+)$", re.M)
+    assert pat.findall(ours.stdout) == pat.findall(theirs.stdout), (ours.stdout, theirs.stdout)
+    assert ours.returncode == theirs.returncode == 1

@@ -1,0 +1,163 @@
+"""ICMP errors over a routed path (A - R - B), interface binding, injected misbehaviour."""
+import re
+
+import pytest
+
+from netns import Netns, veth_pair
+from pinghelp import events, of, summary, tundra
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module")
+def path():
+    """A (10.1.0.1, fd01::1) -- R (forwarding) -- B (10.2.0.1, fd02::1). A routes all via R.
+    R has no route beyond 10.2.0.0/24 and fd02::/64, so 10.3.0.1 / fd03::1 are unreachable."""
+    with Netns("tdA") as a, Netns("tdR") as r, Netns("tdB") as b:
+        veth_pair(a, r, "veth0", "vA")
+        veth_pair(r, b, "vB", "veth0")
+        for ns in (a, r, b):
+            ns.sysctl("net.ipv4.ping_group_range", "0 2147483647")
+            ns.sysctl("net.ipv6.conf.all.accept_dad", "0")
+            ns.sysctl("net.ipv6.conf.default.accept_dad", "0")
+        for dev in ("veth0",):
+            a.sysctl(f"net.ipv6.conf.{dev}.accept_dad", "0")
+            b.sysctl(f"net.ipv6.conf.{dev}.accept_dad", "0")
+        r.sysctl("net.ipv6.conf.vA.accept_dad", "0")
+        r.sysctl("net.ipv6.conf.vB.accept_dad", "0")
+        a.run("ip", "addr", "add", "10.1.0.1/24", "dev", "veth0")
+        # Routers rate-limit "net unreachable" per source (net.ipv4.route.error_cost, a
+        # host-wide knob we leave alone): each test that needs a burst gets its own source.
+        for i in (11, 12):
+            a.run("ip", "addr", "add", f"10.1.0.{i}/24", "dev", "veth0")
+        a.run("ip", "-6", "addr", "add", "fd01::1/64", "dev", "veth0", "nodad")
+        r.run("ip", "addr", "add", "10.1.0.254/24", "dev", "vA")
+        r.run("ip", "-6", "addr", "add", "fd01::fe/64", "dev", "vA", "nodad")
+        r.run("ip", "addr", "add", "10.2.0.254/24", "dev", "vB")
+        r.run("ip", "-6", "addr", "add", "fd02::fe/64", "dev", "vB", "nodad")
+        b.run("ip", "addr", "add", "10.2.0.1/24", "dev", "veth0")
+        b.run("ip", "-6", "addr", "add", "fd02::1/64", "dev", "veth0", "nodad")
+        a.run("ip", "route", "add", "default", "via", "10.1.0.254")
+        a.run("ip", "-6", "route", "add", "default", "via", "fd01::fe")
+        b.run("ip", "route", "add", "default", "via", "10.2.0.254")
+        b.run("ip", "-6", "route", "add", "default", "via", "fd02::fe")
+        # A narrower link beyond R: large probes with DF get "packet too big".
+        r.run("ip", "link", "set", "vB", "mtu", "1300")
+        b.run("ip", "link", "set", "veth0", "mtu", "1300")
+        r.sysctl("net.ipv4.ip_forward", "1")
+        r.sysctl("net.ipv6.conf.all.forwarding", "1")
+        r.sysctl("net.ipv4.icmp_ratelimit", "0")
+        r.sysctl("net.ipv6.icmp.ratelimit", "0")
+        # warm up neighbours so the first probe is not lost to resolution
+        a.run("ping", "-c", "1", "-W", "2", "10.2.0.1", check=False)
+        a.run("ping", "-6", "-c", "1", "-W", "2", "fd02::1", check=False)
+        yield a, r, b
+
+
+@pytest.mark.parametrize("mode", ["dgram", "raw"])
+@pytest.mark.parametrize("dst,router", [("10.2.0.1", "10.1.0.254"), ("fd02::1", "fd01::fe")])
+def test_ttl_1_gives_time_exceeded_from_router(path, mode, dst, router):
+    a, _, _ = path
+    r = tundra(a, "--mode", mode, "-c", "2", "-i", "0.1", "-W", "1", "-t", "1", "--json", dst)
+    assert r.returncode == 1, r.stdout + r.stderr
+    ev = events(r.stdout)
+    errs = of(ev, "error")
+    assert len(errs) == 2, r.stdout
+    assert all(e["kind"] == "time_exceeded" and e["from"] == router for e in errs)
+    s = of(ev, "summary")[0]
+    assert s["errors"] == 2 and s["errors_by_kind"]["time_exceeded"] == 2 and s["received"] == 0
+    assert s["timeouts"] == 0  # an error ends the probe
+
+
+@pytest.mark.parametrize("mode", ["dgram", "raw"])
+@pytest.mark.parametrize("dst,router,code", [("10.3.0.1", "10.1.0.254", 0),
+                                             ("fd03::1", "fd01::fe", 0)])
+def test_missing_route_gives_unreachable(path, mode, dst, router, code):
+    a, _, _ = path
+    src = [] if ":" in dst else ["-I", "10.1.0.11" if mode == "dgram" else "10.1.0.12"]
+    r = tundra(a, "--mode", mode, *src, "-c", "2", "-i", "0.1", "-W", "1", "--json", dst)
+    assert r.returncode == 1
+    errs = of(events(r.stdout), "error")
+    assert len(errs) == 2
+    assert all(e["kind"] == "unreachable" and e["from"] == router and e["icmp_code"] == code
+               for e in errs)
+
+
+@pytest.mark.parametrize("mode", ["dgram", "raw"])
+def test_error_text_and_counts_agree_with_iputils(path, mode):
+    a, _, _ = path
+    ours = tundra(a, "--mode", mode, "-c", "3", "-i", "0.1", "-W", "1", "-t", "1", "10.2.0.1")
+    theirs = a.run("ping", "-c", "3", "-i", "0.1", "-W", "1", "-t", "1", "10.2.0.1", check=False)
+    assert ours.returncode == theirs.returncode == 1
+    x, y = summary(ours.stdout), summary(theirs.stdout)
+    assert (x["tx"], x["rx"], x["errors"]) == (y["tx"], y["rx"], y["errors"]) == (3, 0, 3)
+    line = re.compile(r"^From 10\.1\.0\.254 icmp_seq=(\d) Time to live exceeded$", re.M)
+    assert line.findall(ours.stdout) == line.findall(theirs.stdout) == ["1", "2", "3"]
+
+
+def test_routed_reply_and_interface_binding(path):
+    a, _, _ = path
+    ok = tundra(a, "-I", "veth0", "-c", "2", "-i", "0.1", "10.2.0.1")
+    assert ok.returncode == 0 and summary(ok.stdout)["rx"] == 2
+    src = tundra(a, "-I", "10.1.0.1", "-c", "1", "10.2.0.1")
+    assert src.returncode == 0
+    # Bound to lo, the probe cannot leave: no reply.
+    lo = tundra(a, "-I", "lo", "-c", "1", "-W", "0.5", "10.2.0.1")
+    assert lo.returncode == 1 and summary(lo.stdout)["rx"] == 0
+    bad = tundra(a, "-I", "nosuchif0", "-c", "1", "10.2.0.1")
+    assert bad.returncode == 2 and "SO_BINDTODEVICE" in bad.stderr
+
+
+@pytest.mark.parametrize("mode", ["dgram", "raw"])
+def test_injected_dup_reorder_corrupt_forged_classified(mode):
+    with Netns("tdinj") as ns:
+        ns.sysctl("net.ipv4.ping_group_range", "0 2147483647")
+        ns.sysctl("net.ipv4.icmp_echo_ignore_all", "1")
+        import os
+        resp = ns.popen(["/usr/bin/python3", os.path.join(os.path.dirname(__file__),
+                                                          "ping_responder.py"), "6"],
+                        stdout=-1, text=True)
+        assert resp.stdout.readline().strip() == "ready"
+        r = tundra(ns, "--mode", mode, "-c", "6", "-i", "0.1", "-W", "0.5", "--json", "127.0.0.1")
+        ev = events(r.stdout)
+        rep = {}
+        for e in of(ev, "reply"):
+            rep.setdefault(e["seq"], []).append(e)
+        assert len(rep[1]) == 1 and not rep[1][0]["dup"]
+        assert [e["dup"] for e in rep[2]] == [False, True]
+        assert rep[3][0]["out_of_order"] and not rep[4][0]["out_of_order"]
+        assert rep[5][0]["corrupted"] and not rep[1][0]["corrupted"]
+        assert 6 not in rep
+        assert len(of(ev, "forged")) == 1
+        assert [e["seq"] for e in of(ev, "timeout")] == [6]
+        s = of(ev, "summary")[0]
+        assert (s["transmitted"], s["received"], s["duplicates"], s["out_of_order"],
+                s["corrupted"], s["forged"], s["timeouts"]) == (6, 5, 1, 1, 1, 1, 1)
+        assert of(ev, "end")[0]["drops"]["forged"] == 1
+        assert r.returncode == 0
+
+
+@pytest.mark.parametrize("mode", ["dgram", "raw"])
+@pytest.mark.parametrize("dst,router", [("10.2.0.1", "10.1.0.254"), ("fd02::1", "fd01::fe")])
+def test_df_probe_too_big_for_next_link_reports_mtu(path, mode, dst, router):
+    a, _, _ = path
+    a.run("ip", "route", "flush", "cache", check=False)
+    a.run("ip", "-6", "route", "flush", "cache", check=False)
+    r = tundra(a, "--mode", mode, "-c", "1", "-W", "1", "-s", "1400", "-M", "do", "--json", dst)
+    ev = events(r.stdout)
+    errs = of(ev, "error")
+    # The route cache was flushed: the first probe meets the narrow link and the
+    # router's error carries the MTU it allows.
+    assert len(errs) == 1, r.stdout
+    assert errs[0]["kind"] == "packet_too_big" and errs[0]["info"] == 1300
+    assert errs[0]["from"] == router
+    assert r.returncode == 1
+
+
+def test_link_local_with_zone_binds_the_interface(path):
+    a, r, _ = path
+    out = r.run("ip", "-6", "addr", "show", "dev", "vA", "scope", "link").stdout
+    ll = re.search(r"inet6 (fe80::[0-9a-f:]+)/64", out)[1]
+    res = tundra(a, "-c", "2", "-i", "0.1", "-W", "2", f"{ll}%veth0")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert summary(res.stdout)["rx"] == 2

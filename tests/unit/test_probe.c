@@ -1,0 +1,734 @@
+/* Unit tests of the probe engine in virtual time: schedule, matching, authentication, statistics. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "tundra/probe.h"
+#include "tundra/wire.h"
+
+#define MS 1000000ULL
+#define US 1000ULL
+
+struct rec {
+	int n[8];
+	struct td_probe_event last[8];
+};
+
+static void on_ev(void *ctx, const struct td_probe_event *ev)
+{
+	struct rec *r = ctx;
+	r->n[ev->kind]++;
+	r->last[ev->kind] = *ev;
+}
+
+static struct td_probe_addr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+	struct td_probe_addr x = {.family = TD_PROBE_V4, .a = {a, b, c, d}};
+	return x;
+}
+
+static struct td_probe *mk(struct td_probe_config *c, struct rec *r)
+{
+	struct td_probe *p = NULL;
+	c->on_event = on_ev;
+	c->ctx = r;
+	for (int i = 0; i < 16; i++)
+		c->key[i] = (uint8_t)(i * 7 + 1);
+	assert_int_equal(td_probe_new(&p, c), 0);
+	return p;
+}
+
+/* A sent probe, kept as the echo "responder" would see it. */
+struct sent {
+	uint8_t pkt[2048];
+	size_t len;
+	uint32_t target, seq;
+	struct td_probe_addr dst;
+};
+
+static int poll1(struct td_probe *p, uint64_t now, struct sent *s)
+{
+	struct td_probe_tx tx;
+	int rc = td_probe_poll(p, now, &tx);
+	if (rc == 1) {
+		memcpy(s->pkt, tx.pkt, tx.len);
+		s->len = tx.len;
+		s->target = tx.target;
+		s->seq = tx.seq;
+		s->dst = *tx.dst;
+	}
+	return rc;
+}
+
+/* Turn a request into the reply a kernel would send (type 0, checksum redone). */
+static size_t make_reply(const struct sent *s, uint8_t *out)
+{
+	struct td_icmp_repr r;
+	assert_int_equal(td_icmp4_parse(s->pkt, s->len, 0, &r), TD_WIRE_OK);
+	r.type = TD_ICMP4_ECHO_REPLY;
+	size_t n = td_icmp_size(&r);
+	assert_int_equal(td_icmp4_emit(&r, out, n), TD_WIRE_OK);
+	return n;
+}
+
+static int deliver(struct td_probe *p, uint64_t now, const uint8_t *pkt, size_t len,
+		   const struct td_probe_addr *src, enum td_probe_sock sock)
+{
+	struct td_probe_rx rx = {.family = TD_PROBE_V4, .sock = sock, .src = *src,
+				 .ttl = 64, .tos = 0};
+	return td_probe_input(p, now, pkt, len, &rx);
+}
+
+static void reply_matches_and_rtt_from_monotonic_clock(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 3;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(127, 0, 0, 1);
+	assert_int_equal(td_probe_add(p, &a, NULL), 0);
+	td_probe_start(p, 1000 * MS);
+	struct sent s;
+	assert_int_equal(poll1(p, 1000 * MS, &s), 1);
+	assert_int_equal(s.len, 64);
+	assert_int_equal(poll1(p, 1000 * MS, &s), 0); /* next one is 1 s later */
+	assert_int_equal(td_probe_next_deadline(p), 2000 * MS);
+	uint8_t rep[2048];
+	size_t n = make_reply(&s, rep);
+	assert_int_equal(deliver(p, 1000 * MS + 250 * US, rep, n, &a, TD_PROBE_SOCK_DGRAM), 0);
+	assert_int_equal(r.n[TD_PROBE_EV_REPLY], 1);
+	assert_int_equal(r.last[TD_PROBE_EV_REPLY].rtt_ns, 250 * US);
+	assert_int_equal(r.last[TD_PROBE_EV_REPLY].ttl, 64);
+	assert_false(r.last[TD_PROBE_EV_REPLY].corrupted);
+	const struct td_probe_stats *sp = td_probe_target_stats(p, 0);
+	assert_int_equal(sp->transmitted, 1);
+	assert_int_equal(sp->received, 1);
+	td_probe_free(p);
+}
+
+static void kernel_stamps_preferred_over_clock(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 1;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(127, 0, 0, 1);
+	td_probe_add(p, &a, NULL);
+	td_probe_start(p, 0);
+	struct sent s;
+	assert_int_equal(poll1(p, 0, &s), 1);
+	td_probe_tx_stamp(p, 0, 0, 5000000 + 40 * US, false);
+	td_probe_tx_stamp(p, 0, 0, 5000000 + 50 * US, true);
+	td_probe_tx_stamp(p, 0, 0, 5000000 + 60 * US, false); /* user stamp never replaces kernel */
+	uint8_t rep[2048];
+	size_t n = make_reply(&s, rep);
+	struct td_probe_rx rx = {.family = TD_PROBE_V4, .src = a, .stamp_ns = 5000000 + 62 * US,
+				 .kernel_stamp = true, .ttl = -1, .tos = -1};
+	assert_int_equal(td_probe_input(p, 100 * US, rep, n, &rx), 0);
+	assert_int_equal(r.last[TD_PROBE_EV_REPLY].rtt_ns, 12 * US);
+	assert_true(r.last[TD_PROBE_EV_REPLY].kernel_stamps);
+	assert_true(td_probe_done(p));
+	assert_int_equal(r.n[TD_PROBE_EV_DONE], 1);
+	td_probe_free(p);
+}
+
+static void duplicate_reply_counted_not_received_twice(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 2;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(10, 0, 0, 1);
+	td_probe_add(p, &a, NULL);
+	td_probe_start(p, 0);
+	struct sent s;
+	poll1(p, 0, &s);
+	uint8_t rep[2048];
+	size_t n = make_reply(&s, rep);
+	assert_int_equal(deliver(p, 1 * MS, rep, n, &a, TD_PROBE_SOCK_DGRAM), 0);
+	assert_int_equal(deliver(p, 2 * MS, rep, n, &a, TD_PROBE_SOCK_DGRAM), 0);
+	assert_true(r.last[TD_PROBE_EV_REPLY].dup);
+	assert_int_equal(td_probe_target_stats(p, 0)->received, 1);
+	assert_int_equal(td_probe_target_stats(p, 0)->duplicates, 1);
+	td_probe_free(p);
+}
+
+static void reordered_replies_counted_out_of_order(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 3;
+	c.interval_ns = 10 * MS;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(10, 0, 0, 1);
+	td_probe_add(p, &a, NULL);
+	td_probe_start(p, 0);
+	struct sent s0, s1, s2;
+	poll1(p, 0, &s0);
+	poll1(p, 10 * MS, &s1);
+	poll1(p, 20 * MS, &s2);
+	uint8_t b0[2048], b1[2048], b2[2048];
+	size_t n0 = make_reply(&s0, b0), n1 = make_reply(&s1, b1), n2 = make_reply(&s2, b2);
+	deliver(p, 25 * MS, b1, n1, &a, TD_PROBE_SOCK_DGRAM);
+	deliver(p, 26 * MS, b0, n0, &a, TD_PROBE_SOCK_DGRAM);
+	assert_true(r.last[TD_PROBE_EV_REPLY].out_of_order);
+	deliver(p, 27 * MS, b2, n2, &a, TD_PROBE_SOCK_DGRAM);
+	assert_false(r.last[TD_PROBE_EV_REPLY].out_of_order);
+	assert_int_equal(td_probe_target_stats(p, 0)->out_of_order, 1);
+	assert_int_equal(td_probe_target_stats(p, 0)->received, 3);
+	td_probe_free(p);
+}
+
+static void forged_mac_dropped_and_counted(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 1;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(10, 0, 0, 1);
+	td_probe_add(p, &a, NULL);
+	td_probe_start(p, 0);
+	struct sent s;
+	poll1(p, 0, &s);
+	uint8_t rep[2048];
+	size_t n = make_reply(&s, rep);
+	rep[8 + 17] ^= 1; /* one MAC bit */
+	struct td_icmp_repr ir;
+	assert_int_equal(td_icmp4_parse(rep, n, TD_WIRE_SKIP_CSUM, &ir), TD_WIRE_OK);
+	td_icmp4_emit(&ir, rep, n); /* valid checksum: only the MAC is wrong */
+	assert_int_equal(deliver(p, 1 * MS, rep, n, &a, TD_PROBE_SOCK_DGRAM),
+			 TD_PROBE_DROP_FORGED + 1);
+	assert_int_equal(r.n[TD_PROBE_EV_REPLY], 0);
+	assert_int_equal(r.n[TD_PROBE_EV_FORGED], 1);
+	assert_int_equal(td_probe_target_stats(p, 0)->forged, 1);
+	assert_int_equal(td_probe_target_stats(p, 0)->received, 0);
+	assert_int_equal(td_probe_drops(p, TD_PROBE_DROP_FORGED), 1);
+	td_probe_free(p);
+}
+
+static void wire_seq_differing_from_authenticated_seq_is_forged(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 1;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(10, 0, 0, 1);
+	td_probe_add(p, &a, NULL);
+	td_probe_start(p, 0);
+	struct sent s;
+	poll1(p, 0, &s);
+	uint8_t rep[2048];
+	size_t n = make_reply(&s, rep);
+	struct td_icmp_repr ir;
+	td_icmp4_parse(rep, n, 0, &ir);
+	ir.seq = 7;
+	td_icmp4_emit(&ir, rep, n);
+	assert_int_equal(deliver(p, 1 * MS, rep, n, &a, TD_PROBE_SOCK_DGRAM),
+			 TD_PROBE_DROP_FORGED + 1);
+	td_probe_free(p);
+}
+
+static void reply_from_other_address_is_wrong_source(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 1;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(10, 0, 0, 1), b = v4(10, 0, 0, 2);
+	td_probe_add(p, &a, NULL);
+	td_probe_start(p, 0);
+	struct sent s;
+	poll1(p, 0, &s);
+	uint8_t rep[2048];
+	size_t n = make_reply(&s, rep);
+	assert_int_equal(deliver(p, 1 * MS, rep, n, &b, TD_PROBE_SOCK_DGRAM),
+			 TD_PROBE_DROP_WRONG_SOURCE + 1);
+	td_probe_free(p);
+}
+
+static void raw_socket_foreign_ident_ignored(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 1;
+	c.sock[0] = TD_PROBE_SOCK_RAW;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(10, 0, 0, 1);
+	td_probe_add(p, &a, NULL);
+	td_probe_start(p, 0);
+	struct sent s;
+	poll1(p, 0, &s);
+	assert_int_equal(td_get_be16(s.pkt + 4), td_probe_target_ident(p, 0));
+	uint8_t rep[2048];
+	size_t n = make_reply(&s, rep);
+	struct td_icmp_repr ir;
+	td_icmp4_parse(rep, n, 0, &ir);
+	ir.ident ^= 0x5555;
+	td_icmp4_emit(&ir, rep, n);
+	assert_int_equal(deliver(p, 1 * MS, rep, n, &a, TD_PROBE_SOCK_RAW),
+			 TD_PROBE_DROP_FOREIGN + 1);
+	assert_int_equal(td_probe_target_stats(p, 0)->forged, 0);
+	td_probe_free(p);
+}
+
+static void corrupted_pattern_reported_with_offset(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 1;
+	c.pattern[0] = 0xab;
+	c.pattern[1] = 0xcd;
+	c.pattern_len = 2;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(10, 0, 0, 1);
+	td_probe_add(p, &a, NULL);
+	td_probe_start(p, 0);
+	struct sent s;
+	poll1(p, 0, &s);
+	assert_int_equal(s.pkt[8 + 31], 0xcd);
+	uint8_t rep[2048];
+	size_t n = make_reply(&s, rep);
+	rep[8 + 40] = 0x00;
+	struct td_icmp_repr ir;
+	td_icmp4_parse(rep, n, TD_WIRE_SKIP_CSUM, &ir);
+	td_icmp4_emit(&ir, rep, n);
+	assert_int_equal(deliver(p, 1 * MS, rep, n, &a, TD_PROBE_SOCK_DGRAM), 0);
+	assert_true(r.last[TD_PROBE_EV_REPLY].corrupted);
+	assert_int_equal(r.last[TD_PROBE_EV_REPLY].bad_offset, 40);
+	assert_int_equal(r.last[TD_PROBE_EV_REPLY].want_byte, 0xab);
+	assert_int_equal(td_probe_target_stats(p, 0)->corrupted, 1);
+	assert_int_equal(td_probe_target_stats(p, 0)->received, 1);
+	td_probe_free(p);
+}
+
+static void bad_icmp_checksum_is_malformed(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 1;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(10, 0, 0, 1);
+	td_probe_add(p, &a, NULL);
+	td_probe_start(p, 0);
+	struct sent s;
+	poll1(p, 0, &s);
+	uint8_t rep[2048];
+	size_t n = make_reply(&s, rep);
+	rep[8 + 40] ^= 0xff;
+	assert_int_equal(deliver(p, 1 * MS, rep, n, &a, TD_PROBE_SOCK_RAW),
+			 TD_PROBE_DROP_MALFORMED + 1);
+	td_probe_free(p);
+}
+
+static void timeout_then_late_reply_not_received(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 1;
+	c.timeout_ns = 100 * MS;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(10, 0, 0, 1);
+	td_probe_add(p, &a, NULL);
+	td_probe_start(p, 0);
+	struct sent s;
+	poll1(p, 0, &s);
+	assert_int_equal(td_probe_next_deadline(p), 100 * MS);
+	assert_int_equal(poll1(p, 99 * MS, &s), 0);
+	assert_int_equal(r.n[TD_PROBE_EV_TIMEOUT], 0);
+	assert_int_equal(poll1(p, 100 * MS, &s), 0);
+	assert_int_equal(r.n[TD_PROBE_EV_TIMEOUT], 1);
+	assert_true(td_probe_done(p));
+	assert_int_equal(td_probe_next_deadline(p), UINT64_MAX);
+	uint8_t rep[2048];
+	size_t n = make_reply(&s, rep);
+	deliver(p, 150 * MS, rep, n, &a, TD_PROBE_SOCK_DGRAM);
+	assert_true(r.last[TD_PROBE_EV_REPLY].late);
+	assert_int_equal(td_probe_target_stats(p, 0)->received, 0);
+	assert_int_equal(td_probe_target_stats(p, 0)->late, 1);
+	assert_int_equal(td_probe_target_stats(p, 0)->timeouts, 1);
+	td_probe_free(p);
+}
+
+static void sequence_space_per_target_beyond_65535_targets(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 1;
+	c.max_targets = 70000;
+	c.timeout_ns = 1000 * MS;
+	struct td_probe *p = mk(&c, &r);
+	for (uint32_t i = 0; i < 70000; i++) {
+		struct td_probe_addr a = v4(127, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i);
+		assert_int_equal(td_probe_add(p, &a, NULL), 0);
+	}
+	td_probe_start(p, 0);
+	struct sent s;
+	uint8_t rep[2048];
+	uint32_t sent = 0;
+	while (poll1(p, 0, &s) == 1) {
+		size_t n = make_reply(&s, rep);
+		assert_int_equal(deliver(p, 1 * MS, rep, n, &s.dst, TD_PROBE_SOCK_DGRAM), 0);
+		sent++;
+	}
+	assert_int_equal(sent, 70000);
+	assert_int_equal(r.n[TD_PROBE_EV_REPLY], 70000);
+	assert_true(td_probe_done(p));
+	struct td_probe_stats tot;
+	td_probe_totals(p, &tot);
+	assert_int_equal(tot.received, 70000);
+	td_probe_free(p);
+}
+
+static void spacing_paces_sends_across_targets(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 1;
+	c.max_targets = 3;
+	c.spacing_ns = 5 * MS;
+	struct td_probe *p = mk(&c, &r);
+	for (uint8_t i = 1; i <= 3; i++) {
+		struct td_probe_addr a = v4(10, 0, 0, i);
+		td_probe_add(p, &a, NULL);
+	}
+	td_probe_start(p, 0);
+	struct sent s;
+	assert_int_equal(poll1(p, 0, &s), 1);
+	assert_int_equal(poll1(p, 0, &s), 0);
+	assert_int_equal(td_probe_next_deadline(p), 5 * MS);
+	assert_int_equal(poll1(p, 5 * MS, &s), 1);
+	assert_int_equal(s.target, 1);
+	td_probe_free(p);
+}
+
+static void spacing_bucket_lets_a_burst_out_after_idle_but_keeps_rate(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 1;
+	c.max_targets = 40;
+	c.spacing_ns = 100 * US;
+	c.spacing_burst_ns = 1 * MS;
+	struct td_probe *p = mk(&c, &r);
+	for (uint8_t i = 1; i <= 40; i++) {
+		struct td_probe_addr a = v4(10, 0, 0, i);
+		td_probe_add(p, &a, NULL);
+	}
+	td_probe_start(p, 0);
+	struct sent s;
+	/* at t = 2 ms: targets 0..20 are due (spacing staggers the starts); the
+	 * bucket holds 1 ms / 100 us = 10 probes, plus the first */
+	int n = 0;
+	while (poll1(p, 2 * MS, &s) == 1)
+		n++;
+	assert_in_range(n, 10, 11);
+	/* the rate then settles at one per 100 us */
+	n = 0;
+	for (uint64_t t = 2 * MS + 10 * US; t <= 3 * MS; t += 10 * US)
+		while (poll1(p, t, &s) == 1)
+			n++;
+	assert_in_range(n, 9, 11);
+	td_probe_free(p);
+}
+
+static void lost_probe_in_long_flood_still_times_out(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 20000;
+	c.interval_ns = 10 * MS;
+	c.send_on_reply = true;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(10, 0, 0, 1);
+	td_probe_add(p, &a, NULL);
+	td_probe_start(p, 0);
+	struct sent s;
+	uint8_t rep[2048];
+	uint64_t now = 0;
+	/* probe 0 is lost; the next 19 999 are answered at once (flood) */
+	assert_int_equal(poll1(p, now, &s), 1);
+	now += 10 * MS;
+	for (int i = 1; i < 20000; i++) {
+		assert_int_equal(poll1(p, now, &s), 1);
+		size_t n = make_reply(&s, rep);
+		deliver(p, now + 5 * US, rep, n, &a, TD_PROBE_SOCK_DGRAM);
+		now += 10 * US;
+	}
+	assert_int_equal(r.n[TD_PROBE_EV_TIMEOUT], 1);
+	assert_int_equal(td_probe_target_stats(p, 0)->received, 19999);
+	assert_true(td_probe_done(p));
+	td_probe_free(p);
+}
+
+static void unsend_gives_probe_back(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 2;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(10, 0, 0, 1);
+	td_probe_add(p, &a, NULL);
+	td_probe_start(p, 0);
+	struct td_probe_tx tx;
+	assert_int_equal(td_probe_poll(p, 0, &tx), 1);
+	td_probe_unsend(p, &tx);
+	assert_int_equal(td_probe_target_stats(p, 0)->transmitted, 0);
+	assert_int_equal(td_probe_outstanding(p), 0);
+	assert_int_equal(td_probe_poll(p, 1 * MS, &tx), 1);
+	assert_int_equal(tx.seq, 0);
+	td_probe_free(p);
+}
+
+/* Wrap an ICMPv4 error around a request as a router would (IP header + request). */
+static size_t make_error(const struct sent *s, uint8_t type, uint8_t code, uint8_t *out)
+{
+	uint8_t inner[2048];
+	struct td_ipv4_repr ip = {.src = 0x0a000063, .dst = td_get_be32(s->dst.a), .ttl = 1,
+				  .proto = TD_IPPROTO_ICMP, .payload_len = (uint16_t)s->len};
+	td_ipv4_emit(&ip, inner, 20);
+	memcpy(inner + 20, s->pkt, s->len);
+	struct td_icmp_repr e = {.type = type, .code = code, .data = {inner, 20 + s->len}};
+	size_t n = td_icmp_size(&e);
+	assert_int_equal(td_icmp4_emit(&e, out, n), TD_WIRE_OK);
+	return n;
+}
+
+static void raw_time_exceeded_matched_to_probe(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 1;
+	c.sock[0] = TD_PROBE_SOCK_RAW;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(10, 0, 1, 1), router = v4(10, 0, 0, 254);
+	td_probe_add(p, &a, NULL);
+	td_probe_start(p, 0);
+	struct sent s;
+	poll1(p, 0, &s);
+	uint8_t err[2048];
+	size_t n = make_error(&s, TD_ICMP4_TIME_EXCEEDED, 0, err);
+	assert_int_equal(deliver(p, 1 * MS, err, n, &router, TD_PROBE_SOCK_RAW), 0);
+	assert_int_equal(r.n[TD_PROBE_EV_ERROR], 1);
+	assert_int_equal(r.last[TD_PROBE_EV_ERROR].err_kind, TD_PROBE_ERR_TIME_EXCEEDED);
+	assert_memory_equal(r.last[TD_PROBE_EV_ERROR].from.a, router.a, 4);
+	assert_int_equal(td_probe_target_stats(p, 0)->errors, 1);
+	assert_int_equal(td_probe_err_count(p, 4, 11, 0), 1);
+	assert_true(td_probe_done(p)); /* the error ends the probe: no timeout later */
+	td_probe_free(p);
+}
+
+static void dgram_error_queue_unreachable_matched(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 1;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(10, 0, 1, 1), router = v4(10, 0, 0, 254);
+	td_probe_add(p, &a, NULL);
+	td_probe_start(p, 0);
+	struct sent s;
+	poll1(p, 0, &s);
+	struct td_probe_icmp_err e = {.family = 4, .offender = router, .dst = a, .type = 3,
+				      .code = 1, .quoted = s.pkt, .quoted_len = s.len};
+	assert_int_equal(td_probe_error(p, 1 * MS, &e), 0);
+	assert_int_equal(r.last[TD_PROBE_EV_ERROR].err_kind, TD_PROBE_ERR_UNREACH);
+	assert_int_equal(r.last[TD_PROBE_EV_ERROR].icmp_code, 1);
+	/* A quote of someone else's probe does not match. */
+	uint8_t other[64];
+	memcpy(other, s.pkt, s.len);
+	other[8 + 18] ^= 0x40;
+	e.quoted = other;
+	assert_int_equal(td_probe_error(p, 1 * MS, &e), TD_PROBE_DROP_ERR_UNMATCHED + 1);
+	td_probe_free(p);
+}
+
+static void percentiles_exact_then_histogram(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 1000;
+	c.interval_ns = 1 * MS;
+	c.timeout_ns = 500 * MS;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(10, 0, 0, 1);
+	td_probe_add(p, &a, NULL);
+	td_probe_start(p, 0);
+	struct sent s;
+	uint8_t rep[2048];
+	for (uint64_t i = 0; i < 1000; i++) {
+		uint64_t now = i * MS;
+		assert_int_equal(poll1(p, now, &s), 1);
+		size_t n = make_reply(&s, rep);
+		/* RTTs 101..1100 us */
+		deliver(p, now + (101 + i) * US, rep, n, &a, TD_PROBE_SOCK_DGRAM);
+		if (i == 3) {
+			assert_int_equal(td_probe_percentile(p, 0, 50), 102 * US);
+			assert_int_equal(td_probe_percentile(p, 0, 100), 104 * US);
+		}
+	}
+	uint64_t p50 = td_probe_percentile(p, 0, 50), p99 = td_probe_percentile(p, 0, 99);
+	/* within the histogram's 1/32 relative error of the true 600 us / 1090 us */
+	assert_in_range(p50, 600 * US - 600 * US / 30, 600 * US + 600 * US / 30);
+	assert_in_range(p99, 1090 * US - 1090 * US / 30, 1100 * US);
+	const struct td_probe_stats *sp = td_probe_target_stats(p, 0);
+	assert_int_equal(sp->rtt_min_ns, 101 * US);
+	assert_int_equal(sp->rtt_max_ns, 1100 * US);
+	/* Steadily rising RTT by 1 us: RFC 3550 J converges to 1 us. */
+	assert_in_range((uint64_t)sp->jitter_ns, 990, 1000);
+	uint64_t mdev = td_probe_stats_mdev_ns(sp); /* stddev of uniform 1000 values: ~288.7 us */
+	assert_in_range(mdev, 288 * US, 289 * US);
+	td_probe_free(p);
+}
+
+static void flood_sends_next_on_reply(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 3;
+	c.interval_ns = 10 * MS;
+	c.send_on_reply = true;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(10, 0, 0, 1);
+	td_probe_add(p, &a, NULL);
+	td_probe_start(p, 0);
+	struct sent s;
+	uint8_t rep[2048];
+	poll1(p, 0, &s);
+	assert_int_equal(td_probe_next_deadline(p), 10 * MS);
+	size_t n = make_reply(&s, rep);
+	deliver(p, 100 * US, rep, n, &a, TD_PROBE_SOCK_DGRAM);
+	assert_int_equal(td_probe_next_deadline(p), 100 * US);
+	assert_int_equal(poll1(p, 100 * US, &s), 1);
+	assert_int_equal(s.seq, 1);
+	td_probe_free(p);
+}
+
+static void short_payload_matched_unauthenticated(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 1;
+	c.payload_len = 8;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(10, 0, 0, 1);
+	td_probe_add(p, &a, NULL);
+	td_probe_start(p, 0);
+	struct sent s;
+	poll1(p, 0, &s);
+	uint8_t rep[2048];
+	size_t n = make_reply(&s, rep);
+	assert_int_equal(deliver(p, 1 * MS, rep, n, &a, TD_PROBE_SOCK_DGRAM), 0);
+	assert_true(r.last[TD_PROBE_EV_REPLY].unauthenticated);
+	assert_int_equal(td_probe_target_stats(p, 0)->received, 1);
+	td_probe_free(p);
+}
+
+static void ipv6_reply_matches(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 1;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = {.family = TD_PROBE_V6, .a = {[15] = 1}};
+	td_probe_add(p, &a, NULL);
+	td_probe_start(p, 0);
+	struct td_probe_tx tx;
+	assert_int_equal(td_probe_poll(p, 0, &tx), 1);
+	assert_int_equal(tx.pkt[0], TD_ICMP6_ECHO_REQUEST);
+	uint8_t rep[2048];
+	memcpy(rep, tx.pkt, tx.len);
+	rep[0] = TD_ICMP6_ECHO_REPLY;
+	struct td_probe_rx rx = {.family = TD_PROBE_V6, .src = a, .ttl = 64, .tos = -1};
+	assert_int_equal(td_probe_input(p, 30 * US, rep, tx.len, &rx), 0);
+	assert_int_equal(r.last[TD_PROBE_EV_REPLY].rtt_ns, 30 * US);
+	td_probe_free(p);
+}
+
+static void siphash_matches_reference_vector(void **st)
+{
+	(void)st;
+	/* Aumasson & Bernstein, SipHash paper appendix A: key 00..0f, message 00..0e. */
+	uint8_t k[16], m[15];
+	for (int i = 0; i < 16; i++)
+		k[i] = (uint8_t)i;
+	for (int i = 0; i < 15; i++)
+		m[i] = (uint8_t)i;
+	assert_int_equal(td_siphash24(k, m, 15), 0xa129ca6149be45e5ULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(reply_matches_and_rtt_from_monotonic_clock),
+		cmocka_unit_test(kernel_stamps_preferred_over_clock),
+		cmocka_unit_test(duplicate_reply_counted_not_received_twice),
+		cmocka_unit_test(reordered_replies_counted_out_of_order),
+		cmocka_unit_test(forged_mac_dropped_and_counted),
+		cmocka_unit_test(wire_seq_differing_from_authenticated_seq_is_forged),
+		cmocka_unit_test(reply_from_other_address_is_wrong_source),
+		cmocka_unit_test(raw_socket_foreign_ident_ignored),
+		cmocka_unit_test(corrupted_pattern_reported_with_offset),
+		cmocka_unit_test(bad_icmp_checksum_is_malformed),
+		cmocka_unit_test(timeout_then_late_reply_not_received),
+		cmocka_unit_test(sequence_space_per_target_beyond_65535_targets),
+		cmocka_unit_test(spacing_paces_sends_across_targets),
+		cmocka_unit_test(spacing_bucket_lets_a_burst_out_after_idle_but_keeps_rate),
+		cmocka_unit_test(lost_probe_in_long_flood_still_times_out),
+		cmocka_unit_test(unsend_gives_probe_back),
+		cmocka_unit_test(raw_time_exceeded_matched_to_probe),
+		cmocka_unit_test(dgram_error_queue_unreachable_matched),
+		cmocka_unit_test(percentiles_exact_then_histogram),
+		cmocka_unit_test(flood_sends_next_on_reply),
+		cmocka_unit_test(short_payload_matched_unauthenticated),
+		cmocka_unit_test(ipv6_reply_matches),
+		cmocka_unit_test(siphash_matches_reference_vector),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
