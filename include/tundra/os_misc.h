@@ -7,7 +7,7 @@
 
 /* CLOCK_MONOTONIC in nanoseconds (the time base of every sans-I/O core). */
 uint64_t td_os_now_ns(void);
-/* Fill buf from getrandom(2). 0 or -errno. */
+/* Fill buf from getrandom(2). 0 or -errno (src/os/icmp_sock.c; also in pinger.h). */
 int td_os_random(void *buf, size_t len);
 
 #endif
