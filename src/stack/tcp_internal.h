@@ -86,6 +86,7 @@ struct td_tcp_sock {
 	td_tcp_event_fn cb;
 	void *user;
 	struct td_tcp_sock *nnext;       /* pending-notification list */
+	struct td_tcp_sock *anext, *aprev; /* every control block in use (timers scan this) */
 
 	struct td_tcp_tuple tu;
 	uint8_t state;
@@ -168,6 +169,8 @@ struct td_tcp {
 	void *wakeup_ctx;
 	struct td_tcp_sock *pool;      /* cfg.max_socks control blocks */
 	struct td_tcp_sock *free_list; /* through hnext */
+	struct td_tcp_sock *active;    /* in use, through anext/aprev */
+	struct td_tcp_sock *last;      /* last lookup hit: bulk flows skip the hash */
 	uint32_t in_use;
 	uint32_t nbuckets;             /* power of two */
 	struct td_tcp_sock **buckets;  /* connections by 4-tuple */

@@ -441,7 +441,13 @@ void tcp_window_update_check(struct td_tcp_sock *s, uint64_t now)
 	uint32_t old = SEQ_GT(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
 	uint32_t w = tcp_rcv_wnd(s);
 	uint32_t step = s->rcvbuf / 2 < s->our_mss ? s->rcvbuf / 2 : s->our_mss;
-	if (w > old && (w - old >= step || s->zero_wnd_adv)) {
+	/* Beyond the SWS rule, only when it matters to the sender: the window
+	 * it sees is down to half the buffer and would at least double (as
+	 * Linux's tcp_cleanup_rbuf), or it was zero. Otherwise the next
+	 * regular ACK carries the new window; an update per read() would cost
+	 * a segment per read. */
+	bool matters = old <= s->rcvbuf / 2 && w >= 2 * old;
+	if (w > old && ((w - old >= step && matters) || s->zero_wnd_adv)) {
 		s->tcp->c.tx_window_updates++;
 		tcp_send_ack(s, now);
 	}

@@ -119,7 +119,7 @@ static uint8_t *conn_buf(struct svc_conn *c)
 /* Read and drop what the peer sends; true at EOF. -1 on error. */
 static int drain(struct svc_conn *c, uint64_t *count)
 {
-	uint8_t tmp[4096];
+	uint8_t tmp[16384];
 	for (;;) {
 		ssize_t n = td_tcp_recv(c->s, tmp, sizeof(tmp), svc_now(c->svc));
 		if (n > 0) {

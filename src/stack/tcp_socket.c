@@ -159,6 +159,10 @@ struct td_tcp_sock *tcp_sock_alloc(struct td_tcp *tcp)
 	s->rcvbuf = tcp->cfg.rcvbuf;
 	s->cc = tcp_cc_get(tcp->cfg.cc);
 	s->rtx_at = s->delack_at = s->ka_at = TD_NEVER;
+	s->anext = tcp->active;
+	if (tcp->active)
+		tcp->active->aprev = s;
+	tcp->active = s;
 	tcp->in_use++;
 	return s;
 }
@@ -190,6 +194,14 @@ static void sock_release(struct td_tcp_sock *s)
 		notify_unlink(s);
 	tcp_reass_free(s);
 	tcp_sbuf_free(s);
+	if (s->aprev)
+		s->aprev->anext = s->anext;
+	else
+		tcp->active = s->anext;
+	if (s->anext)
+		s->anext->aprev = s->aprev;
+	if (tcp->last == s)
+		tcp->last = NULL;
 	s->tcp = NULL;
 	s->state = TD_TCP_CLOSED;
 	s->hnext = tcp->free_list;
@@ -225,13 +237,19 @@ void tcp_hash_remove(struct td_tcp_sock *s)
 	if (*pp)
 		*pp = s->hnext;
 	s->hnext = NULL;
+	if (s->tcp->last == s)
+		s->tcp->last = NULL;
 }
 
 struct td_tcp_sock *tcp_lookup(struct td_tcp *tcp, const struct td_tcp_tuple *t)
 {
+	if (tcp->last && tuple_eq(&tcp->last->tu, t))
+		return tcp->last;
 	for (struct td_tcp_sock *s = tcp->buckets[bucket_of(tcp, t)]; s; s = s->hnext)
-		if (tuple_eq(&s->tu, t))
+		if (tuple_eq(&s->tu, t)) {
+			tcp->last = s;
 			return s;
+		}
 	return NULL;
 }
 
@@ -621,9 +639,9 @@ static void close_listener(struct td_tcp_sock *lst, uint64_t now)
 {
 	struct td_tcp *tcp = lst->tcp;
 	/* Children not yet accepted are reset; half-open ones just vanish. */
-	for (uint32_t i = 0; i < tcp->cfg.max_socks; i++) {
-		struct td_tcp_sock *c = &tcp->pool[i];
-		if (c->tcp && c->parent == lst) {
+	for (struct td_tcp_sock *c = tcp->active, *next; c; c = next) {
+		next = c->anext;
+		if (c->parent == lst) {
 			if (c->state != TD_TCP_SYN_RECEIVED)
 				tcp_send_rst(c, now);
 			tcp_conn_closed(c, 0);

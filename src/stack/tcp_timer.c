@@ -191,8 +191,10 @@ static bool sock_live(const struct td_tcp_sock *s)
 void td_tcp_poll(struct td_tcp *tcp, uint64_t now)
 {
 	tcp_enter(tcp, now);
-	for (uint32_t i = 0; i < tcp->cfg.max_socks; i++) {
-		struct td_tcp_sock *s = &tcp->pool[i];
+	/* Only this socket can be freed while it is processed (callbacks wait
+	 * for tcp_leave), so the next pointer taken first stays valid. */
+	for (struct td_tcp_sock *s = tcp->active, *next; s; s = next) {
+		next = s->anext;
 		if (!sock_live(s))
 			continue;
 		if (s->delack_at <= now) {
@@ -217,8 +219,7 @@ void td_tcp_poll(struct td_tcp *tcp, uint64_t now)
 uint64_t td_tcp_next_deadline(const struct td_tcp *tcp)
 {
 	uint64_t d = TD_NEVER;
-	for (uint32_t i = 0; i < tcp->cfg.max_socks; i++) {
-		const struct td_tcp_sock *s = &tcp->pool[i];
+	for (const struct td_tcp_sock *s = tcp->active; s; s = s->anext) {
 		if (!sock_live(s))
 			continue;
 		uint64_t x = tcp_sock_deadline(s);
