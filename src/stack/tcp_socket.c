@@ -307,9 +307,10 @@ void tcp_leave(struct td_tcp *tcp)
 		s->notify_queued = 0;
 		unsigned ev = s->events;
 		s->events = 0;
-		if (s->user_open && s->cb && ev) {
-			any = true;
-			s->cb(s, ev, s->user);
+		if (s->user_open && ev) {
+			any = true; /* the eventfd wakes applications without callbacks too */
+			if (s->cb)
+				s->cb(s, ev, s->user);
 		}
 	}
 	tcp->depth--;

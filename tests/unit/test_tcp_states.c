@@ -7,6 +7,10 @@
 #include <cmocka.h>
 
 #include "tcp_harness.h"
+#include "tundra/os_misc.h"
+
+#include <poll.h>
+#include <unistd.h>
 
 static struct td_tcp_opts no_opts;
 
@@ -571,6 +575,29 @@ static void tcp_isn_differs_per_tuple_and_advances_with_time(void **state)
 	h_fini_expect_empty(&h);
 }
 
+static void tcp_eventfd_becomes_readable_on_socket_events(void **state)
+{
+	(void)state;
+	struct harness h;
+	h_init(&h, NULL);
+	int fd = td_tcp_eventfd_open(h.tcp);
+	assert_true(fd >= 0);
+	struct td_tcp_sock *s = connect_sock(&h);
+	td_tcp_set_callback(s, NULL, NULL); /* an application that only polls the fd */
+	uint32_t iss = h_out(&h)->r.seq;
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, 0), 0); /* nothing happened yet */
+	h_in(&h, TD_TCP_SYN | TD_TCP_ACK, 5000, iss + 1, 8192, &no_opts, NULL, 0);
+	assert_int_equal(poll(&p, 1, 0), 1);
+	uint64_t n;
+	assert_int_equal(read(fd, &n, sizeof(n)), (ssize_t)sizeof(n));
+	assert_true(n >= 1);
+	assert_true(td_tcp_events(s) & TD_TCP_EV_WRITABLE);
+	td_tcp_eventfd_close(h.tcp, fd);
+	td_tcp_abort(s, h.now);
+	h_fini_expect_empty(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -597,6 +624,7 @@ int main(void)
 		cmocka_unit_test(tcp_icmp_port_unreachable_fails_connect),
 		cmocka_unit_test(tcp_failed_connect_never_fires_callback),
 		cmocka_unit_test(tcp_isn_differs_per_tuple_and_advances_with_time),
+		cmocka_unit_test(tcp_eventfd_becomes_readable_on_socket_events),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
