@@ -89,5 +89,6 @@ printf "  %-34s %10s %10s\n" "tundra / minimal" "$(ratio "$t_up" "$m_up")" "$(ra
 printf "  %-34s %10s %10s\n" "tundra / slirp4netns" "$(ratio "$t_up" "$s_up")" "$(ratio "$t_down" "$s_down")"
 printf "  %-34s %10s %10s\n" "tundra / veth" "$(ratio "$t_up" "$v_up")" "$(ratio "$t_down" "$v_down")"
 echo "1-byte request/response, transactions/s: tundra $t_rr, veth $v_rr, ratio $(ratio "$t_rr" "$v_rr")"
-echo "not measured here: lwIP over the same TUN (no lwIP TUN peer in bench/ yet)"
+echo "not measured here: lwIP over the same TUN (bench/lwip/lwip_tun.c answers ping only; a TCP"
+echo "  raw-API peer on Debian's liblwip did not answer SYNs in our attempt)"
 rm -f "$log"
