@@ -3,6 +3,8 @@ namespaces each test creates. Sizes are scaled to keep this file within about
 2 minutes: 64 MiB downloads, 32 MiB upload, 16 MiB echo. The issue's 1 GiB
 each (download, upload, echo) runs under TUNDRA_LONG=1 (`make check-long`),
 about 30 s more."""
+import atexit
+import glob
 import hashlib
 import json
 import os
@@ -24,11 +26,21 @@ BIG = (1 << 30) if LONG else (64 << 20)
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for namespaces")
 
 
+def _remove_leftovers(prefix):
+    for f in glob.glob(prefix + "*"):
+        try:
+            os.unlink(f)
+        except OSError:
+            pass
+
+
 class Stack:
     """tundra stack in a fresh namespace; counters in JSON at exit."""
 
     def __init__(self, ns, *args):
         self.ns = ns
+        # files of a failed test go too (stats, stderr, download/upload scratch)
+        atexit.register(_remove_leftovers, f"/tmp/{ns.name}.")
         self.stats = f"/tmp/{ns.name}.stats.json"
         self.err = open(f"/tmp/{ns.name}.stderr", "w+")
         self.p = ns.popen([TUNDRA, "stack", "--stats=json", "--stats-file", self.stats,
