@@ -598,6 +598,46 @@ static void tcp_eventfd_becomes_readable_on_socket_events(void **state)
 	h_fini_expect_empty(&h);
 }
 
+static void tcp_raw_bytes_entry_checks_checksum_and_options(void **state)
+{
+	(void)state;
+	struct harness h;
+	h_init(&h, NULL);
+	struct td_tcp_sock *lst = h_listen(&h, 4);
+	struct td_tcp_repr r;
+	memset(&r, 0, sizeof(r));
+	r.src_port = 40000;
+	r.dst_port = 80;
+	r.seq = 77;
+	r.flags = TD_TCP_SYN;
+	r.window = 1000;
+	r.opt.has_mss = true;
+	r.opt.mss = 1200;
+	uint8_t seg[64];
+	size_t n = td_tcp_size(&r);
+	/* pseudo-header as the peer (10.0.0.1) sending to us (10.0.0.2) computes it */
+	uint32_t ph = td_csum_pseudo4(0x0a000001, 0x0a000002, TD_IPPROTO_TCP, (uint16_t)n);
+	assert_int_equal(td_tcp_emit(&r, ph, seg, n), TD_WIRE_OK);
+	seg[16] ^= 0x55; /* checksum broken */
+	td_tcp_input_bytes(h.tcp, h.now, &h.peer, seg, n, 0);
+	assert_int_equal(h_pending(&h), 0);
+	assert_int_equal(td_tcp_counters(h.tcp)->rx_bad_csum, 1);
+	seg[16] ^= 0x55;
+	td_tcp_input_bytes(h.tcp, h.now, &h.peer, seg, n, 0);
+	const struct h_seg *sa = h_out(&h);
+	assert_non_null(sa);
+	assert_int_equal(sa->r.flags, TD_TCP_SYN | TD_TCP_ACK);
+	assert_int_equal(sa->r.ack, 78);
+	/* an option of length 0 is a counted drop */
+	seg[20] = 2;
+	seg[21] = 0;
+	td_tcp_input_bytes(h.tcp, h.now, &h.peer, seg, n, TD_WIRE_SKIP_CSUM);
+	assert_int_equal(td_tcp_counters(h.tcp)->rx_bad_option, 1);
+	assert_int_equal(h_pending(&h), 0);
+	td_tcp_close(lst, h.now);
+	h_fini_expect_empty(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -625,6 +665,7 @@ int main(void)
 		cmocka_unit_test(tcp_failed_connect_never_fires_callback),
 		cmocka_unit_test(tcp_isn_differs_per_tuple_and_advances_with_time),
 		cmocka_unit_test(tcp_eventfd_becomes_readable_on_socket_events),
+		cmocka_unit_test(tcp_raw_bytes_entry_checks_checksum_and_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
