@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/stack_tcp.h"
 #include "tundra/stack.h"
 #include "tundra/stack_os.h"
 
@@ -30,6 +31,7 @@ struct opts {
 	struct route routes[MAX_ROUTES];
 	int nroutes;
 	char **command;
+	struct td_cli_tcp tcp;
 };
 
 static void usage(FILE *f)
@@ -38,7 +40,8 @@ static void usage(FILE *f)
 		"usage: tundra stack [OPTIONS] [-- COMMAND [ARGS...]]\n"
 		"\n"
 		"Bring up a TUN interface whose far end is a userspace IPv4/IPv6 host\n"
-		"(ICMP echo, UDP echo on port 7 and discard on port 9).\n"
+		"(ICMP echo, UDP echo on port 7 and discard on port 9, TCP echo 7, discard 9,\n"
+		"chargen 19 and HTTP on port 80: /stats, /bytes/N, POST /upload).\n"
 		"\n"
 		"  --name IFNAME          TUN device name (default tundra0)\n"
 		"  --persist              keep the device after exit (TUNSETPERSIST)\n"
@@ -63,10 +66,12 @@ static void usage(FILE *f)
 		"  --reass-slots N        datagrams reassembled at once (default 16)\n"
 		"  --icmp-rate N[/BURST]  ICMP errors per second and burst (default 100/20)\n"
 		"  --slots N              packet slots (default 1024)\n"
+		"%s"
 		"  --quiet                no ready line\n"
 		"\n"
 		"With -- COMMAND the command runs in the same namespace, with the TUN as its\n"
-		"route to the stack; the stack exits when the command does, with its status.\n");
+		"route to the stack; the stack exits when the command does, with its status.\n",
+		td_cli_tcp_usage);
 }
 
 static int parse_prefix(const char *s, uint8_t *family, uint8_t addr[16], uint8_t *prefix)
@@ -311,6 +316,13 @@ static void ready(void *user)
 		c->ifname, (int)getpid(), k4, k6, s4, s6, c->o->cfg.mtu);
 }
 
+static void ready_all(void *user)
+{
+	struct ctx *c = user;
+	ready(user);
+	td_cli_tcp_ready(&c->o->tcp);
+}
+
 static const char *remedy(int err)
 {
 	if (err == -EPERM || err == -EACCES)
@@ -322,7 +334,7 @@ static const char *remedy(int err)
 enum {
 	O_NAME = 256, O_PERSIST, O_ATTACH, O_NETNS, O_NEW_NETNS, O_ROOTLESS, O_MTU, O_K4, O_K6,
 	O_A4, O_A6, O_NO4, O_NO6, O_ROUTE, O_PCAP, O_IMPAIR, O_STATS, O_STATS_FILE, O_BUSY,
-	O_REASS_TO, O_REASS_SLOTS, O_ICMP_RATE, O_SLOTS, O_QUIET, O_HELP
+	O_REASS_TO, O_REASS_SLOTS, O_ICMP_RATE, O_SLOTS, O_QUIET, O_HELP, O_TCP
 };
 
 static int parse(int argc, char **argv, struct opts *o)
@@ -337,12 +349,16 @@ static int parse(int argc, char **argv, struct opts *o)
 		{"stats-file", 1, 0, O_STATS_FILE}, {"busy-poll", 1, 0, O_BUSY},
 		{"reass-timeout", 1, 0, O_REASS_TO}, {"reass-slots", 1, 0, O_REASS_SLOTS},
 		{"icmp-rate", 1, 0, O_ICMP_RATE}, {"slots", 1, 0, O_SLOTS}, {"quiet", 0, 0, O_QUIET},
-		{"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+		{"help", 0, 0, O_HELP},
+		{"no-tcp", 0, 0, O_TCP}, {"no-tcp-services", 0, 0, O_TCP}, {"tcp-cc", 1, 0, O_TCP},
+		{"tcp-buf", 1, 0, O_TCP}, {"connect", 1, 0, O_TCP}, {"send", 1, 0, O_TCP},
+		{"recv", 1, 0, O_TCP}, {0, 0, 0, 0}};
 	uint8_t fam, pfx, a[16];
 	char *end;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
+	int li = 0;
+	while ((c = getopt_long(argc, argv, "+h", lo, &li)) != -1) {
 		char *arg = optarg ? optarg : (char *)"";
 		switch (c) {
 		case O_NAME: o->ifname = arg; break;
@@ -439,6 +455,10 @@ static int parse(int argc, char **argv, struct opts *o)
 		case O_QUIET: o->quiet = true; break;
 		case 'h':
 		case O_HELP: usage(stdout); exit(0);
+		case O_TCP:
+			if (td_cli_tcp_opt(&o->tcp, lo[li].name, optarg))
+				goto bad;
+			break;
 		default: usage(stderr); return -EINVAL;
 		}
 	}
@@ -537,6 +557,10 @@ int td_cmd_stack(int argc, char **argv)
 			strerror(-err));
 		goto out;
 	}
+	if ((err = td_cli_tcp_start(&o.tcp, st))) {
+		fprintf(stderr, "tundra stack: starting TCP: %s\n", strerror(-err));
+		goto out;
+	}
 	if (o.pcap && (err = td_pcapfile_open(&pcap, o.pcap))) {
 		fprintf(stderr, "tundra stack: --pcap %s: %s\n", o.pcap, strerror(-err));
 		goto out;
@@ -547,7 +571,7 @@ int td_cmd_stack(int argc, char **argv)
 				   .busy_poll_us = o.busy_poll_us,
 				   .command = o.command,
 				   .on_stats = dump,
-				   .on_ready = ready};
+				   .on_ready = ready_all};
 	struct ctx c = {.o = &o, .run = &run, .ifname = tun.name};
 	run.user = &c;
 	err = td_stack_run(&run);
@@ -556,6 +580,8 @@ int td_cmd_stack(int argc, char **argv)
 		goto out;
 	}
 	rc = o.command ? run.exit_status : 0;
+	if (td_cli_tcp_finish(&o.tcp) && !rc)
+		rc = 1;
 	if (o.command && run.exit_status == 127)
 		fprintf(stderr, "tundra stack: could not run %s\n", o.command[0]);
 out:

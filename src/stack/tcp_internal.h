@@ -1,0 +1,308 @@
+/* TCP internals shared by the tcp_*.c files: control block, module, helpers. */
+#ifndef TUNDRA_STACK_TCP_INTERNAL_H
+#define TUNDRA_STACK_TCP_INTERNAL_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tundra/tcp.h"
+
+/* Sequence-space comparisons (RFC 9293 §3.4: arithmetic modulo 2^32). */
+#define SEQ_LT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
+#define SEQ_LEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) <= 0)
+#define SEQ_GT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) > 0)
+#define SEQ_GEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) >= 0)
+#define SEQ_MAX(a, b) (SEQ_GT(a, b) ? (a) : (b))
+#define SEQ_MIN(a, b) (SEQ_LT(a, b) ? (a) : (b))
+
+#define NS_PER_MS 1000000ull
+#define NS_PER_US 1000ull
+#define TD_NEVER UINT64_MAX
+
+#define TCP_OOO_MAX 8     /* out-of-order ranges held by a receiver */
+#define TCP_SB_MAX 16     /* SACKed ranges held by a sender's scoreboard */
+#define TCP_IW_SEGS 10    /* RFC 6928 */
+#define TCP_DUPTHRESH 3   /* RFC 5681 / RFC 6675 */
+#define TCP_WSCALE_MAX 14 /* RFC 7323 §2.3 */
+#define TCP_MSS_MIN 88    /* floor for PTB-lowered MSS (Linux uses 48+; RFC 8201 1280-60) */
+#define TCP_TS_LEN 12     /* NOP NOP TS(10) */
+
+/* Receive buffer: in-order bytes [head, head+len) of a ring, then out-of-order
+ * ranges stored at their final position. Allocated when the first byte
+ * arrives, freed when the application drained it (RFC 9293 leaves buffering to
+ * the implementation; an idle connection holds no buffer). */
+struct tcp_ooo {
+	uint32_t start, end; /* sequence numbers, [start, end) */
+	uint32_t stamp;      /* recency, for RFC 2018 §4 "most recent first" */
+};
+
+struct tcp_rbuf {
+	uint32_t cap, head, len;
+	uint8_t nooo;
+	uint32_t stamp;
+	struct tcp_ooo ooo[TCP_OOO_MAX];
+	uint8_t data[];
+};
+
+/* Send buffer: bytes from SND.UNA on (sent and unsent), plus the SACK
+ * scoreboard (RFC 6675 §3) of ranges above SND.UNA the peer reported. */
+struct tcp_range {
+	uint32_t start, end;
+};
+
+struct tcp_sbuf {
+	uint32_t cap, head, len;
+	uint8_t nsack;
+	struct tcp_range sack[TCP_SB_MAX];
+	uint8_t data[];
+};
+
+/* CUBIC state (RFC 9438); Reno uses only the byte-counting accumulator. */
+struct tcp_cc_state {
+	uint32_t bytes_acked;  /* RFC 3465 / RFC 5681 §3.1 congestion-avoidance counter */
+	uint32_t w_max;        /* bytes, W_max */
+	uint32_t w_last_max;   /* for fast convergence (§4.7) */
+	uint32_t cwnd_epoch;   /* cwnd at the start of the epoch */
+	float k;               /* seconds */
+	float w_est;           /* bytes, Reno-friendly estimate (§4.3) */
+	uint64_t epoch_start;  /* ns, 0 = no epoch */
+};
+
+struct td_tcp_cc_ops;
+
+enum tcp_timer_kind { TT_NONE = 0, TT_RTX, TT_PERSIST };
+
+/* Control block (see also issue 7's goal of <= 512 bytes: buffers and the
+ * scoreboard live in the on-demand buffers, not here). */
+struct td_tcp_sock {
+	struct td_tcp *tcp;
+	struct td_tcp_sock *hnext;       /* hash chain (connections) or listener list */
+	struct td_tcp_sock *parent;      /* listener, while in its SYN or accept queue */
+	struct td_tcp_sock *qnext;       /* accept queue link */
+	struct tcp_rbuf *rb;
+	struct tcp_sbuf *sb;
+	const struct td_tcp_cc_ops *cc;
+	td_tcp_event_fn cb;
+	void *user;
+	struct td_tcp_sock *nnext;       /* pending-notification list */
+	struct td_tcp_sock *anext, *aprev; /* every control block in use (timers scan this) */
+
+	struct td_tcp_tuple tu;
+	uint8_t state;
+	uint8_t snd_wscale, rcv_wscale;  /* shift applied to the peer's / our windows */
+	uint8_t rtx_kind;                /* enum tcp_timer_kind of rtx_at */
+	uint8_t backoff;                 /* consecutive RTO / persist backoffs */
+	uint8_t dupacks;
+	uint8_t ka_probes;
+	uint8_t probes;       /* zero-window probes since the peer last answered */
+	uint8_t syn_rtx;
+
+	/* flags */
+	unsigned user_open : 1;     /* the application holds the handle */
+	unsigned bound : 1;
+	unsigned nodelay : 1;
+	unsigned keepalive : 1;
+	unsigned linger0 : 1;
+	unsigned passive : 1;       /* created by a listener */
+	unsigned accepted : 1;
+	unsigned sack_ok : 1;       /* RFC 2018 negotiated */
+	unsigned ts_ok : 1;         /* RFC 7323 timestamps negotiated */
+	unsigned ws_ok : 1;
+	unsigned fin_queued : 1;    /* application shut down writing: FIN after the data */
+	unsigned fin_sent : 1;
+	unsigned rd_shut : 1;
+	unsigned rcvd_fin : 1;      /* peer's FIN consumed (RCV.NXT counts it) */
+	unsigned ack_now : 1;
+	unsigned in_recovery : 1;   /* fast recovery (RFC 6582 / RFC 6675) */
+	unsigned rtt_timing : 1;    /* Karn: a sample is being timed */
+	unsigned notify_queued : 1;
+	unsigned rtx_pending : 1;   /* RFC 6298 (5.4): retransmit the earliest unacked */
+	unsigned cubic_cc : 1;
+	unsigned ooo_fin : 1;       /* a FIN beyond RCV.NXT is remembered at ooo_fin_seq */
+	unsigned connect_evt : 1;   /* EV_CONNECTED not yet reported */
+	unsigned zero_wnd_adv : 1;  /* we last advertised a zero window */
+	unsigned synced : 1;        /* reached ESTABLISHED at some point */
+	unsigned in_accq : 1;       /* child on its listener's accept queue */
+
+	uint16_t mss;         /* effective send MSS (payload bytes per segment, without options) */
+	uint16_t our_mss;     /* what we advertise */
+	uint16_t backlog, nsyn, nacc;
+	uint16_t rcv_mss;     /* largest payload received: "full-sized" for delayed ACK */
+	uint32_t rcv_unacked; /* bytes received since the last ACK we sent */
+	int16_t err;          /* pending -errno */
+	unsigned events;      /* edge bits waiting to be delivered */
+
+	/* RFC 9293 §3.3.1 send sequence variables */
+	uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
+	uint32_t max_sndwnd;  /* largest window the peer offered (sender SWS, RFC 5961 §5.2) */
+	/* receive sequence variables */
+	uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge we advertised */
+	uint32_t ooo_fin_seq;
+	/* RFC 7323 */
+	uint32_t ts_recent, ts_offset;
+	uint64_t ts_recent_at;
+	/* RFC 6298 */
+	uint32_t srtt_us, rttvar_us, rto_ms;
+	uint32_t rtt_seq;
+	uint64_t rtt_start;
+	/* congestion control */
+	uint32_t cwnd, ssthresh, recover, high_rxt;
+	struct tcp_cc_state ccs;
+	uint32_t sndbuf, rcvbuf;
+	uint32_t retransmits;
+	/* timers (ns, TD_NEVER when off) */
+	uint64_t rtx_at, delack_at, ka_at; /* ka_at also times TIME_WAIT and FIN_WAIT_2 */
+	uint64_t last_rx;
+	struct td_tcp_sock *qtail;         /* listener: accept queue tail */
+};
+
+/* Issue 7's budget for an idle connection: its control block is all it holds. */
+_Static_assert(sizeof(struct td_tcp_sock) <= 512, "TCP control block over 512 bytes");
+
+/* Module. */
+struct td_tcp {
+	struct td_tcp_config cfg;
+	td_tcp_output_fn output;
+	void *output_ctx;
+	void (*wakeup)(void *ctx);
+	void *wakeup_ctx;
+	struct td_tcp_sock *pool;      /* cfg.max_socks control blocks */
+	struct td_tcp_sock *free_list; /* through hnext */
+	struct td_tcp_sock *active;    /* in use, through anext/aprev */
+	struct td_tcp_sock *last;      /* last lookup hit: bulk flows skip the hash */
+	uint32_t in_use;
+	uint32_t nbuckets;             /* power of two */
+	struct td_tcp_sock **buckets;  /* connections by 4-tuple */
+	struct td_tcp_sock *listeners; /* LISTEN and bound-but-unconnected sockets */
+	struct td_tcp_sock *notify;    /* sockets with events to deliver */
+	uint64_t buf_bytes;
+	uint64_t now;
+	unsigned depth;                /* entry-point nesting (callbacks fire at depth 0) */
+	uint16_t next_port;
+	/* RFC 5961 §7 challenge-ACK budget */
+	uint32_t chall_count;
+	uint64_t chall_epoch;
+	struct td_tcp_counters c;
+	uint8_t scratch[65536 + 64];   /* contiguous copy of a segment's payload when the ring wraps */
+};
+
+/* Congestion control behind a small interface (tcp_cc.c). */
+struct td_tcp_cc_ops {
+	const char *name;
+	void (*init)(struct td_tcp_sock *s);
+	/* acked bytes newly acknowledged outside recovery: grow cwnd */
+	void (*on_ack)(struct td_tcp_sock *s, uint32_t acked, uint64_t now);
+	/* loss detected (fast retransmit or RTO): return the new ssthresh */
+	uint32_t (*ssthresh)(struct td_tcp_sock *s, uint64_t now);
+	/* an RTO: cwnd collapses to the loss window (RFC 5681 §3.1) */
+	void (*on_rto)(struct td_tcp_sock *s, uint64_t now);
+};
+extern const struct td_tcp_cc_ops td_tcp_cc_reno;
+extern const struct td_tcp_cc_ops td_tcp_cc_cubic;
+const struct td_tcp_cc_ops *tcp_cc_get(enum td_tcp_cc_algo algo);
+/* Enter loss recovery on the third duplicate ACK or a SACK-detected loss. */
+void tcp_cc_enter_recovery(struct td_tcp_sock *s, uint64_t now);
+void tcp_cc_on_rto(struct td_tcp_sock *s, uint64_t now);
+
+/* ---- tcp_isn.c: keyed hashes -------------------------------------------------- */
+uint64_t tcp_siphash(const uint8_t key[16], const void *data, size_t len);
+uint32_t tcp_isn(const struct td_tcp *tcp, const struct td_tcp_tuple *t, uint64_t now);
+uint32_t tcp_ts_offset(const struct td_tcp *tcp, const struct td_tcp_tuple *t);
+uint32_t tcp_tuple_hash(const struct td_tcp *tcp, const struct td_tcp_tuple *t);
+/* SYN cookies: encode/decode (RFC 4987 §3.6) */
+uint32_t tcp_cookie_make(const struct td_tcp *tcp, const struct td_tcp_tuple *t, uint32_t peer_isn,
+			 uint16_t mss, uint64_t now);
+/* returns the MSS encoded, or 0 when the cookie does not verify */
+uint16_t tcp_cookie_check(const struct td_tcp *tcp, const struct td_tcp_tuple *t,
+			  uint32_t peer_isn, uint32_t cookie, uint64_t now);
+
+/* ---- tcp_reass.c: receive buffer ---------------------------------------------- */
+/* Place payload at seq (already trimmed to the window); returns bytes that
+ * became in order, or -ENOMEM / -ENOBUFS (counted by the caller). */
+int tcp_reass_insert(struct td_tcp_sock *s, uint32_t seq, const uint8_t *data, uint32_t len);
+uint32_t tcp_reass_read(struct td_tcp_sock *s, uint8_t *out, uint32_t len);
+void tcp_reass_free(struct td_tcp_sock *s);
+uint32_t tcp_rcv_buffered(const struct td_tcp_sock *s);
+/* SACK blocks for the next segment (RFC 2018 §4), up to max. */
+unsigned tcp_reass_sack_blocks(const struct td_tcp_sock *s, struct td_tcp_sack_block *out,
+			       unsigned max);
+
+/* ---- tcp_sack.c: send buffer and scoreboard ----------------------------------- */
+int tcp_sbuf_append(struct td_tcp_sock *s, const uint8_t *data, uint32_t len);
+uint32_t tcp_sbuf_len(const struct td_tcp_sock *s);
+/* Drop acked bytes from the front (snd_una moved by n). */
+void tcp_sbuf_ack(struct td_tcp_sock *s, uint32_t n);
+/* Pointer to len contiguous bytes at offset off from SND.UNA (copied into the
+ * module scratch when the ring wraps). */
+const uint8_t *tcp_sbuf_peek(struct td_tcp_sock *s, uint32_t off, uint32_t len);
+void tcp_sbuf_free(struct td_tcp_sock *s);
+/* Merge the SACK blocks of an ACK into the scoreboard; returns true when new
+ * bytes were SACKed. */
+bool tcp_sack_update(struct td_tcp_sock *s, const struct td_tcp_opts *o);
+uint32_t tcp_sack_bytes(const struct td_tcp_sock *s);
+uint32_t tcp_sack_highest(const struct td_tcp_sock *s);
+bool tcp_sack_is_sacked(const struct td_tcp_sock *s, uint32_t seq, uint32_t *run_end);
+/* RFC 6675 §4 NextSeg() rule 1: first unSACKed byte >= from below the highest SACKed byte. */
+bool tcp_sack_next_hole(const struct td_tcp_sock *s, uint32_t from, uint32_t *start,
+			uint32_t *end);
+/* RFC 6675 pipe estimate (bytes). */
+uint32_t tcp_sack_pipe(const struct td_tcp_sock *s);
+
+/* ---- tcp_output.c ------------------------------------------------------------- */
+/* Send what the windows, Nagle and the state allow, plus a pending ACK. */
+void tcp_output(struct td_tcp_sock *s, uint64_t now);
+/* Send a bare ACK now. */
+void tcp_send_ack(struct td_tcp_sock *s, uint64_t now);
+/* RFC 5961 §7 challenge ACK (rate-limited). */
+void tcp_send_challenge_ack(struct td_tcp_sock *s, uint64_t now);
+/* Send one segment of up to mss bytes of data starting at seq (retransmission). */
+void tcp_send_data_at(struct td_tcp_sock *s, uint32_t seq, uint32_t len, uint64_t now);
+void tcp_send_syn(struct td_tcp_sock *s, uint64_t now);
+/* RST in reply to seg with no connection (RFC 9293 §3.10.7.1). */
+void tcp_send_rst_reply(struct td_tcp *tcp, const struct td_tcp_tuple *t,
+			const struct td_tcp_repr *seg);
+/* RST for an established connection being aborted. */
+void tcp_send_rst(struct td_tcp_sock *s, uint64_t now);
+/* SYN-ACK carrying a SYN cookie, from a listener, keeping no state. */
+void tcp_send_cookie_synack(struct td_tcp *tcp, struct td_tcp_sock *lst, const struct td_tcp_tuple *t,
+			    const struct td_tcp_repr *syn, uint64_t now);
+void tcp_window_update_check(struct td_tcp_sock *s, uint64_t now);
+uint32_t tcp_rcv_wnd(const struct td_tcp_sock *s);
+uint32_t tcp_ts_now(const struct td_tcp_sock *s, uint64_t now);
+/* Usable MSS for data segments, minus the timestamp option. */
+uint32_t tcp_data_mss(const struct td_tcp_sock *s);
+
+/* ---- tcp_timer.c -------------------------------------------------------------- */
+void tcp_rtt_sample(struct td_tcp_sock *s, uint32_t rtt_us);
+void tcp_timer_rearm_rtx(struct td_tcp_sock *s, uint64_t now);
+void tcp_timer_stop_rtx(struct td_tcp_sock *s);
+void tcp_timer_persist(struct td_tcp_sock *s, uint64_t now);
+void tcp_timer_keepalive_reset(struct td_tcp_sock *s, uint64_t now);
+void tcp_enter_time_wait(struct td_tcp_sock *s, uint64_t now);
+uint64_t tcp_sock_deadline(const struct td_tcp_sock *s);
+
+/* ---- tcp_socket.c ------------------------------------------------------------- */
+struct td_tcp_sock *tcp_sock_alloc(struct td_tcp *tcp);
+void tcp_sock_init_conn(struct td_tcp_sock *s, uint64_t now);
+struct td_tcp_sock *tcp_lookup(struct td_tcp *tcp, const struct td_tcp_tuple *t);
+struct td_tcp_sock *tcp_lookup_listener(struct td_tcp *tcp, const struct td_tcp_tuple *t);
+void tcp_hash_insert(struct td_tcp_sock *s);
+void tcp_hash_remove(struct td_tcp_sock *s);
+/* Connection is gone (CLOSED): report err to the application (0 = none),
+ * drop it from queues and free it when the application no longer holds it. */
+void tcp_conn_closed(struct td_tcp_sock *s, int err);
+/* A SYN_RECEIVED child became ESTABLISHED: move it to the accept queue. */
+void tcp_child_established(struct td_tcp_sock *s);
+void tcp_notify(struct td_tcp_sock *s, unsigned events);
+void tcp_enter(struct td_tcp *tcp, uint64_t now);
+void tcp_leave(struct td_tcp *tcp);
+uint16_t tcp_mss_for(const struct td_tcp *tcp, uint8_t family);
+uint8_t tcp_wscale_for(uint32_t rcvbuf);
+bool tcp_mem_charge(struct td_tcp *tcp, uint32_t bytes);
+void tcp_mem_uncharge(struct td_tcp *tcp, uint32_t bytes);
+
+/* ---- tcp_input.c -------------------------------------------------------------- */
+void tcp_process_ack_rtt(struct td_tcp_sock *s, const struct td_tcp_repr *seg, uint64_t now);
+
+#endif

@@ -1,0 +1,454 @@
+/* TCP output: segment construction, what to send now (windows, Nagle, SWS), ACKs and RSTs. */
+#include <string.h>
+
+#include "stack/tcp_internal.h"
+
+uint32_t tcp_ts_now(const struct td_tcp_sock *s, uint64_t now)
+{
+	/* RFC 7323 §5.4: a 1 ms clock plus a per-connection random offset */
+	return (uint32_t)(now / NS_PER_MS) + s->ts_offset;
+}
+
+uint32_t tcp_data_mss(const struct td_tcp_sock *s)
+{
+	uint32_t m = s->mss;
+	if (s->ts_ok)
+		m -= TCP_TS_LEN;
+	return m;
+}
+
+/*
+ * The window to advertise (bytes, before scaling). RFC 9293 §3.8.6.2.2
+ * receiver SWS avoidance: the right edge moves only when it can move by at
+ * least min(RCV.BUFF/2, Eff.snd.MSS); §3.8.6: the window is never shrunk
+ * (the right edge RCV.NXT + RCV.WND never moves left).
+ */
+uint32_t tcp_rcv_wnd(const struct td_tcp_sock *s)
+{
+	uint32_t maxw = (uint32_t)65535 << s->rcv_wscale;
+	if (s->rd_shut) /* reading side shut: accept and discard */
+		return s->rcvbuf < maxw ? s->rcvbuf & ~(((uint32_t)1 << s->rcv_wscale) - 1) : maxw;
+	uint32_t space = s->rcvbuf - tcp_rcv_buffered(s);
+	if (space > maxw)
+		space = maxw;
+	space &= ~(((uint32_t)1 << s->rcv_wscale) - 1);
+	uint32_t old = SEQ_GT(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
+	uint32_t step = s->rcvbuf / 2 < s->our_mss ? s->rcvbuf / 2 : s->our_mss;
+	if (space <= old)
+		return old;
+	if (space - old < step && old > 0)
+		return old;
+	if (space < step)
+		return old;
+	return space;
+}
+
+static void fill_opts(struct td_tcp_sock *s, struct td_tcp_repr *r, uint64_t now)
+{
+	struct td_tcp_opts *o = &r->opt;
+	bool syn = r->flags & TD_TCP_SYN;
+	if (syn) {
+		/* RFC 9293 §3.7.1 MSS; RFC 7323 §2.2, §3.2; RFC 2018 §2. A SYN-ACK
+		 * only echoes options the SYN offered. */
+		bool active = s->state == TD_TCP_SYN_SENT;
+		const struct td_tcp_config *cfg = &s->tcp->cfg;
+		o->has_mss = true;
+		o->mss = s->our_mss;
+		if (active ? cfg->wscale : s->ws_ok) {
+			o->has_wscale = true;
+			o->wscale = s->rcv_wscale;
+		}
+		o->sack_perm = active ? cfg->sack : s->sack_ok;
+		if (active ? cfg->timestamps : s->ts_ok) {
+			o->has_ts = true;
+			o->tsval = tcp_ts_now(s, now);
+			o->tsecr = active ? 0 : s->ts_recent;
+		}
+		return;
+	}
+	if (s->ts_ok) {
+		o->has_ts = true;
+		o->tsval = tcp_ts_now(s, now);
+		o->tsecr = s->ts_recent;
+	}
+	if (s->sack_ok && (r->flags & TD_TCP_ACK) && !(r->flags & TD_TCP_RST)) {
+		/* RFC 2018 §3: up to 4 blocks, 3 alongside timestamps */
+		unsigned max = s->ts_ok ? 3 : 4;
+		o->sack_count = (uint8_t)tcp_reass_sack_blocks(s, o->sack, max);
+	}
+}
+
+/* Build and hand one segment to the output hook. */
+static void xmit(struct td_tcp_sock *s, uint32_t seq, uint8_t flags, const uint8_t *data,
+		 uint32_t len, uint64_t now)
+{
+	struct td_tcp *tcp = s->tcp;
+	struct td_tcp_repr r;
+	memset(&r, 0, sizeof(r));
+	r.src_port = s->tu.lport;
+	r.dst_port = s->tu.rport;
+	r.seq = seq;
+	r.flags = flags;
+	if (flags & TD_TCP_ACK)
+		r.ack = s->rcv_nxt;
+	if (!(flags & TD_TCP_RST)) {
+		uint32_t w = tcp_rcv_wnd(s);
+		if (flags & TD_TCP_SYN) {
+			/* RFC 7323 §2.2: the window of a SYN is never scaled */
+			r.window = w > 65535 ? 65535 : (uint16_t)w;
+			w = r.window;
+		} else {
+			r.window = (uint16_t)(w >> s->rcv_wscale);
+			w = (uint32_t)r.window << s->rcv_wscale;
+		}
+		if (SEQ_GT(s->rcv_nxt + w, s->rcv_adv) || s->rcv_adv == 0)
+			s->rcv_adv = s->rcv_nxt + w;
+		s->zero_wnd_adv = w == 0;
+		fill_opts(s, &r, now);
+	}
+	r.payload.ptr = data;
+	r.payload.len = len;
+	int rc = tcp->output(tcp->output_ctx, &s->tu, &r);
+	tcp->c.tx_segs++;
+	tcp->c.tx_bytes += len;
+	if (rc < 0)
+		tcp->c.tx_errors++;
+	if (flags & TD_TCP_ACK) {
+		s->ack_now = 0;
+		s->delack_at = TD_NEVER;
+		s->rcv_unacked = 0;
+	}
+}
+
+void tcp_send_ack(struct td_tcp_sock *s, uint64_t now)
+{
+	xmit(s, s->snd_nxt, TD_TCP_ACK, NULL, 0, now);
+}
+
+/* RFC 5961 §7: at most challenge_ack_limit challenge ACKs per second for the
+ * whole module, so that they cannot be used to amplify or to probe. */
+void tcp_send_challenge_ack(struct td_tcp_sock *s, uint64_t now)
+{
+	struct td_tcp *tcp = s->tcp;
+	uint64_t sec = now / 1000000000ull;
+	if (sec != tcp->chall_epoch) {
+		tcp->chall_epoch = sec;
+		tcp->chall_count = 0;
+	}
+	if (tcp->chall_count >= tcp->cfg.challenge_ack_limit) {
+		tcp->c.challenge_ack_limited++;
+		return;
+	}
+	tcp->chall_count++;
+	tcp->c.tx_challenge_ack++;
+	tcp_send_ack(s, now);
+}
+
+void tcp_send_syn(struct td_tcp_sock *s, uint64_t now)
+{
+	uint8_t fl = TD_TCP_SYN;
+	if (s->state == TD_TCP_SYN_RECEIVED)
+		fl |= TD_TCP_ACK;
+	xmit(s, s->iss, fl, NULL, 0, now);
+	if (s->syn_rtx == 0) {
+		/* Karn: only an unretransmitted SYN gives an RTT sample */
+		s->rtt_timing = 1;
+		s->rtt_seq = s->iss;
+		s->rtt_start = now;
+	}
+	s->snd_nxt = s->iss + 1;
+	if (SEQ_GT(s->snd_nxt, s->snd_max))
+		s->snd_max = s->snd_nxt;
+	if (s->rtx_at == TD_NEVER)
+		tcp_timer_rearm_rtx(s, now);
+}
+
+void tcp_send_rst(struct td_tcp_sock *s, uint64_t now)
+{
+	/* RFC 9293 §3.10.4 ABORT: <SEQ=SND.NXT><CTL=RST> */
+	s->tcp->c.tx_rst++;
+	xmit(s, s->snd_nxt, TD_TCP_RST, NULL, 0, now);
+}
+
+/* RFC 9293 §3.10.7.1: a segment for no connection. "If the ACK bit is off,
+ * sequence number zero is used, <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>;
+ * if the ACK bit is on, <SEQ=SEG.ACK><CTL=RST>". An RST is never answered. */
+void tcp_send_rst_reply(struct td_tcp *tcp, const struct td_tcp_tuple *t,
+			const struct td_tcp_repr *seg)
+{
+	if (seg->flags & TD_TCP_RST)
+		return;
+	struct td_tcp_repr r;
+	memset(&r, 0, sizeof(r));
+	r.src_port = t->lport;
+	r.dst_port = t->rport;
+	if (seg->flags & TD_TCP_ACK) {
+		r.seq = seg->ack;
+		r.flags = TD_TCP_RST;
+	} else {
+		uint32_t seglen = (uint32_t)seg->payload.len + !!(seg->flags & TD_TCP_SYN) +
+				  !!(seg->flags & TD_TCP_FIN);
+		r.seq = 0;
+		r.ack = seg->seq + seglen;
+		r.flags = TD_TCP_RST | TD_TCP_ACK;
+	}
+	tcp->c.tx_rst++;
+	tcp->c.tx_segs++;
+	if (tcp->output(tcp->output_ctx, t, &r) < 0)
+		tcp->c.tx_errors++;
+}
+
+/* A stateless SYN-ACK (RFC 4987 §3.6). Window scale and SACK-permitted are
+ * carried in the low 6 bits of TSval when the SYN had timestamps: bits 0-3
+ * the peer's shift (15 = none), bit 4 SACK permitted. */
+void tcp_send_cookie_synack(struct td_tcp *tcp, struct td_tcp_sock *lst, const struct td_tcp_tuple *t,
+			    const struct td_tcp_repr *syn, uint64_t now)
+{
+	uint16_t our_mss = tcp_mss_for(tcp, t->family);
+	uint16_t peer_mss = syn->opt.has_mss ? syn->opt.mss : 536;
+	uint16_t mss = peer_mss < our_mss ? peer_mss : our_mss;
+	struct td_tcp_repr r;
+	memset(&r, 0, sizeof(r));
+	r.src_port = t->lport;
+	r.dst_port = t->rport;
+	r.seq = tcp_cookie_make(tcp, t, syn->seq, mss, now);
+	r.ack = syn->seq + 1;
+	r.flags = TD_TCP_SYN | TD_TCP_ACK;
+	r.window = lst->rcvbuf > 65535 ? 65535 : (uint16_t)lst->rcvbuf;
+	r.opt.has_mss = true;
+	r.opt.mss = our_mss;
+	bool ts = tcp->cfg.timestamps && syn->opt.has_ts;
+	if (ts) {
+		uint8_t ws = syn->opt.has_wscale && tcp->cfg.wscale
+				     ? (syn->opt.wscale > TCP_WSCALE_MAX ? TCP_WSCALE_MAX
+									 : syn->opt.wscale)
+				     : 15;
+		bool sack = syn->opt.sack_perm && tcp->cfg.sack;
+		uint32_t tsv = (uint32_t)(now / NS_PER_MS) + tcp_ts_offset(tcp, t);
+		r.opt.has_ts = true;
+		/* below the clock by more than the 6 borrowed bits, so that the
+		 * connection's later TSvals never look older to the peer's PAWS */
+		r.opt.tsval = ((tsv - 0x40u) & ~0x3fu) | ws | (sack ? 0x10u : 0);
+		r.opt.tsecr = syn->opt.tsval;
+		if (ws != 15) {
+			r.opt.has_wscale = true;
+			r.opt.wscale = tcp_wscale_for(lst->rcvbuf);
+		}
+		r.opt.sack_perm = sack;
+	}
+	tcp->c.tx_cookies++;
+	tcp->c.tx_segs++;
+	if (tcp->output(tcp->output_ctx, t, &r) < 0)
+		tcp->c.tx_errors++;
+}
+
+void tcp_send_data_at(struct td_tcp_sock *s, uint32_t seq, uint32_t len, uint64_t now)
+{
+	uint32_t off = seq - s->snd_una;
+	uint32_t have = tcp_sbuf_len(s);
+	uint8_t fl = TD_TCP_ACK;
+	if (off > have)
+		return;
+	if (len > have - off)
+		len = have - off;
+	/* the FIN follows the last byte: retransmit it with it */
+	if (s->fin_sent && off + len == have && SEQ_LT(seq + len, s->snd_max))
+		fl |= TD_TCP_FIN;
+	if (len == 0 && !(fl & TD_TCP_FIN))
+		return;
+	if (len && off + len == have)
+		fl |= TD_TCP_PSH;
+	const uint8_t *p = len ? tcp_sbuf_peek(s, off, len) : NULL;
+	xmit(s, seq, fl, p, len, now);
+}
+
+static bool can_send_data(const struct td_tcp_sock *s)
+{
+	switch (s->state) {
+	case TD_TCP_ESTABLISHED:
+	case TD_TCP_CLOSE_WAIT:
+	case TD_TCP_FIN_WAIT_1:
+	case TD_TCP_CLOSING:
+	case TD_TCP_LAST_ACK:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* RFC 6675 §5 step (C): while pipe < cwnd, send NextSeg(): first a hole
+ * below the highest SACKed byte not yet retransmitted (rule 1), then new data
+ * (rule 2). Returns true if it sent something. */
+static bool sack_recovery_send(struct td_tcp_sock *s, uint64_t now)
+{
+	bool sent = false;
+	uint32_t dmss = tcp_data_mss(s);
+	for (int guard = 0; guard < 64; guard++) {
+		uint32_t pipe = tcp_sack_pipe(s);
+		if (pipe >= s->cwnd)
+			break;
+		uint32_t hs, he;
+		if (tcp_sack_next_hole(s, s->high_rxt, &hs, &he)) {
+			uint32_t len = he - hs < dmss ? he - hs : dmss;
+			tcp_send_data_at(s, hs, len, now);
+			s->high_rxt = hs + len;
+			s->retransmits++;
+			s->tcp->c.sack_retransmits++;
+			s->tcp->c.retransmits++;
+			sent = true;
+			continue;
+		}
+		/* rule 2: new data within the peer's window */
+		uint32_t have = tcp_sbuf_len(s);
+		uint32_t off = s->snd_nxt - s->snd_una;
+		uint32_t wnd_end = s->snd_una + s->snd_wnd;
+		if (off >= have || !SEQ_LT(s->snd_nxt, wnd_end))
+			break;
+		uint32_t len = have - off;
+		if (len > dmss)
+			len = dmss;
+		if (len > wnd_end - s->snd_nxt)
+			len = wnd_end - s->snd_nxt;
+		if (len < dmss && !s->nodelay && !s->fin_queued && len < have - off)
+			break;
+		tcp_send_data_at(s, s->snd_nxt, len, now);
+		s->snd_nxt += len;
+		if (SEQ_GT(s->snd_nxt, s->snd_max))
+			s->snd_max = s->snd_nxt;
+		sent = true;
+	}
+	if (sent && s->rtx_at == TD_NEVER)
+		tcp_timer_rearm_rtx(s, now);
+	return sent;
+}
+
+/*
+ * Send what may be sent now: RFC 9293 §3.8.6.2.1 (sender SWS avoidance),
+ * §3.7.4 (Nagle), RFC 5681 (cwnd), the peer's window, and a FIN after the
+ * last byte once the application shut down writing. Finally a pending ACK.
+ */
+void tcp_output(struct td_tcp_sock *s, uint64_t now)
+{
+	struct td_tcp *tcp = s->tcp;
+	bool sent_ack = false;
+
+	if (s->state == TD_TCP_SYN_SENT || s->state == TD_TCP_SYN_RECEIVED) {
+		if (s->snd_nxt == s->iss) {
+			tcp_send_syn(s, now);
+			return;
+		}
+		if (s->ack_now && s->state == TD_TCP_SYN_RECEIVED)
+			tcp_send_ack(s, now);
+		return;
+	}
+	if (!can_send_data(s)) {
+		if (s->ack_now && s->state != TD_TCP_CLOSED && s->state != TD_TCP_LISTEN)
+			tcp_send_ack(s, now);
+		return;
+	}
+
+	if (s->in_recovery && s->sack_ok && tcp_sack_bytes(s) > 0)
+		sent_ack = sack_recovery_send(s, now);
+
+	uint32_t dmss = tcp_data_mss(s);
+	for (;;) {
+		uint32_t have = tcp_sbuf_len(s);
+		/* after an RTO, go-back-N skips what the peer SACKed (RFC 6675 §5.1) */
+		uint32_t run_end;
+		while (SEQ_LT(s->snd_nxt, s->snd_max) && tcp_sack_is_sacked(s, s->snd_nxt, &run_end))
+			s->snd_nxt = SEQ_MIN(run_end, s->snd_max);
+		uint32_t off = s->snd_nxt - s->snd_una;
+		/* bytes in flight: what SND.NXT is ahead of SND.UNA, or the RFC
+		 * 6675 pipe estimate during SACK recovery */
+		uint32_t flight = (s->in_recovery && s->sack_ok) ? tcp_sack_pipe(s) : off;
+		uint32_t wnd = s->snd_wnd < s->cwnd ? s->snd_wnd : s->cwnd;
+		/* a FIN is retransmitted at snd_nxt == end of data after go-back-N */
+		uint32_t avail = off < have ? have - off : 0;
+		uint32_t usable = wnd > flight ? wnd - flight : 0;
+		uint32_t pwnd_end = s->snd_una + s->snd_wnd;
+		uint32_t pusable = SEQ_GT(pwnd_end, s->snd_nxt) ? pwnd_end - s->snd_nxt : 0;
+		if (usable > pusable)
+			usable = pusable;
+		uint32_t len = avail < dmss ? avail : dmss;
+		if (len > usable)
+			len = usable;
+		/* The FIN takes the sequence number after the last byte (it is
+		 * only ever acknowledged in states where no data is sent). */
+		bool fin = s->fin_queued && off <= have && off + len == have;
+		bool go;
+		if (len == 0)
+			go = fin && avail == 0;
+		else if (len == dmss)
+			go = true;
+		else if (len == avail && (s->nodelay || s->snd_nxt == s->snd_una || s->fin_queued))
+			go = true; /* Nagle (§3.7.4): nothing unacknowledged, or disabled */
+		else if (len >= s->max_sndwnd / 2 && s->max_sndwnd > 0)
+			go = true; /* SWS (§3.8.6.2.1): at least half the largest window */
+		else if (SEQ_LT(s->snd_nxt, s->snd_max))
+			go = true; /* retransmitting what was already sent */
+		else
+			go = false;
+		if (!go)
+			break;
+		uint8_t fl = TD_TCP_ACK;
+		if (fin)
+			fl |= TD_TCP_FIN;
+		if (len && off + len == have)
+			fl |= TD_TCP_PSH;
+		const uint8_t *p = len ? tcp_sbuf_peek(s, off, len) : NULL;
+		bool is_new = SEQ_GEQ(s->snd_nxt, s->snd_max);
+		if (!is_new) {
+			s->retransmits++;
+			tcp->c.retransmits++;
+		}
+		xmit(s, s->snd_nxt, fl, p, len, now);
+		sent_ack = true;
+		if (is_new && len && !s->rtt_timing) {
+			/* Karn: time one new segment per RTT (RFC 6298 §3) */
+			s->rtt_timing = 1;
+			s->rtt_seq = s->snd_nxt;
+			s->rtt_start = now;
+		}
+		s->snd_nxt += len + (fin ? 1 : 0);
+		if (fin)
+			s->fin_sent = 1;
+		if (SEQ_GT(s->snd_nxt, s->snd_max))
+			s->snd_max = s->snd_nxt;
+		if (s->rtx_at == TD_NEVER || s->rtx_kind == TT_PERSIST)
+			tcp_timer_rearm_rtx(s, now);
+		if (fin || len == 0)
+			break;
+	}
+
+	/* §3.8.6.1: data waits, the peer's window is zero and nothing is in
+	 * flight to elicit a window update: start probing. */
+	uint32_t have = tcp_sbuf_len(s);
+	if (have > s->snd_nxt - s->snd_una && s->snd_wnd == 0 && s->snd_nxt == s->snd_una &&
+	    s->rtx_at == TD_NEVER)
+		tcp_timer_persist(s, now);
+
+	if (s->ack_now && !sent_ack)
+		tcp_send_ack(s, now);
+}
+
+/* RFC 9293 §3.8.6.2.2: after the application read, tell the peer about a
+ * window that opened by at least min(RCV.BUFF/2, MSS) — at once if we had
+ * advertised zero. */
+void tcp_window_update_check(struct td_tcp_sock *s, uint64_t now)
+{
+	if (s->state < TD_TCP_ESTABLISHED || s->state == TD_TCP_TIME_WAIT || s->rcvd_fin)
+		return;
+	uint32_t old = SEQ_GT(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
+	uint32_t w = tcp_rcv_wnd(s);
+	uint32_t step = s->rcvbuf / 2 < s->our_mss ? s->rcvbuf / 2 : s->our_mss;
+	/* Beyond the SWS rule, only when it matters to the sender: the window
+	 * it sees is down to half the buffer and would at least double (as
+	 * Linux's tcp_cleanup_rbuf), or it was zero. Otherwise the next
+	 * regular ACK carries the new window; an update per read() would cost
+	 * a segment per read. */
+	bool matters = old <= s->rcvbuf / 2 && w >= 2 * old;
+	if (w > old && ((w - old >= step && matters) || s->zero_wnd_adv)) {
+		s->tcp->c.tx_window_updates++;
+		tcp_send_ack(s, now);
+	}
+}

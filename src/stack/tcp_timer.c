@@ -1,0 +1,230 @@
+/* TCP timers: RTT estimation and RTO (RFC 6298), persist, delayed ACK, keepalive, TIME_WAIT. */
+#include "stack/tcp_internal.h"
+
+#define RTO_GRANULARITY_US 1000u /* G in RFC 6298 §2 */
+
+static uint32_t clamp_rto(const struct td_tcp_sock *s, uint64_t ms)
+{
+	const struct td_tcp_config *cfg = &s->tcp->cfg;
+	if (ms < cfg->rto_min_ms)
+		ms = cfg->rto_min_ms;
+	if (ms > cfg->rto_max_ms)
+		ms = cfg->rto_max_ms;
+	return (uint32_t)ms;
+}
+
+/* RFC 6298 §2.2 / §2.3, with RTO = SRTT + max(G, 4*RTTVAR) clamped to
+ * [rto_min, rto_max] (§2.4, §2.5). */
+void tcp_rtt_sample(struct td_tcp_sock *s, uint32_t r)
+{
+	if (r == 0)
+		r = 1;
+	if (s->srtt_us == 0) {
+		s->srtt_us = r;
+		s->rttvar_us = r / 2;
+	} else {
+		uint32_t delta = s->srtt_us > r ? s->srtt_us - r : r - s->srtt_us;
+		s->rttvar_us = (3 * s->rttvar_us + delta) / 4; /* beta = 1/4 */
+		s->srtt_us = (7 * s->srtt_us + r) / 8;         /* alpha = 1/8 */
+	}
+	uint32_t var4 = 4 * s->rttvar_us;
+	uint64_t rto_us = (uint64_t)s->srtt_us + (var4 > RTO_GRANULARITY_US ? var4 : RTO_GRANULARITY_US);
+	s->rto_ms = clamp_rto(s, (rto_us + 999) / 1000);
+}
+
+static uint64_t backed_off_ms(const struct td_tcp_sock *s)
+{
+	uint64_t ms = s->rto_ms;
+	for (unsigned i = 0; i < s->backoff && ms < s->tcp->cfg.rto_max_ms; i++)
+		ms *= 2; /* RFC 6298 §5.5 */
+	return clamp_rto(s, ms);
+}
+
+/* RFC 6298 §5.1 / §5.3: (re)start the timer to expire after RTO. */
+void tcp_timer_rearm_rtx(struct td_tcp_sock *s, uint64_t now)
+{
+	s->rtx_kind = TT_RTX;
+	s->rtx_at = now + backed_off_ms(s) * NS_PER_MS;
+}
+
+void tcp_timer_stop_rtx(struct td_tcp_sock *s)
+{
+	s->rtx_kind = TT_NONE;
+	s->rtx_at = TD_NEVER;
+}
+
+/* RFC 9293 §3.8.6.1: probe a zero window, with exponential backoff. */
+void tcp_timer_persist(struct td_tcp_sock *s, uint64_t now)
+{
+	s->rtx_kind = TT_PERSIST;
+	s->rtx_at = now + backed_off_ms(s) * NS_PER_MS;
+}
+
+void tcp_timer_keepalive_reset(struct td_tcp_sock *s, uint64_t now)
+{
+	s->last_rx = now;
+	s->ka_probes = 0;
+	if (s->state == TD_TCP_TIME_WAIT || s->state == TD_TCP_FIN_WAIT_2)
+		return; /* ka_at times those states */
+	s->ka_at = s->keepalive ? now + (uint64_t)s->tcp->cfg.ka_idle_ms * NS_PER_MS : TD_NEVER;
+}
+
+/* RFC 9293 §3.10.7.4 eighth: TIME-WAIT for 2 MSL. Buffers for sending are
+ * gone by now; unread received data stays until the application reads it. */
+void tcp_enter_time_wait(struct td_tcp_sock *s, uint64_t now)
+{
+	s->state = TD_TCP_TIME_WAIT;
+	tcp_timer_stop_rtx(s);
+	tcp_sbuf_free(s);
+	s->ka_at = now + 2ull * s->tcp->cfg.msl_ms * NS_PER_MS;
+}
+
+uint64_t tcp_sock_deadline(const struct td_tcp_sock *s)
+{
+	uint64_t d = s->rtx_at;
+	if (s->delack_at < d)
+		d = s->delack_at;
+	if (s->ka_at < d)
+		d = s->ka_at;
+	return d;
+}
+
+/* Zero-length segment with SEG.SEQ = SND.UNA - 1: the peer must answer with
+ * an ACK carrying its current window (RFC 9293 §3.8.4 keepalive form, used by
+ * Linux for window probes as well). */
+static void send_probe(struct td_tcp_sock *s, uint64_t now)
+{
+	uint32_t saved = s->snd_nxt;
+	s->snd_nxt = s->snd_una - 1;
+	tcp_send_ack(s, now);
+	s->snd_nxt = saved;
+}
+
+static void rtx_expired(struct td_tcp_sock *s, uint64_t now)
+{
+	struct td_tcp *tcp = s->tcp;
+	const struct td_tcp_config *cfg = &tcp->cfg;
+	tcp_timer_stop_rtx(s);
+	if (s->state == TD_TCP_SYN_SENT || s->state == TD_TCP_SYN_RECEIVED) {
+		if (s->syn_rtx >= cfg->syn_retries) {
+			tcp->c.conn_timeouts++;
+			tcp_conn_closed(s, -ETIMEDOUT);
+			return;
+		}
+		s->syn_rtx++;
+		s->backoff++;
+		tcp->c.retransmits++;
+		s->retransmits++;
+		s->rtt_timing = 0;
+		s->snd_nxt = s->iss;
+		tcp_send_syn(s, now);
+		return;
+	}
+	if (s->snd_una == s->snd_max)
+		return; /* nothing outstanding */
+	if (s->backoff >= cfg->retries) {
+		/* RFC 9293 §3.8.3 R2: give up on the connection */
+		tcp->c.conn_timeouts++;
+		tcp_conn_closed(s, -ETIMEDOUT);
+		return;
+	}
+	tcp->c.rto_expired++;
+	tcp_cc_on_rto(s, now); /* RFC 5681 §3.1 */
+	s->backoff++;          /* RFC 6298 §5.5 */
+	s->rtt_timing = 0;     /* Karn: retransmitted data gives no sample */
+	s->snd_nxt = s->snd_una; /* §5.4: retransmit the earliest unacknowledged segment */
+	s->high_rxt = s->snd_una;
+	tcp_timer_rearm_rtx(s, now); /* §5.6 */
+	tcp_output(s, now);
+}
+
+static void persist_expired(struct td_tcp_sock *s, uint64_t now)
+{
+	tcp_timer_stop_rtx(s);
+	if (s->snd_wnd != 0 || tcp_sbuf_len(s) == 0) {
+		tcp_output(s, now);
+		return;
+	}
+	/* Give up on a peer that answers no probe (RFC 9293 §3.8.6.1 lets a
+	 * window stay closed indefinitely, but only while the peer is alive),
+	 * and on an orphaned connection after as many probes answered or not:
+	 * nobody will ever read what it still holds (zero-window exhaustion). */
+	if (s->probes >= s->tcp->cfg.retries) {
+		s->tcp->c.conn_timeouts++;
+		tcp_conn_closed(s, -ETIMEDOUT);
+		return;
+	}
+	s->probes++;
+	s->tcp->c.persist_probes++;
+	send_probe(s, now);
+	if (s->backoff < 16)
+		s->backoff++;
+	tcp_timer_persist(s, now);
+}
+
+static void ka_expired(struct td_tcp_sock *s, uint64_t now)
+{
+	struct td_tcp *tcp = s->tcp;
+	s->ka_at = TD_NEVER;
+	if (s->state == TD_TCP_TIME_WAIT || s->state == TD_TCP_FIN_WAIT_2) {
+		tcp_conn_closed(s, 0);
+		return;
+	}
+	if (!s->keepalive || s->state < TD_TCP_ESTABLISHED)
+		return;
+	if (s->ka_probes >= tcp->cfg.ka_cnt) {
+		tcp->c.conn_timeouts++;
+		tcp_conn_closed(s, -ETIMEDOUT);
+		return;
+	}
+	s->ka_probes++;
+	tcp->c.keepalive_probes++;
+	send_probe(s, now);
+	s->ka_at = now + (uint64_t)tcp->cfg.ka_intvl_ms * NS_PER_MS;
+}
+
+static bool sock_live(const struct td_tcp_sock *s)
+{
+	return s->tcp != NULL && s->state != TD_TCP_CLOSED && s->state != TD_TCP_LISTEN;
+}
+
+void td_tcp_poll(struct td_tcp *tcp, uint64_t now)
+{
+	tcp_enter(tcp, now);
+	/* Only this socket can be freed while it is processed (callbacks wait
+	 * for tcp_leave), so the next pointer taken first stays valid. */
+	for (struct td_tcp_sock *s = tcp->active, *next; s; s = next) {
+		next = s->anext;
+		if (!sock_live(s))
+			continue;
+		if (s->delack_at <= now) {
+			s->delack_at = TD_NEVER;
+			tcp->c.delayed_acks++;
+			tcp_send_ack(s, now);
+		}
+		if (!sock_live(s))
+			continue;
+		if (s->rtx_at <= now) {
+			if (s->rtx_kind == TT_PERSIST)
+				persist_expired(s, now);
+			else
+				rtx_expired(s, now);
+		}
+		if (sock_live(s) && s->ka_at <= now)
+			ka_expired(s, now);
+	}
+	tcp_leave(tcp);
+}
+
+uint64_t td_tcp_next_deadline(const struct td_tcp *tcp)
+{
+	uint64_t d = TD_NEVER;
+	for (const struct td_tcp_sock *s = tcp->active; s; s = s->anext) {
+		if (!sock_live(s))
+			continue;
+		uint64_t x = tcp_sock_deadline(s);
+		if (x < d)
+			d = x;
+	}
+	return d;
+}
