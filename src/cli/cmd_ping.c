@@ -74,6 +74,7 @@ struct run {
 	struct td_icmp_sock xs[THREADS_MAX][2];
 	bool xs_open[THREADS_MAX][2];
 	struct td_pinger xpg[THREADS_MAX];
+	int xrc[THREADS_MAX];
 	bool xpg_up[THREADS_MAX];
 	pthread_mutex_t lock;
 	int wakefd;
@@ -765,11 +766,14 @@ static void report_outstanding(struct run *r)
 /* An extra sender loop (--threads): the first loop (main thread) runs on_wake. */
 static uint64_t g_until;
 
+static struct run *g_run;
+
 static void *extra_loop(void *arg)
 {
 	struct td_pinger *pg = arg;
-	int rc = td_pinger_run(pg, g_until, &g_stop, NULL, NULL, 200000000ULL);
-	return (void *)(intptr_t)rc;
+	int t = (int)(pg - g_run->xpg);
+	g_run->xrc[t] = td_pinger_run(pg, g_until, &g_stop, NULL, NULL, 200000000ULL);
+	return NULL;
 }
 
 static bool on_wake(void *ctx, uint64_t now)
@@ -1350,6 +1354,7 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	uint64_t until = o->deadline > 0 ? rp->t0 + (uint64_t)(o->deadline * 1e9) : 0;
 	rp->until = until;
 	g_until = until;
+	g_run = rp;
 	for (int t = 1; t < rp->nthr; t++) {
 		if (pthread_create(&thr[t], NULL, extra_loop, &rp->xpg[t]))
 			break;
@@ -1357,10 +1362,9 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	}
 	rc = td_pinger_run(&rp->pg, until, &g_stop, on_wake, rp, 200000000ULL);
 	for (int t = 1; t <= started; t++) {
-		void *ret = NULL;
-		pthread_join(thr[t], &ret);
-		if (!rc && ret)
-			rc = (int)(intptr_t)ret;
+		pthread_join(thr[t], NULL);
+		if (!rc)
+			rc = rp->xrc[t];
 	}
 	uint64_t elapsed = td_os_mono_ns() - rp->t0;
 	if (rc)
