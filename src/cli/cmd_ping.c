@@ -8,6 +8,7 @@
 #include <netdb.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,14 @@ struct opts {
 
 #define THREADS_MAX 16
 
+struct xloop {
+	struct td_icmp_sock s[2];
+	bool open[2];
+	struct td_pinger pg;
+	bool up;
+	int rc;
+};
+
 struct run {
 	struct opts o;
 	struct tgt *t;
@@ -71,11 +80,7 @@ struct run {
 	bool pg_up;
 	/* --threads: loops 1..nthr-1 with their own sockets, one engine under lock */
 	int nthr;
-	struct td_icmp_sock xs[THREADS_MAX][2];
-	bool xs_open[THREADS_MAX][2];
-	struct td_pinger xpg[THREADS_MAX];
-	int xrc[THREADS_MAX];
-	bool xpg_up[THREADS_MAX];
+	struct xloop *x; /* [nthr], allocated only with --threads > 1 (sockets are 32 KiB each) */
 	pthread_mutex_t lock;
 	int wakefd;
 	uint64_t until;
@@ -766,13 +771,11 @@ static void report_outstanding(struct run *r)
 /* An extra sender loop (--threads): the first loop (main thread) runs on_wake. */
 static uint64_t g_until;
 
-static struct run *g_run;
-
 static void *extra_loop(void *arg)
 {
 	struct td_pinger *pg = arg;
-	int t = (int)(pg - g_run->xpg);
-	g_run->xrc[t] = td_pinger_run(pg, g_until, &g_stop, NULL, NULL, 200000000ULL);
+	struct xloop *x = (struct xloop *)((char *)pg - offsetof(struct xloop, pg));
+	x->rc = td_pinger_run(pg, g_until, &g_stop, NULL, NULL, 200000000ULL);
 	return NULL;
 }
 
@@ -1209,6 +1212,10 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	if (!rp->multi || o->flood || o->adaptive)
 		nthr = 1;
 	rp->nthr = nthr;
+	if (nthr > 1 && !(rp->x = calloc((size_t)nthr, sizeof(*rp->x)))) {
+		fprintf(stderr, "tundra ping: --threads: out of memory\n");
+		return FP_SYS;
+	}
 	for (int t = 1; t < nthr; t++)
 		for (int f = 0; f < 2; f++) {
 			if (!need[f])
@@ -1216,10 +1223,10 @@ static int ping_main(struct run *rp, int argc, char **argv)
 			struct td_icmp_diag d;
 			struct td_icmp_opts xo = so;
 			xo.mode = sp[f]->kind == TD_PROBE_SOCK_RAW ? TD_ICMP_RAW : TD_ICMP_DGRAM;
-			int rc = td_icmp_open(&rp->xs[t][f], f ? TD_PROBE_V6 : TD_PROBE_V4, &xo, &d);
+			int rc = td_icmp_open(&rp->x[t].s[f], f ? TD_PROBE_V6 : TD_PROBE_V4, &xo, &d);
 			if (!rc) {
-				rp->xs_open[t][f] = true;
-				rc = td_icmp_mute(&rp->xs[t][f]);
+				rp->x[t].open[f] = true;
+				rc = td_icmp_mute(&rp->x[t].s[f]);
 			}
 			if (rc) {
 				fprintf(stderr, "tundra ping: --threads: IPv%d socket: %s\n", f ? 6 : 4,
@@ -1337,16 +1344,17 @@ static int ping_main(struct run *rp, int argc, char **argv)
 		rp->pg.lock = &rp->lock;
 		rp->pg.wakefd = rp->wakefd;
 		for (int t = 1; t < rp->nthr; t++) {
-			rc = td_pinger_init(&rp->xpg[t], rp->p, rp->xs_open[t][0] ? &rp->xs[t][0] : NULL,
-					    rp->xs_open[t][1] ? &rp->xs[t][1] : NULL);
+			struct xloop *x = &rp->x[t];
+			rc = td_pinger_init(&x->pg, rp->p, x->open[0] ? &x->s[0] : NULL,
+					    x->open[1] ? &x->s[1] : NULL);
 			if (rc) {
 				fprintf(stderr, "tundra ping: event loop: %s\n", strerror(-rc));
 				return FP_SYS;
 			}
-			rp->xpg_up[t] = true;
-			rp->xpg[t].lock = &rp->lock;
-			rp->xpg[t].wakefd = rp->wakefd;
-			rp->xpg[t].slack_ns = rp->pg.slack_ns;
+			x->up = true;
+			x->pg.lock = &rp->lock;
+			x->pg.wakefd = rp->wakefd;
+			x->pg.slack_ns = rp->pg.slack_ns;
 		}
 	}
 	rp->t0 = td_os_mono_ns();
@@ -1354,9 +1362,8 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	uint64_t until = o->deadline > 0 ? rp->t0 + (uint64_t)(o->deadline * 1e9) : 0;
 	rp->until = until;
 	g_until = until;
-	g_run = rp;
 	for (int t = 1; t < rp->nthr; t++) {
-		if (pthread_create(&thr[t], NULL, extra_loop, &rp->xpg[t]))
+		if (pthread_create(&thr[t], NULL, extra_loop, &rp->x[t].pg))
 			break;
 		started = t;
 	}
@@ -1364,7 +1371,7 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	for (int t = 1; t <= started; t++) {
 		pthread_join(thr[t], NULL);
 		if (!rc)
-			rc = rp->xrc[t];
+			rc = rp->x[t].rc;
 	}
 	uint64_t elapsed = td_os_mono_ns() - rp->t0;
 	if (rc)
@@ -1381,13 +1388,14 @@ int td_cmd_ping(int argc, char **argv)
 	int status = ping_main(&run, argc, argv);
 	if (run.pg_up)
 		td_pinger_fini(&run.pg);
-	for (int t = 1; t < THREADS_MAX; t++) {
-		if (run.xpg_up[t])
-			td_pinger_fini(&run.xpg[t]);
+	for (int t = 1; run.x && t < run.nthr; t++) {
+		if (run.x[t].up)
+			td_pinger_fini(&run.x[t].pg);
 		for (int f = 0; f < 2; f++)
-			if (run.xs_open[t][f])
-				td_icmp_close(&run.xs[t][f]);
+			if (run.x[t].open[f])
+				td_icmp_close(&run.x[t].s[f]);
 	}
+	free(run.x);
 	if (run.nthr > 1 && run.wakefd > 0)
 		close(run.wakefd);
 	for (int f = 0; f < 2; f++)
