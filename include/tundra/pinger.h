@@ -2,6 +2,7 @@
 #ifndef TUNDRA_PINGER_H
 #define TUNDRA_PINGER_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -116,7 +117,18 @@ struct td_pinger {
 	 * with many targets, probes due within the slack leave in one batch. */
 	uint64_t slack_ns;
 	struct td_pinger_bufs *bufs; /* private: batch buffers, one set per loop (threads) */
+	/* Several loops over one engine (--threads): each loop has its own
+	 * sockets and buffers; every engine call runs under *lock (NULL = one
+	 * loop, no locking). wakefd (an eventfd, -1 = none) is polled too: a
+	 * loop that ends writes it, so the others stop sleeping and see that
+	 * the engine is done or stop is set. */
+	pthread_mutex_t *lock;
+	int wakefd;
 };
+
+/* Make a raw socket deaf (ICMP_FILTER / ICMP6_FILTER block every type): an
+ * extra sender's socket, so that each reply is queued on one socket only. */
+int td_icmp_mute(struct td_icmp_sock *s);
 
 int td_pinger_init(struct td_pinger *pg, struct td_probe *p, struct td_icmp_sock *s4,
 		   struct td_icmp_sock *s6);

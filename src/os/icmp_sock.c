@@ -318,3 +318,16 @@ int td_icmp_open(struct td_icmp_sock *s, uint8_t family, const struct td_icmp_op
 	}
 	return 0;
 }
+
+int td_icmp_mute(struct td_icmp_sock *s)
+{
+	if (s->kind != TD_PROBE_SOCK_RAW)
+		return 0; /* datagram sockets get only their own identifier's replies */
+	if (s->family == TD_PROBE_V6) {
+		struct icmp6_filter f;
+		ICMP6_FILTER_SETBLOCKALL(&f);
+		return setsockopt(s->fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof(f)) ? -errno : 0;
+	}
+	struct icmp_filter f = {.data = ~0u};
+	return setsockopt(s->fd, SOL_RAW, ICMP_FILTER, &f, sizeof(f)) ? -errno : 0;
+}

@@ -14,6 +14,19 @@
 #include "tundra/pinger.h"
 #include "tundra/wire.h"
 
+/* Engine calls of loops sharing one engine (--threads) run under its lock. */
+static void lock(const struct td_pinger *pg)
+{
+	if (pg->lock)
+		pthread_mutex_lock(pg->lock);
+}
+
+static void unlock(const struct td_pinger *pg)
+{
+	if (pg->lock)
+		pthread_mutex_unlock(pg->lock);
+}
+
 #ifndef BATCH
 #define BATCH 32 /* 64 measured no faster; 32 touches half the buffer pages */
 #endif
@@ -66,6 +79,7 @@ int td_pinger_init(struct td_pinger *pg, struct td_probe *p, struct td_icmp_sock
 	pg->probe = p;
 	pg->sock[0] = s4;
 	pg->sock[1] = s6;
+	pg->wakefd = -1;
 	pg->bufs = calloc(1, sizeof(*pg->bufs));
 	if (!pg->bufs)
 		return -ENOMEM;
@@ -216,6 +230,7 @@ static int drain_errqueue(struct td_pinger *pg, struct td_icmp_sock *s)
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 		uint64_t now = td_os_mono_ns();
+		lock(pg);
 		for (int i = 0; i < n; i++) {
 			struct msghdr *mh = &rb->m[i].msg_hdr;
 			struct cmsg_info ci;
@@ -256,6 +271,7 @@ static int drain_errqueue(struct td_pinger *pg, struct td_icmp_sock *s)
 			e.quoted_len = rb->m[i].msg_len;
 			td_probe_error(pg->probe, now, &e);
 		}
+		unlock(pg);
 		if (n < BATCH)
 			return 0;
 	}
@@ -270,13 +286,16 @@ static int drain_rx(struct td_pinger *pg, struct td_icmp_sock *s)
 		 * with one probe in flight (flood, ping-pong) that second try
 		 * costs as much as the read. Anything beyond (duplicates, foreign
 		 * traffic) stays queued and wakes ppoll. */
+		lock(pg);
 		uint64_t out = td_probe_outstanding(pg->probe);
+		unlock(pg);
 		unsigned vlen = out >= BATCH ? BATCH : out ? (unsigned)out : 1;
 		int n = rx_recv(pg->bufs, s->fd, MSG_DONTWAIT, vlen);
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 		uint64_t now = td_os_mono_ns();
 		uint64_t real = s->ts == TD_TS_CLOCK ? td_os_real_ns() : 0;
+		lock(pg);
 		for (int i = 0; i < n; i++) {
 			struct msghdr *mh = &rb->m[i].msg_hdr;
 			struct cmsg_info ci;
@@ -298,7 +317,9 @@ static int drain_rx(struct td_pinger *pg, struct td_icmp_sock *s)
 			td_probe_input(pg->probe, now, RXDATA(pg->bufs, i), len, &rx);
 			pg->rx_msgs++;
 		}
-		if ((unsigned)n < vlen || (vlen < BATCH && !td_probe_outstanding(pg->probe)))
+		bool idle = !td_probe_outstanding(pg->probe);
+		unlock(pg);
+		if ((unsigned)n < vlen || (vlen < BATCH && idle))
 			return 0;
 	}
 }
@@ -343,6 +364,7 @@ static int flush(struct td_pinger *pg, unsigned fi, uint64_t now, bool *full)
 			r = sendmmsg(s->fd, b->m + done, b->n - done, 0);
 		}
 		if (r > 0) {
+			lock(pg);
 			for (unsigned i = done; i < done + (unsigned)r; i++) {
 				struct td_probe_tx *tx = &b->tx[i];
 				if (s->ts == TD_TS_TIMESTAMPING) {
@@ -352,6 +374,7 @@ static int flush(struct td_pinger *pg, unsigned fi, uint64_t now, bool *full)
 				}
 				td_probe_tx_stamp(pg->probe, tx->target, tx->seq, ustamp, false);
 			}
+			unlock(pg);
 			pg->tx_msgs += (unsigned)r;
 			done += (unsigned)r;
 			continue;
@@ -360,15 +383,19 @@ static int flush(struct td_pinger *pg, unsigned fi, uint64_t now, bool *full)
 		if (e == EINTR)
 			continue;
 		if (e == EAGAIN || e == ENOBUFS || e == ENOMEM) {
+			lock(pg);
 			for (unsigned i = b->n; i-- > done;)
 				td_probe_unsend(pg->probe, &b->tx[i]);
+			unlock(pg);
 			pg->send_again++;
 			*full = true;
 			break;
 		}
 		/* Unreachable network, EMSGSIZE with -M do, EACCES (broadcast), ...:
 		 * this probe failed for good; go on with the next. */
+		lock(pg);
 		td_probe_send_failed(pg->probe, b->tx[done].target, b->tx[done].seq, e, now);
+		unlock(pg);
 		done++;
 	}
 	b->n = 0;
@@ -386,6 +413,7 @@ static bool send_due(struct td_pinger *pg, uint64_t now, bool *full)
 	struct td_probe_tx tx;
 	unsigned sent = 0;
 	*full = false;
+	lock(pg);
 	while (!*full && sent < BURST && td_probe_poll(pg->probe, now, &tx) == 1) {
 		sent++;
 		unsigned fi = tx.family == TD_PROBE_V6;
@@ -406,20 +434,32 @@ static bool send_due(struct td_pinger *pg, uint64_t now, bool *full)
 		mh->msg_name = &b->name[i];
 		mh->msg_iov = &b->iov[i];
 		mh->msg_iovlen = 1;
-		if (b->n == BATCH)
+		if (b->n == BATCH) {
+			unlock(pg);
 			flush(pg, fi, now, full);
+			lock(pg);
+		}
 	}
+	unlock(pg);
 	for (unsigned fi = 0; fi < 2; fi++)
 		if (pg->bufs->tx[fi].n)
 			flush(pg, fi, now, full);
 	return sent == BURST && !*full;
 }
 
-int td_pinger_run(struct td_pinger *pg, uint64_t until_ns, volatile sig_atomic_t *stop,
-		  bool (*on_wake)(void *ctx, uint64_t now), void *ctx, uint64_t max_sleep_ns)
+static bool engine_done(const struct td_pinger *pg)
 {
-	struct pollfd pfd[2];
-	struct td_icmp_sock *ps[2];
+	lock(pg);
+	bool d = td_probe_done(pg->probe);
+	unlock(pg);
+	return d;
+}
+
+static int run_loop(struct td_pinger *pg, uint64_t until_ns, volatile sig_atomic_t *stop,
+		    bool (*on_wake)(void *ctx, uint64_t now), void *ctx, uint64_t max_sleep_ns)
+{
+	struct pollfd pfd[3];
+	struct td_icmp_sock *ps[3];
 	nfds_t nfd = 0;
 	for (int i = 0; i < 2; i++) {
 		if (!pg->sock[i])
@@ -428,19 +468,26 @@ int td_pinger_run(struct td_pinger *pg, uint64_t until_ns, volatile sig_atomic_t
 		pfd[nfd].events = POLLIN;
 		ps[nfd++] = pg->sock[i];
 	}
+	if (pg->wakefd >= 0) {
+		pfd[nfd].fd = pg->wakefd;
+		pfd[nfd].events = POLLIN;
+		ps[nfd++] = NULL;
+	}
 	bool full = false;
 	uint64_t now = td_os_mono_ns();
 	uint64_t tx0 = pg->tx_msgs;
 	bool more = send_due(pg, now, &full);
 	for (;;) {
-		if (td_probe_done(pg->probe))
+		if (engine_done(pg))
 			return 0;
 		if (stop && *stop)
 			return 0;
 		now = td_os_mono_ns();
 		if (until_ns && now >= until_ns)
 			return 0;
+		lock(pg);
 		uint64_t dl = td_probe_next_deadline(pg->probe);
+		unlock(pg);
 		if (full && dl > now + 1000000)
 			dl = now + 1000000; /* send buffer full: retry within 1 ms */
 		if (until_ns && dl > until_ns)
@@ -463,8 +510,8 @@ int td_pinger_run(struct td_pinger *pg, uint64_t until_ns, volatile sig_atomic_t
 			for (nfds_t i = 0; n > 0 && i < nfd; i++) {
 				struct td_icmp_sock *s = ps[i];
 				short re = pfd[i].revents;
-				if (!re)
-					continue;
+				if (!re || !s)
+					continue; /* the wake-up eventfd stays readable: loop checks */
 				/* Error queue first: a TX stamp must be in before its reply. */
 				if (s->ts == TD_TS_TIMESTAMPING || s->kind == TD_PROBE_SOCK_DGRAM ||
 				    (re & POLLERR))
@@ -474,11 +521,29 @@ int td_pinger_run(struct td_pinger *pg, uint64_t until_ns, volatile sig_atomic_t
 			}
 		}
 		now = td_os_mono_ns();
-		if (on_wake && !on_wake(ctx, now))
-			return 0;
+		if (on_wake) {
+			lock(pg);
+			bool go = on_wake(ctx, now);
+			unlock(pg);
+			if (!go)
+				return 0;
+		}
 		if (until_ns && now >= until_ns)
 			return 0; /* no probe leaves at the deadline: it could not be answered */
 		tx0 = pg->tx_msgs;
 		more = send_due(pg, now, &full);
 	}
+}
+
+int td_pinger_run(struct td_pinger *pg, uint64_t until_ns, volatile sig_atomic_t *stop,
+		  bool (*on_wake)(void *ctx, uint64_t now), void *ctx, uint64_t max_sleep_ns)
+{
+	int rc = run_loop(pg, until_ns, stop, on_wake, ctx, max_sleep_ns);
+	if (pg->wakefd >= 0) {
+		/* Whatever ended this loop ends the others: wake them for good. */
+		uint64_t one = 1;
+		ssize_t w = write(pg->wakefd, &one, sizeof(one));
+		(void)w;
+	}
+	return rc;
 }

@@ -303,3 +303,28 @@ def test_flood_uses_kernel_rx_stamps_only_unless_tx_stamps_on(ns):
     assert events(r.stdout)[0]["timestamps_v4"] == "kernel_rx"
     r = tundra(ns, "-c", "1", "--tx-stamps", "maybe", "127.0.0.1")
     assert r.returncode == 2 and "--tx-stamps" in r.stderr
+
+
+@pytest.mark.parametrize("mode", ["raw", "dgram"])
+def test_threads_answer_every_target_once_with_single_thread_stats(ns, mode):
+    ns.sysctl("net.ipv4.ping_group_range", "0 2147483647")
+    ns.run("ip", "link", "set", "lo", "up")
+    base = ["--mode", mode, "-c", "2", "-i", "0.2", "-W", "1", "--spacing", "0",
+            "--json", "-g", "127.3.0.1-127.3.7.208"]  # 2000 targets
+    totals = {}
+    for threads in ("1", "3"):
+        r = tundra(ns, "--threads", threads, *base)
+        assert r.returncode == 0, r.stderr
+        ev = events(r.stdout)
+        summ = of(ev, "summary")
+        assert len(summ) == 2000
+        assert all(s["transmitted"] == 2 and s["received"] == 2 and s["duplicates"] == 0
+                   for s in summ)
+        rep = of(ev, "reply")
+        assert len(rep) == 4000 and not any(e["dup"] for e in rep)
+        assert len({(e["target"], e["seq"]) for e in rep}) == 4000
+        end = of(ev, "end")[0]
+        totals[threads] = (end["transmitted"], end["received"], end["drops"])
+    assert totals["1"] == totals["3"]
+    r = tundra(ns, "--threads", "17", "-c", "1", "127.0.0.1")
+    assert r.returncode == 2 and "--threads" in r.stderr
