@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tundra/wire.h"
+
 /*
  * Theory of operation.
  *
@@ -299,7 +301,6 @@ const struct td_probe_hist *td_probe_all_hist(const struct td_probe *p);
 /* Lower bound (ns) of histogram bucket i; i = TD_PROBE_HIST_BUCKETS gives the top. */
 uint64_t td_probe_hist_bucket_lo(unsigned i);
 
-/* SipHash-2-4 (Aumasson & Bernstein), 16-byte key, for the payload MAC. */
-uint64_t td_siphash24(const uint8_t key[16], const void *data, size_t len);
+/* The payload MAC is td_siphash24() from tundra/wire.h. */
 
 #endif

@@ -107,6 +107,13 @@ uint32_t td_csum_pseudo6(const uint8_t src[16], const uint8_t dst[16], uint8_t n
 uint16_t td_csum_update16(uint16_t csum, uint16_t old_val, uint16_t new_val);
 uint16_t td_csum_update32(uint16_t csum, uint32_t old_val, uint32_t new_val);
 
+/* ---- keyed hash ------------------------------------------------------------ */
+
+/* SipHash-2-4 (Aumasson & Bernstein, 2012) under a 16-byte key: a PRF fast on
+ * short inputs. Probe payload MACs, TCP ISNs (RFC 6528) and SYN cookies, and
+ * hash-table buckets that an attacker must not be able to aim at. */
+uint64_t td_siphash24(const uint8_t key[16], const void *data, size_t len);
+
 /* ---- IP protocol numbers -------------------------------------------------- */
 
 #define TD_IPPROTO_HOPOPTS 0

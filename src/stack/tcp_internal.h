@@ -206,7 +206,6 @@ void tcp_cc_enter_recovery(struct td_tcp_sock *s, uint64_t now);
 void tcp_cc_on_rto(struct td_tcp_sock *s, uint64_t now);
 
 /* ---- tcp_isn.c: keyed hashes -------------------------------------------------- */
-uint64_t tcp_siphash(const uint8_t key[16], const void *data, size_t len);
 uint32_t tcp_isn(const struct td_tcp *tcp, const struct td_tcp_tuple *t, uint64_t now);
 uint32_t tcp_ts_offset(const struct td_tcp *tcp, const struct td_tcp_tuple *t);
 uint32_t tcp_tuple_hash(const struct td_tcp *tcp, const struct td_tcp_tuple *t);

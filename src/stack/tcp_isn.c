@@ -3,54 +3,6 @@
 
 #include "stack/tcp_internal.h"
 
-/* SipHash-2-4 (Aumasson & Bernstein): a PRF keyed with 128 bits, fast on
- * short inputs such as a 4-tuple. */
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                                       \
-	do {                                                                           \
-		v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);              \
-		v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                                 \
-		v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                                 \
-		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);              \
-	} while (0)
-
-static uint64_t le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-uint64_t tcp_siphash(const uint8_t key[16], const void *data, size_t len)
-{
-	const uint8_t *in = data;
-	uint64_t k0 = le64(key), k1 = le64(key + 8);
-	uint64_t v0 = 0x736f6d6570736575ull ^ k0, v1 = 0x646f72616e646f6dull ^ k1;
-	uint64_t v2 = 0x6c7967656e657261ull ^ k0, v3 = 0x7465646279746573ull ^ k1;
-	size_t end = len - len % 8;
-	for (size_t i = 0; i < end; i += 8) {
-		uint64_t m = le64(in + i);
-		v3 ^= m;
-		SIPROUND;
-		SIPROUND;
-		v0 ^= m;
-	}
-	uint64_t b = (uint64_t)len << 56;
-	for (size_t i = 0; i < len % 8; i++)
-		b |= (uint64_t)in[end + i] << (8 * i);
-	v3 ^= b;
-	SIPROUND;
-	SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
-
 /* Serialise a tuple plus up to 3 extra words into a fixed buffer: hashing the
  * struct directly would hash padding bytes. */
 static size_t tuple_bytes(const struct td_tcp_tuple *t, uint8_t *buf, uint32_t tag, uint32_t a,
@@ -81,7 +33,7 @@ static uint64_t tuple_hash(const struct td_tcp *tcp, const struct td_tcp_tuple *
 {
 	uint8_t buf[64];
 	size_t n = tuple_bytes(t, buf, tag, a, b);
-	return tcp_siphash(tcp->cfg.key, buf, n);
+	return td_siphash24(tcp->cfg.key, buf, n);
 }
 
 /* RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport, secretkey),

@@ -1,5 +1,5 @@
-/* SipHash-2-4 (Aumasson & Bernstein, 2012): the keyed MAC in probe payloads. */
-#include "tundra/probe.h"
+/* SipHash-2-4 (Aumasson & Bernstein, 2012): a keyed PRF for probe MACs, TCP ISNs and cookies, hash buckets. */
+#include "tundra/wire.h"
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
 
