@@ -1,8 +1,9 @@
-/* lwIP (Debian liblwip) answering ping over the same TUN device: the peer for bench/30-stack.sh. */
+/* lwIP (Debian liblwip) over a TUN device: the ping peer of bench/30-stack.sh, the TCP peer of bench/40-tcp.sh. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "lwip/ip6_addr.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
+#include "lwip/tcp.h"
 #include "lwip/timeouts.h"
 
 #include "tundra/stack_os.h"
@@ -21,7 +23,13 @@
  * thread (no tcpip_init), so lwIP runs here the NO_SYS way: one thread
  * reads the TUN, hands each packet to ip_input() and runs the timers. A TUN
  * link has no Ethernet, so the netif has no ARP and outputs IP directly.
- * lwIP answers at 10.0.0.2 and fd00::2, like tundra stack.
+ * lwIP answers at 10.0.0.2 and fd00::2, like tundra stack, and serves the
+ * same three TCP services over lwIP's raw (callback) API, IPv4 and IPv6:
+ *   port 9   discard: accept, read and drop everything, count the bytes;
+ *   port 19  chargen: accept, then send as fast as lwIP allows until the
+ *            peer goes away (tcp_sent refills the send buffer);
+ *   port 7   echo: every byte read is written back at once (1-byte RR).
+ * Each connection's byte counts are printed to stderr when it closes.
  */
 
 static int tun_fd;
@@ -62,6 +70,146 @@ static err_t out6(struct netif *nif, struct pbuf *p, const ip6_addr_t *a)
 	(void)nif;
 	(void)a;
 	return out_pbuf(p);
+}
+
+/* ---- TCP services on lwIP's raw API ------------------------------------ */
+
+enum svc { SVC_DISCARD, SVC_CHARGEN, SVC_ECHO };
+
+struct conn {
+	struct tcp_pcb *pcb;
+	enum svc svc;
+	unsigned long long rx, tx;
+};
+
+/* chargen's payload: written with no copy (PBUF_ROM), so it must stay put */
+static const uint8_t chargen_buf[65535] = {[0 ... 65534] = 'c'};
+
+static void conn_done(struct conn *c, const char *why)
+{
+	static const char *const names[] = {"discard", "chargen", "echo"};
+	fprintf(stderr, "tcp %s %s: rx %llu tx %llu\n", names[c->svc], why, c->rx, c->tx);
+	free(c);
+}
+
+static void conn_close(struct conn *c)
+{
+	struct tcp_pcb *pcb = c->pcb;
+	tcp_arg(pcb, NULL);
+	tcp_recv(pcb, NULL);
+	tcp_sent(pcb, NULL);
+	tcp_err(pcb, NULL);
+	if (tcp_close(pcb) != ERR_OK)
+		tcp_abort(pcb); /* no memory for the FIN: reset instead of leaking the pcb */
+	conn_done(c, "closed");
+}
+
+/* Fill the send buffer: as many bytes as lwIP accepts (TCP_SND_BUF and
+ * TCP_SND_QUEUELEN bound it), then push them out. */
+static void chargen_fill(struct conn *c)
+{
+	for (;;) {
+		u16_t room = tcp_sndbuf(c->pcb);
+		if (room == 0 || tcp_sndqueuelen(c->pcb) >= TCP_SND_QUEUELEN - 1)
+			break;
+		if (tcp_write(c->pcb, chargen_buf, room, 0) != ERR_OK) {
+			/* lwIP refuses a long write when segments run short: ask for one MSS */
+			u16_t mss = tcp_mss(c->pcb);
+			if (room <= mss || tcp_write(c->pcb, chargen_buf, mss, 0) != ERR_OK)
+				break;
+			room = mss;
+		}
+		c->tx += room;
+	}
+	tcp_output(c->pcb);
+}
+
+static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	(void)pcb;
+	(void)len;
+	struct conn *c = arg;
+	if (c && c->svc == SVC_CHARGEN)
+		chargen_fill(c);
+	return ERR_OK;
+}
+
+static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	struct conn *c = arg;
+	if (!c) {
+		if (p)
+			pbuf_free(p);
+		return ERR_OK;
+	}
+	if (!p || err != ERR_OK) { /* the peer's FIN: close our side too */
+		if (p)
+			pbuf_free(p);
+		conn_close(c);
+		return ERR_OK;
+	}
+	u16_t n = p->tot_len;
+	if (c->svc == SVC_ECHO) {
+		/* echo needs room for all of it: otherwise refuse the pbuf, which
+		 * lwIP keeps and hands back later (refused_data), so nothing is lost */
+		if (tcp_sndbuf(pcb) < n)
+			return ERR_MEM;
+		static uint8_t ebuf[65536];
+		u16_t got = pbuf_copy_partial(p, ebuf, n, 0);
+		if (tcp_write(pcb, ebuf, got, TCP_WRITE_FLAG_COPY) != ERR_OK)
+			return ERR_MEM;
+		c->tx += got;
+		tcp_output(pcb);
+	}
+	c->rx += n;
+	tcp_recved(pcb, n); /* reopen the window: the bytes are consumed */
+	pbuf_free(p);
+	return ERR_OK;
+}
+
+static void on_err(void *arg, err_t err)
+{
+	(void)err;
+	struct conn *c = arg;
+	if (c) /* the pcb is already freed by lwIP (reset or abort) */
+		conn_done(c, "reset");
+}
+
+static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	if (err != ERR_OK || !pcb)
+		return ERR_VAL;
+	struct conn *c = calloc(1, sizeof(*c));
+	if (!c) {
+		tcp_abort(pcb);
+		return ERR_ABRT;
+	}
+	c->pcb = pcb;
+	c->svc = (enum svc)(uintptr_t)arg;
+	tcp_arg(pcb, c);
+	tcp_recv(pcb, on_recv);
+	tcp_sent(pcb, on_sent);
+	tcp_err(pcb, on_err);
+	if (c->svc == SVC_ECHO)
+		tcp_nagle_disable(pcb); /* answer each byte at once, like TCP_NODELAY */
+	if (c->svc == SVC_CHARGEN)
+		chargen_fill(c);
+	return ERR_OK;
+}
+
+static int tcp_serve(u16_t port, enum svc svc)
+{
+	struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_ANY);
+	if (!pcb || tcp_bind(pcb, IP_ANY_TYPE, port) != ERR_OK)
+		return -1;
+	/* tcp_listen frees pcb and returns a smaller listening one: set
+	 * the accept callback on the returned pcb */
+	struct tcp_pcb *lpcb = tcp_listen(pcb);
+	if (!lpcb)
+		return -1;
+	tcp_arg(lpcb, (void *)(uintptr_t)svc);
+	tcp_accept(lpcb, on_accept);
+	return 0;
 }
 
 static err_t nif_init(struct netif *nif)
@@ -112,6 +260,10 @@ int main(int argc, char **argv)
 	netif_set_default(&nif);
 	netif_set_up(&nif);
 	netif_set_link_up(&nif);
+	if (tcp_serve(9, SVC_DISCARD) || tcp_serve(19, SVC_CHARGEN) || tcp_serve(7, SVC_ECHO)) {
+		fprintf(stderr, "tcp listen failed\n");
+		return 1;
+	}
 	signal(SIGINT, on_sig);
 	signal(SIGTERM, on_sig);
 	fprintf(stderr, "ready on %s\n", t.name);
@@ -127,7 +279,10 @@ int main(int argc, char **argv)
 			poll(&pfd, 1, next == SYS_TIMEOUTS_SLEEPTIME_INFINITE ? 1000 : (int)next);
 			continue;
 		}
-		struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_POOL);
+		/* PBUF_RAM, not PBUF_POOL: Debian's liblwip hands out 616-byte pool
+		 * buffers without chaining them for a 1500-byte packet (pbuf_take
+		 * then overruns the heap; found with ASan) */
+		struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_RAM);
 		if (!p)
 			continue;
 		pbuf_take(p, buf, (u16_t)n);
