@@ -235,7 +235,8 @@ int td_stack_create(const struct td_stack_config *cfg, struct td_stack **out)
 	st->pkt_mem = malloc((size_t)cfg->pkt_slots * st->slot_size);
 	st->slots = calloc(cfg->pkt_slots, sizeof(*st->slots));
 	st->scratch = malloc(TD_REASS_DATA_MAX + 64);
-	if (!st->pkt_mem || !st->slots || !st->scratch) {
+	st->vnet_seg = malloc(TD_VNET_SEG_MAX);
+	if (!st->pkt_mem || !st->slots || !st->scratch || !st->vnet_seg) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -276,6 +277,7 @@ void td_stack_destroy(struct td_stack *st)
 	td_udp_fini(st);
 	td_reass_free(st);
 	free(st->scratch);
+	free(st->vnet_seg);
 	free(st->slots);
 	free(st->pkt_mem);
 	free(st);
@@ -317,6 +319,11 @@ uint32_t td_stack_mtu(const struct td_stack *st)
 }
 unsigned td_stack_wire_flags(const struct td_stack *st)
 {
+	/* Offloaded input: the kernel vouches for the transport checksum
+	 * (virtio 1.x §5.1.6.2.1, NEEDS_CSUM / GSO), which holds only the
+	 * pseudo-header sum, so transports must not verify it. */
+	if (st->rx_l4_csum_ok)
+		return st->cfg.wire_flags | TD_WIRE_SKIP_CSUM;
 	return st->cfg.wire_flags;
 }
 
