@@ -587,6 +587,7 @@ int td_cmd_stack(int argc, char **argv)
 				   .pcap = o.pcap ? &pcap : NULL,
 				   .busy_poll_us = o.busy_poll_us,
 				   .vnet_hdr_len = tun.vnet_hdr_len,
+				   .offloads = tun.offloads,
 				   .command = o.command,
 				   .on_stats = dump,
 				   .on_ready = ready_all};
