@@ -6,6 +6,7 @@
 
 #include <cmocka.h>
 
+#include "stack/stack_internal.h"
 #include "tundra/stack.h"
 #include "tundra/wire.h"
 
@@ -219,6 +220,100 @@ static void vnet_plain_header_passes_packet_through(void **state)
 	td_stack_destroy(st);
 }
 
+/* Queue one TCP segment from us to the peer through the IP layer. */
+static void out_seg(struct td_stack *st, uint32_t seq, size_t n, uint8_t flags)
+{
+	uint8_t seg[20 + 1500];
+	memset(seg, 0, 20);
+	td_put_be16(seg, 80);
+	td_put_be16(seg + 2, 40000);
+	td_put_be32(seg + 4, seq);
+	td_put_be32(seg + 8, 777);
+	seg[12] = 5 << 4;
+	seg[13] = flags;
+	td_put_be16(seg + 14, 512);
+	for (size_t i = 0; i < n; i++)
+		seg[20 + i] = (uint8_t)(seq + i);
+	uint32_t ps = td_csum_pseudo4(US, PEER, TD_IPPROTO_TCP, (uint16_t)(20 + n));
+	td_put_be16(seg + 16, td_csum_finish(td_csum_add(ps, seg, 20 + n)));
+	struct td_ip_pair ip = {.family = TD_AF_INET};
+	ip.v4.src = US;
+	ip.v4.dst = PEER;
+	struct td_ip_tx tx = {.df = true};
+	assert_int_equal(td_stack_ip_send(st, now, &ip, TD_IPPROTO_TCP, &tx, seg, 20 + n), 0);
+}
+
+static void vnet_output_run_of_segments_merged_into_one_tso_packet(void **state)
+{
+	(void)state;
+	struct td_stack *st = mk();
+	static uint8_t out[HS + 65535];
+	size_t len;
+	out_seg(st, 1000, 1460, TD_TCP_ACK);
+	out_seg(st, 2460, 1460, TD_TCP_ACK);
+	out_seg(st, 3920, 100, TD_TCP_ACK | TD_TCP_PSH);
+	out_seg(st, 4020, 1460, TD_TCP_ACK); /* after PSH: a new run */
+	assert_int_equal(td_stack_output_gso(st, now, out, sizeof(out), HS, &len), 3);
+	assert_int_equal(len, HS + 40 + 3020);
+	struct td_vnet_repr vr;
+	assert_int_equal(td_vnet_parse(out, len, HS, len - HS, &vr), TD_WIRE_OK);
+	assert_int_equal(vr.gso_type, TD_VNET_GSO_TCPV4);
+	assert_int_equal(vr.gso_size, 1460);
+	assert_int_equal(vr.flags, TD_VNET_F_NEEDS_CSUM);
+	assert_int_equal(vr.csum_start, 20);
+	assert_int_equal(vr.csum_offset, 16);
+	const uint8_t *p = out + HS;
+	assert_int_equal(td_get_be16(p + 2), 40 + 3020);
+	assert_int_equal(td_csum(p, 20), 0);
+	assert_int_equal(td_get_be32(p + 24), 1000);
+	assert_int_equal(p[33], TD_TCP_ACK | TD_TCP_PSH); /* the last segment's flags */
+	for (size_t i = 0; i < 3020; i++)
+		assert_int_equal(p[40 + i], (uint8_t)(1000 + i));
+	/* completing the partial checksum gives a valid segment */
+	static uint8_t cp[65535];
+	memcpy(cp, p, len - HS);
+	vr.gso_type = TD_VNET_GSO_NONE;
+	assert_int_equal(td_vnet_csum_finish(&vr, cp, len - HS), TD_WIRE_OK);
+	uint32_t ps = td_csum_pseudo4(US, PEER, TD_IPPROTO_TCP, 20 + 3020);
+	assert_int_equal(td_csum_finish(td_csum_add(ps, cp + 20, 20 + 3020)), 0);
+	/* the fourth stands alone: written plainly */
+	assert_int_equal(td_stack_output_gso(st, now, out, sizeof(out), HS, &len), 1);
+	td_stack_output_pop(st);
+	assert_int_equal(td_stack_output_gso(st, now, out, sizeof(out), HS, &len), 0);
+	assert_int_equal(ctr(st, TD_CTR_vnet_gso_tx_segs), 3);
+	struct td_stack_pool_usage u;
+	td_stack_pool_usage(st, &u);
+	assert_int_equal(u.pkt_slots, 0);
+	td_stack_destroy(st);
+}
+
+static void vnet_output_gap_or_short_segment_or_syn_not_merged(void **state)
+{
+	(void)state;
+	struct td_stack *st = mk();
+	static uint8_t out[HS + 65535];
+	size_t len;
+	out_seg(st, 1000, 1460, TD_TCP_ACK);
+	out_seg(st, 9999, 1460, TD_TCP_ACK); /* sequence gap */
+	assert_int_equal(td_stack_output_gso(st, now, out, sizeof(out), HS, &len), 1);
+	td_stack_output_pop(st);
+	out_seg(st, 11459, 1460, TD_TCP_ACK);
+	/* 9999 + 11459 merge: contiguous */
+	assert_int_equal(td_stack_output_gso(st, now, out, sizeof(out), HS, &len), 2);
+	out_seg(st, 1, 500, TD_TCP_ACK);
+	out_seg(st, 501, 500, TD_TCP_ACK); /* equal sizes: fine */
+	out_seg(st, 1001, 600, TD_TCP_ACK); /* bigger than gso_size: ends the run */
+	assert_int_equal(td_stack_output_gso(st, now, out, sizeof(out), HS, &len), 2);
+	assert_int_equal(td_stack_output_gso(st, now, out, sizeof(out), HS, &len), 1);
+	td_stack_output_pop(st);
+	out_seg(st, 5000, 0, TD_TCP_SYN);
+	out_seg(st, 5001, 1460, TD_TCP_ACK);
+	assert_int_equal(td_stack_output_gso(st, now, out, sizeof(out), HS, &len), 1);
+	td_stack_output_pop(st);
+	td_stack_output_pop(st);
+	td_stack_destroy(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +322,8 @@ int main(void)
 		cmocka_unit_test(vnet_tso_super_packet_cut_with_lengths_ids_and_sequence),
 		cmocka_unit_test(vnet_lying_headers_dropped_and_counted),
 		cmocka_unit_test(vnet_plain_header_passes_packet_through),
+		cmocka_unit_test(vnet_output_run_of_segments_merged_into_one_tso_packet),
+		cmocka_unit_test(vnet_output_gap_or_short_segment_or_syn_not_merged),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
