@@ -994,9 +994,10 @@ static bool gso_follows(const uint8_t *f, const struct gso_hdr *fh, const struct
 		return false;
 	if (fh->iphl == 20) {
 		/* version..tos, flags/frag..proto, addresses */
-		if (memcmp(f, q, 2) || memcmp(f + 6, q + 6, 4) || memcmp(f + 12, q + 12, 8))
+		if (memcmp(f, q, 2) != 0 || memcmp(f + 6, q + 6, 4) != 0 ||
+		    memcmp(f + 12, q + 12, 8) != 0)
 			return false;
-	} else if (memcmp(f, q, 4) || memcmp(f + 6, q + 6, 34)) {
+	} else if (memcmp(f, q, 4) != 0 || memcmp(f + 6, q + 6, 34) != 0) {
 		return false;
 	}
 	const uint8_t *ft = f + fh->iphl, *qt = q + qh->iphl;
