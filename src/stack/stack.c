@@ -171,6 +171,11 @@ static void out_enqueue(struct td_stack *st, uint64_t now, int32_t i)
 {
 	struct td_slot *s = &st->slots[i];
 	s->due = now;
+	/* Callers' clocks are not all the same reading (TCP sends at the time
+	 * of its last input or poll): never let a packet overtake one queued
+	 * before it, or a flow's segments leave out of order. */
+	if (!st->imp_out.active && st->out.tail >= 0 && st->slots[st->out.tail].due > now)
+		s->due = st->slots[st->out.tail].due;
 	st->stats.ctr[TD_CTR_tx_packets]++;
 	st->stats.ctr[TD_CTR_tx_bytes] += s->len;
 	if (st->imp_out.active) {
