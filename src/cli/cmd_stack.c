@@ -589,8 +589,9 @@ int td_cmd_stack(int argc, char **argv)
 				   .pcap = o.pcap ? &pcap : NULL,
 				   .busy_poll_us = o.busy_poll_us,
 				   .vnet_hdr_len = tun.vnet_hdr_len,
-				   /* TSO writes lose segments in some runs (under
-				    * investigation): only with --offload=tso */
+				   /* with TSO writes the kernel reports holes in
+				    * some runs (SACK repairs them; cause not yet
+				    * found): only with --offload=tso */
 				   .offloads = o.tso_out ? tun.offloads : 0,
 				   .command = o.command,
 				   .on_stats = dump,
