@@ -22,6 +22,8 @@ cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
   sleep 0.3
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  # forked servers (tcp_blast serve) live on in our namespaces: end them too
+  for n in "${NS[@]}"; do for p in $(ip netns pids "$n" 2>/dev/null); do kill "$p" 2>/dev/null; done; done
   for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null; done
   rm -f "${log:-}"
 }
@@ -96,7 +98,7 @@ fi
 ip link add tdov-$$ netns "${NS[5]}" type veth peer name tdow-$$ netns "${NS[6]}"
 nx "${NS[5]}" ip addr add 10.9.0.1/24 dev tdov-$$; nx "${NS[5]}" ip link set tdov-$$ up
 nx "${NS[6]}" ip addr add 10.9.0.2/24 dev tdow-$$; nx "${NS[6]}" ip link set tdow-$$ up
-nx "${NS[6]}" $B/tcp_blast serve 5000 & PIDS+=($!)
+ip netns exec "${NS[6]}" $B/tcp_blast serve 5000 & PIDS+=($!)
 sleep 0.3
 best ip netns exec "${NS[5]}" $B/tcp_blast send 10.9.0.2 5000 "$BYTES"; R[v_up]=$(cat "$log.best")
 best ip netns exec "${NS[5]}" $B/tcp_blast recv 10.9.0.2 5001 "$BYTES"; R[v_down]=$(cat "$log.best")
