@@ -87,6 +87,10 @@ unit: $(UNIT_BIN)
 integration: all bench-build
 	TUNDRA=$(CURDIR)/$(BIN) /usr/bin/python3 -m pytest -q -p no:cacheprovider \
 	    --timeout=600 tests/integration
+	# the stack and TCP suites again with TUN offloads on (virtio-net header, GSO)
+	TUNDRA=$(CURDIR)/$(BIN) TUNDRA_OFFLOAD=on /usr/bin/python3 -m pytest -q \
+	    -p no:cacheprovider --timeout=600 tests/integration/test_tcp_kernel.py \
+	    tests/integration/test_tcp_hostile.py $(wildcard tests/integration/test_stack_[!m]*.py)
 
 # ---- fuzzing (libFuzzer via clang, ASan+UBSan) -----------------------------
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined \

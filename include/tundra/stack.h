@@ -176,7 +176,16 @@ enum td_stack_layer {
 	X(impair_out_dup, 0, "impairment: sent packet duplicated")                                  \
 	X(impair_out_reorder, 0, "impairment: sent packet held back")                               \
 	X(impair_out_corrupt, 0, "impairment: sent packet corrupted")                               \
-	X(impair_out_delayed, 0, "impairment: sent packet delayed")
+	X(impair_out_delayed, 0, "impairment: sent packet delayed")                                \
+	X(vnet_csum_partial, 0, "virtio-net: packets accepted with a partial checksum the kernel vouches for") \
+	X(vnet_gso_rx, 0, "virtio-net: GSO super-packets received and split")                      \
+	X(vnet_gso_segs, 0, "virtio-net: segments cut from GSO super-packets")                      \
+	X(vnet_gso_tx, 0, "virtio-net: GSO super-packets sent (runs of TCP segments merged)")     \
+	X(vnet_gso_tx_segs, 0, "virtio-net: TCP segments carried by sent super-packets")           \
+	X(vnet_bad_hdr, 1, "virtio-net: header truncated, unknown flags or odd checksum offset")   \
+	X(vnet_bad_gso_type, 1, "virtio-net: unknown gso_type, or one that does not match the packet") \
+	X(vnet_bad_gso_size, 1, "virtio-net: gso_size 0, larger than the packet, or no payload to cut") \
+	X(vnet_bad_csum_off, 1, "virtio-net: csum_start/csum_offset past the end or not at the transport checksum")
 
 enum td_stack_ctr {
 #define TD_X_(name, drop, help) TD_CTR_##name,
@@ -207,6 +216,20 @@ void td_stack_destroy(struct td_stack *st);
 
 /* One IP packet from the device. The stack copies what it keeps. */
 void td_stack_input(struct td_stack *st, uint64_t now, const void *pkt, size_t len);
+/* One read from a TUN with IFF_VNET_HDR: hdr_size (10 or 12) bytes of
+ * virtio-net header, then the packet. A partial checksum (NEEDS_CSUM) is
+ * accepted unverified, a GSO super-packet (TCPv4/v6, UDP USO) is cut into
+ * the segments it stands for; a lying header is dropped and counted
+ * (vnet_bad_*). */
+void td_stack_input_vnet(struct td_stack *st, uint64_t now, const void *buf, size_t len,
+			 size_t hdr_size);
+/* For a TUN with TSO: 0 when no packet is due; 1 when the head packet goes
+ * out alone (td_stack_output_peek/pop, with a zero virtio-net header); n >= 2
+ * when the n due TCP segments at the head were merged and popped: buf
+ * (cap >= hdr_size + 65535) holds hdr_size bytes of virtio-net header and the
+ * GSO super-packet, *len bytes in all. */
+size_t td_stack_output_gso(struct td_stack *st, uint64_t now, uint8_t *buf, size_t cap,
+			   size_t hdr_size, size_t *len);
 /* Run every timer due at now (reassembly timeouts, delayed packets, transports). */
 void td_stack_poll(struct td_stack *st, uint64_t now);
 /* Earliest instant at which td_stack_poll or the output queue needs attention;

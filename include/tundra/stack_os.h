@@ -15,10 +15,14 @@
 
 /* ---- TUN device --------------------------------------------------------------- */
 
+#define TD_TUN_TSO 0x06 /* TUN_F_TSO4 | TUN_F_TSO6 */
+
 struct td_tun {
 	int fd;
 	char name[16]; /* IFNAMSIZ */
 	bool created;  /* we created it (so it goes away with the fd unless persistent) */
+	unsigned vnet_hdr_len; /* 10 with IFF_VNET_HDR: every read and write starts with a virtio-net header */
+	unsigned offloads;     /* TUN_F_* the kernel accepted (TUNSETOFFLOAD) */
 };
 
 /* Open /dev/net/tun as IFF_TUN|IFF_NO_PI, nonblocking. name may be NULL or ""
@@ -26,6 +30,14 @@ struct td_tun {
  * (TUNSETPERSIST); attach requires it to exist already (a persistent device
  * made by `ip tuntap add` or a previous --persist run). */
 int td_tun_open(struct td_tun *t, const char *name, bool persist, bool attach);
+/* The same with offload: IFF_VNET_HDR, TUNSETVNETHDRSZ 10 and TUNSETOFFLOAD
+ * CSUM|TSO4|TSO6|TSO_ECN|USO4|USO6, stepping down to what the kernel takes.
+ * When the kernel refuses the header or every offload set, the device is
+ * opened plainly (vnet_hdr_len 0) and why says what was refused; why is
+ * also filled when a smaller set was accepted. 0 or -errno (the plain
+ * open's error). */
+int td_tun_open_offload(struct td_tun *t, const char *name, bool persist, bool attach,
+			bool offload, char *why, size_t why_len);
 void td_tun_close(struct td_tun *t);
 
 /* ---- rtnetlink (libmnl) ---------------------------------------------------------- */
@@ -78,6 +90,8 @@ struct td_stack_run {
 	struct td_pcapfile *pcap;   /* NULL: no capture */
 	uint32_t busy_poll_us;       /* spin on the TUN this long before sleeping */
 	unsigned batch;              /* packets read per wakeup at most (default 64) */
+	unsigned vnet_hdr_len;       /* 0, or 10: the device carries virtio-net headers (td_tun.vnet_hdr_len) */
+	unsigned offloads;           /* td_tun.offloads: with TD_TUN_TSO, runs of TCP segments go out as one GSO write */
 	char *const *command;        /* NULL, or argv run as a child; the loop ends when it exits */
 	/* Called on SIGUSR1 (final = false) and once at the end (final = true). */
 	void (*on_stats)(struct td_stack *st, bool final, void *user);

@@ -5,13 +5,15 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "tundra/stack_os.h"
 
-#define RX_BUF 65536
+#define RX_BUF (65536 + 16) /* a 64 KB GSO super-packet and its virtio-net header */
+#define GSO_BUF (65535 + 16)
 
 static uint64_t clock_ns(clockid_t id)
 {
@@ -22,6 +24,8 @@ static uint64_t clock_ns(clockid_t id)
 
 struct loop {
 	struct td_stack_run *r;
+	uint8_t *gso;      /* NULL, or a super-packet under construction / not yet written */
+	size_t gso_len;    /* bytes of it still to write (0: none pending) */
 	uint64_t real_off; /* realtime - monotonic, read once: pcap stamps without a second clock read */
 	bool want_out;     /* the TUN refused a write (EAGAIN): wait for EPOLLOUT */
 	pid_t child;
@@ -33,8 +37,40 @@ static bool flush(struct loop *L, uint64_t now)
 	struct td_stack_run *r = L->r;
 	const uint8_t *p;
 	size_t len;
-	while ((p = td_stack_output_peek(r->st, now, &len))) {
-		ssize_t n = write(r->tun_fd, p, len);
+	/* With IFF_VNET_HDR every write starts with a header; an all-zero one
+	 * says: no GSO, checksum complete. */
+	static const uint8_t zero_hdr[16];
+	for (;;) {
+		if (L->gso && !L->gso_len && (r->offloads & TD_TUN_TSO) &&
+		    td_stack_output_gso(r->st, now, L->gso, GSO_BUF, r->vnet_hdr_len, &len) >= 2)
+			L->gso_len = len;
+		if (L->gso_len) {
+			/* merged segments are already off the queue: a refused
+			 * write keeps them here for the next try */
+			ssize_t n = write(r->tun_fd, L->gso, L->gso_len);
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				return false;
+			if (n < 0) {
+				r->tun_write_errors++;
+			} else {
+				r->tun_writes++;
+				if (r->pcap)
+					td_pcapfile_write(r->pcap, now + L->real_off,
+							  L->gso + r->vnet_hdr_len,
+							  L->gso_len - r->vnet_hdr_len);
+			}
+			L->gso_len = 0;
+			continue;
+		}
+		if (!(p = td_stack_output_peek(r->st, now, &len)))
+			break;
+		ssize_t n;
+		if (r->vnet_hdr_len) {
+			struct iovec iov[2] = {{(void *)zero_hdr, r->vnet_hdr_len}, {(void *)p, len}};
+			n = writev(r->tun_fd, iov, 2);
+		} else {
+			n = write(r->tun_fd, p, len);
+		}
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return false;
 		if (n < 0) {
@@ -64,9 +100,13 @@ static unsigned read_batch(struct loop *L, uint8_t *buf, uint64_t now)
 			break;
 		k++;
 		r->tun_reads++;
-		if (r->pcap)
-			td_pcapfile_write(r->pcap, now + L->real_off, buf, (size_t)n);
-		td_stack_input(r->st, now, buf, (size_t)n);
+		size_t hs = r->vnet_hdr_len;
+		if (r->pcap && (size_t)n > hs)
+			td_pcapfile_write(r->pcap, now + L->real_off, buf + hs, (size_t)n - hs);
+		if (hs)
+			td_stack_input_vnet(r->st, now, buf, (size_t)n, hs);
+		else
+			td_stack_input(r->st, now, buf, (size_t)n);
 		if (!L->want_out)
 			flush(L, now);
 	}
@@ -104,6 +144,10 @@ int td_stack_run(struct td_stack_run *r)
 	uint8_t *buf = malloc(RX_BUF);
 	if (!buf)
 		return -ENOMEM;
+	if (r->vnet_hdr_len && (r->offloads & TD_TUN_TSO) && !(L.gso = malloc(GSO_BUF))) {
+		free(buf);
+		return -ENOMEM;
+	}
 	if (!r->batch)
 		r->batch = 64;
 	r->exit_status = 0;
@@ -231,6 +275,7 @@ out:
 		close(sfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 out_free:
+	free(L.gso);
 	free(buf);
 	return err;
 }

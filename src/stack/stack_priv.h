@@ -88,6 +88,8 @@ struct td_stack {
 	uint64_t reass_seq;
 
 	uint8_t *scratch; /* TD_REASS_DATA_MAX + 64: ICMP replies and errors under construction */
+	uint8_t *vnet_seg; /* TD_VNET_SEG_MAX: a segment cut from a GSO super-packet */
+	bool rx_l4_csum_ok; /* the input in progress carries a checksum the kernel vouches for */
 
 	uint64_t udp_now; /* time of the input or poll call in progress (built-in services) */
 
@@ -103,6 +105,8 @@ struct td_stack {
 	struct td_transport udp_tp;
 	struct td_udp_state *udp;
 };
+
+#define TD_VNET_SEG_MAX 65536
 
 /* stack.c */
 void td_stack_ip4_input(struct td_stack *st, uint64_t now, const uint8_t *pkt, size_t len,

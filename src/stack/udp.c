@@ -310,7 +310,7 @@ static enum td_l4_verdict udp_input(void *ctx, uint64_t now, const struct td_l4_
 	struct td_udp_state *u = ctx;
 	struct td_stack *st = u->st;
 	struct td_udp_repr r;
-	unsigned flags = st->cfg.wire_flags | (rx->ip.family == TD_AF_INET6 ? TD_WIRE_IPV6 : 0);
+	unsigned flags = td_stack_wire_flags(st) | (rx->ip.family == TD_AF_INET6 ? TD_WIRE_IPV6 : 0);
 	enum td_wire_err e = td_udp_parse(rx->l4, rx->len,
 					  td_stack_pseudo(&rx->ip, TD_IPPROTO_UDP, (uint32_t)rx->len),
 					  flags, &r);

@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import time
 
-from conftest import TUNDRA
+from conftest import OFFLOAD_ARGS, TUNDRA
 
 STACK4 = "10.0.0.2"
 STACK6 = "fd00::2"
@@ -32,7 +32,7 @@ class Stack:
 
     def __enter__(self):
         argv = [TUNDRA, "stack", "--name", self.ifname, "--stats=json",
-                "--stats-file", self.stats_file, *self.args]
+                "--stats-file", self.stats_file, *OFFLOAD_ARGS, *self.args]
         self.p = self.ns.popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                text=True)
         deadline = time.monotonic() + 10

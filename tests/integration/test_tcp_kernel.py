@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import TUNDRA
+from conftest import OFFLOAD_ARGS, TUNDRA
 from netns import Netns
 import tcp_stream
 
@@ -44,7 +44,7 @@ class Stack:
         self.stats = f"/tmp/{ns.name}.stats.json"
         self.err = open(f"/tmp/{ns.name}.stderr", "w+")
         self.p = ns.popen([TUNDRA, "stack", "--stats=json", "--stats-file", self.stats,
-                           *args], stdout=subprocess.PIPE, stderr=self.err, text=True)
+                           *OFFLOAD_ARGS, *args], stdout=subprocess.PIPE, stderr=self.err, text=True)
         deadline = time.time() + 10
         while time.time() < deadline:
             self.err.seek(0)
@@ -226,7 +226,7 @@ def test_tcp_client_mode_connects_to_kernel_listener(target):
         lp = ns.popen([PY, PEER, "listen", port, str(3 << 20), str(5 << 20)],
                       stdout=subprocess.PIPE, text=True)
         assert "listening" in lp.stdout.readline()
-        r = ns.run(TUNDRA, "stack", "--name", "tdc0", "--connect", target,
+        r = ns.run(TUNDRA, "stack", *OFFLOAD_ARGS, "--name", "tdc0", "--connect", target,
                    "--send", str(5 << 20), "--recv", str(3 << 20), timeout=60, check=False)
         assert r.returncode == 0, r.stderr
         res = json.loads(r.stdout.strip().splitlines()[-1])
@@ -237,7 +237,7 @@ def test_tcp_client_mode_connects_to_kernel_listener(target):
 
 def test_tcp_client_mode_refused_reports_failure():
     with Netns() as ns:
-        r = ns.run(TUNDRA, "stack", "--name", "tdc0", "--connect", "10.0.0.1:5999",
+        r = ns.run(TUNDRA, "stack", *OFFLOAD_ARGS, "--name", "tdc0", "--connect", "10.0.0.1:5999",
                    "--send", "1000", timeout=30, check=False)
         assert r.returncode == 1
         assert "Connection refused" in r.stderr

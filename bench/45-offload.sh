@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# TUN offloads: one TCP flow each way between the kernel and tundra stack with
+# --offload=on and --offload=off, the minimal TUN sink/source with the same
+# offloads (bench/tcp_tun_min.c vnet: the offloaded ceiling) and without,
+# lwIP when build/bench/lwip_tcp exists (branch tcp), and kernel-to-kernel
+# over veth; one table, ratios against the peers of this run, and tundra's
+# CPU seconds per GB moved (utime+stime from /proc/PID/stat).
+# Needs root. OFFLOAD_BENCH_BYTES (default 400 MB), best of OFFLOAD_BENCH_REPS (2).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+B=build/bench
+T=${TUNDRA:-build/tundra}
+BYTES=${OFFLOAD_BENCH_BYTES:-400000000}
+REPS=${OFFLOAD_BENCH_REPS:-2}
+[ "$(id -u)" = 0 ] || { echo "45-offload: needs root (network namespaces); skipped"; exit 0; }
+for x in "$T" $B/tcp_blast $B/tcp_tun_min; do [ -x "$x" ] || { echo "45-offload: missing $x (make all bench-build)"; exit 1; }; done
+
+id=$$-$RANDOM
+NS=(tdb-off-a-$id tdb-off-b-$id tdb-off-c-$id tdb-off-d-$id tdb-off-e-$id tdb-off-f-$id tdb-off-g-$id tdb-off-h-$id)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  sleep 0.3
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  # forked servers (tcp_blast serve) live on in our namespaces: end them too
+  for n in "${NS[@]}"; do for p in $(ip netns pids "$n" 2>/dev/null); do kill "$p" 2>/dev/null; done; done
+  for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null; done
+  rm -f "${log:-}"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+for n in "${NS[@]}"; do ip netns add "$n"; ip netns exec "$n" ip link set lo up; done
+nx() { local n=$1; shift; ip netns exec "$n" "$@"; }
+log=$(mktemp)
+waitready() { for _ in $(seq 100); do grep -q ready "$log" 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# best of REPS transfers; also accumulates CPU ticks of pid $CPID and bytes moved
+TICKS=0 MOVED=0
+best() {
+  local b=0 v t0 t1
+  for _ in $(seq "$REPS"); do
+    t0=$(cpu_ticks "${CPID:-0}")
+    v=$(timeout 120 "$@" 2>/dev/null) || v=0
+    t1=$(cpu_ticks "${CPID:-0}")
+    TICKS=$((TICKS + t1 - t0)); MOVED=$((MOVED + BYTES))
+    b=$(awk -v a="$b" -v c="$v" 'BEGIN{print (c>a)?c:a}')
+  done
+  echo "$b" > "$log.best"
+}
+run_pair() { # ns -> sets UP DOWN from tcp_blast against 10.0.0.2 9/19
+  best ip netns exec "$1" $B/tcp_blast send 10.0.0.2 9 "$BYTES"; UP=$(cat "$log.best")
+  best ip netns exec "$1" $B/tcp_blast recv 10.0.0.2 19 "$BYTES"; DOWN=$(cat "$log.best")
+}
+cpu_per_gb() { awk -v t="$TICKS" -v b="$MOVED" -v hz="$(getconf CLK_TCK)" \
+  'BEGIN{ if (b > 0) printf "%.2f", t / hz / (b / 1e9); else print "n/a" }'; }
+
+# 1, 2. tundra stack, offloads on and off
+declare -A R
+for mode in on off tso; do
+  n=${NS[0]}; [ $mode = off ] && n=${NS[1]}; [ $mode = tso ] && n=${NS[4]}
+  : > "$log"
+  # ip netns exec execs the stack: $! is its pid (for /proc/PID/stat)
+  ip netns exec "$n" "$T" stack --name tdo0 --offload=$mode 2>"$log" & PIDS+=($!); CPID=$!
+  waitready || { cat "$log"; exit 1; }
+  grep -q "offload=on:" "$log" && sed -n 's/^tundra stack: //p' "$log" | grep offload >&2
+  TICKS=0 MOVED=0
+  run_pair "$n"
+  R[t_${mode}_up]=$UP R[t_${mode}_down]=$DOWN R[t_${mode}_cpu]=$(cpu_per_gb)
+  kill "$CPID"; wait "$CPID" 2>/dev/null
+done
+CPID=0
+
+# 3, 4. minimal TUN sink/source, with and without the same offloads
+for mode in vnet plain; do
+  n=${NS[2]}; [ $mode = plain ] && n=${NS[3]}
+  : > "$log"
+  ip netns exec "$n" $B/tcp_tun_min tmo0 $([ $mode = vnet ] && echo vnet) 2>"$log" & PIDS+=($!); mp=$!
+  waitready || { cat "$log"; exit 1; }
+  run_pair "$n"
+  R[m_${mode}_up]=$UP R[m_${mode}_down]=$DOWN
+  kill "$mp"; wait "$mp" 2>/dev/null
+done
+
+# 5. lwIP over the same TUN, when the tcp branch's peer is built (same
+# interface assumed as tcp_tun_min: IFNAME, "ready" on stderr, 9 and 19)
+R[l_up]=n/a R[l_down]=n/a R[l_cpu]=n/a
+if [ -x $B/lwip_tcp ]; then
+  : > "$log"
+  ip netns exec "${NS[7]}" $B/lwip_tcp tlo0 2>"$log" & PIDS+=($!); CPID=$!; lp=$!
+  TICKS=0 MOVED=0
+  if waitready; then run_pair "${NS[7]}"; R[l_up]=$UP R[l_down]=$DOWN R[l_cpu]=$(cpu_per_gb); fi
+  CPID=0
+  kill "$lp" 2>/dev/null; wait "$lp" 2>/dev/null
+fi
+
+# 6. kernel to kernel over veth (MTU 1500)
+ip link add tdov-$$ netns "${NS[5]}" type veth peer name tdow-$$ netns "${NS[6]}"
+nx "${NS[5]}" ip addr add 10.9.0.1/24 dev tdov-$$; nx "${NS[5]}" ip link set tdov-$$ up
+nx "${NS[6]}" ip addr add 10.9.0.2/24 dev tdow-$$; nx "${NS[6]}" ip link set tdow-$$ up
+ip netns exec "${NS[6]}" $B/tcp_blast serve 5000 & PIDS+=($!)
+sleep 0.3
+best ip netns exec "${NS[5]}" $B/tcp_blast send 10.9.0.2 5000 "$BYTES"; R[v_up]=$(cat "$log.best")
+best ip netns exec "${NS[5]}" $B/tcp_blast recv 10.9.0.2 5001 "$BYTES"; R[v_down]=$(cat "$log.best")
+rm -f "$log.best"
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b+0 > 0) printf "%.2fx", a/b; else print "n/a" }'; }
+row() { printf "  %-40s %10s %10s %s\n" "$1" "$2" "$3" "${4:-}"; }
+echo "TUN offloads, TCP one flow, MTU 1500, $BYTES bytes per transfer (best of $REPS), Gbit/s:"
+row "" "kernel->X" "X->kernel" "CPU s/GB"
+row "tundra --offload=on" "${R[t_on_up]}" "${R[t_on_down]}" "${R[t_on_cpu]}"
+row "tundra --offload=off" "${R[t_off_up]}" "${R[t_off_down]}" "${R[t_off_cpu]}"
+row "tundra --offload=tso (experimental)" "${R[t_tso_up]}" "${R[t_tso_down]}" "${R[t_tso_cpu]}"
+row "minimal TUN sink/source, offloads (ceiling)" "${R[m_vnet_up]}" "${R[m_vnet_down]}"
+row "minimal TUN sink/source, plain" "${R[m_plain_up]}" "${R[m_plain_down]}"
+row "lwIP (build/bench/lwip_tcp)" "${R[l_up]}" "${R[l_down]}" "${R[l_cpu]}"
+row "kernel-kernel veth" "${R[v_up]}" "${R[v_down]}"
+row "tundra on / off" "$(ratio "${R[t_on_up]}" "${R[t_off_up]}")" "$(ratio "${R[t_on_down]}" "${R[t_off_down]}")"
+row "tundra on / offloaded ceiling (goal 0.8)" "$(ratio "${R[t_on_up]}" "${R[m_vnet_up]}")" "$(ratio "${R[t_on_down]}" "${R[m_vnet_down]}")"
+row "tundra off / plain ceiling" "$(ratio "${R[t_off_up]}" "${R[m_plain_up]}")" "$(ratio "${R[t_off_down]}" "${R[m_plain_down]}")"
+row "tundra tso / offloaded ceiling" "$(ratio "${R[t_tso_up]}" "${R[m_vnet_up]}")" "$(ratio "${R[t_tso_down]}" "${R[m_vnet_down]}")"
+row "tundra on / lwIP (goal 4)" "$(ratio "${R[t_on_up]}" "${R[l_up]}")" "$(ratio "${R[t_on_down]}" "${R[l_down]}")"
+row "tundra on / veth (goal 0.5)" "$(ratio "${R[t_on_up]}" "${R[v_up]}")" "$(ratio "${R[t_on_down]}" "${R[v_down]}")"
