@@ -2,7 +2,7 @@
 # TUN offloads: one TCP flow each way between the kernel and tundra stack with
 # --offload=on and --offload=off, the minimal TUN sink/source with the same
 # offloads (bench/tcp_tun_min.c vnet: the offloaded ceiling) and without,
-# lwIP when build/bench/lwip_tcp exists (branch tcp), and kernel-to-kernel
+# lwIP when build/bench/lwip_tun exists (bench/lwip/lwip_tun.c), and kernel-to-kernel
 # over veth; one table, ratios against the peers of this run, and tundra's
 # CPU seconds per GB moved (utime+stime from /proc/PID/stat).
 # Needs root. OFFLOAD_BENCH_BYTES (default 400 MB), best of OFFLOAD_BENCH_REPS (2).
@@ -82,12 +82,12 @@ for mode in vnet plain; do
   kill "$mp"; wait "$mp" 2>/dev/null
 done
 
-# 5. lwIP over the same TUN, when the tcp branch's peer is built (same
+# 5. lwIP over the same TUN, (bench/lwip/lwip_tun.c: same
 # interface assumed as tcp_tun_min: IFNAME, "ready" on stderr, 9 and 19)
 R[l_up]=n/a R[l_down]=n/a R[l_cpu]=n/a
-if [ -x $B/lwip_tcp ]; then
+if [ -x $B/lwip_tun ]; then
   : > "$log"
-  ip netns exec "${NS[7]}" $B/lwip_tcp tlo0 2>"$log" & PIDS+=($!); CPID=$!; lp=$!
+  ip netns exec "${NS[7]}" $B/lwip_tun tlo0 2>"$log" & PIDS+=($!); CPID=$!; lp=$!
   TICKS=0 MOVED=0
   if waitready; then run_pair "${NS[7]}"; R[l_up]=$UP R[l_down]=$DOWN R[l_cpu]=$(cpu_per_gb); fi
   CPID=0
@@ -113,7 +113,7 @@ row "tundra --offload=off" "${R[t_off_up]}" "${R[t_off_down]}" "${R[t_off_cpu]}"
 row "tundra --offload=tso (experimental)" "${R[t_tso_up]}" "${R[t_tso_down]}" "${R[t_tso_cpu]}"
 row "minimal TUN sink/source, offloads (ceiling)" "${R[m_vnet_up]}" "${R[m_vnet_down]}"
 row "minimal TUN sink/source, plain" "${R[m_plain_up]}" "${R[m_plain_down]}"
-row "lwIP (build/bench/lwip_tcp)" "${R[l_up]}" "${R[l_down]}" "${R[l_cpu]}"
+row "lwIP (build/bench/lwip_tun)" "${R[l_up]}" "${R[l_down]}" "${R[l_cpu]}"
 row "kernel-kernel veth" "${R[v_up]}" "${R[v_down]}"
 row "tundra on / off" "$(ratio "${R[t_on_up]}" "${R[t_off_up]}")" "$(ratio "${R[t_on_down]}" "${R[t_off_down]}")"
 row "tundra on / offloaded ceiling (goal 0.8)" "$(ratio "${R[t_on_up]}" "${R[m_vnet_up]}")" "$(ratio "${R[t_on_down]}" "${R[m_vnet_down]}")"
