@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "stack/timer_wheel.h"
 #include "tundra/tcp.h"
 
 /* Sequence-space comparisons (RFC 9293 §3.4: arithmetic modulo 2^32). */
@@ -86,7 +87,9 @@ struct td_tcp_sock {
 	td_tcp_event_fn cb;
 	void *user;
 	struct td_tcp_sock *nnext;       /* pending-notification list */
-	struct td_tcp_sock *anext, *aprev; /* every control block in use (timers scan this) */
+	struct td_tcp_sock *anext, *aprev; /* every control block in use */
+	struct td_tw_entry tw;           /* wheel entry at the earliest of the deadlines below */
+	struct td_tcp_sock *tnext;       /* touched list: deadlines to re-file at tcp_leave */
 
 	struct td_tcp_tuple tu;
 	uint8_t state;
@@ -124,6 +127,7 @@ struct td_tcp_sock {
 	unsigned zero_wnd_adv : 1;  /* we last advertised a zero window */
 	unsigned synced : 1;        /* reached ESTABLISHED at some point */
 	unsigned in_accq : 1;       /* child on its listener's accept queue */
+	unsigned touched : 1;       /* on the touched list */
 
 	uint16_t mss;         /* effective send MSS (payload bytes per segment, without options) */
 	uint16_t our_mss;     /* what we advertise */
@@ -176,6 +180,9 @@ struct td_tcp {
 	struct td_tcp_sock **buckets;  /* connections by 4-tuple */
 	struct td_tcp_sock *listeners; /* LISTEN and bound-but-unconnected sockets */
 	struct td_tcp_sock *notify;    /* sockets with events to deliver */
+	struct td_tcp_sock *touched;   /* deadlines may have changed (through tnext) */
+	struct td_twheel wheel;        /* one entry per connection with a deadline */
+	bool wheel_started;
 	uint64_t buf_bytes;
 	uint64_t now;
 	unsigned depth;                /* entry-point nesting (callbacks fire at depth 0) */
@@ -280,6 +287,13 @@ void tcp_timer_persist(struct td_tcp_sock *s, uint64_t now);
 void tcp_timer_keepalive_reset(struct td_tcp_sock *s, uint64_t now);
 void tcp_enter_time_wait(struct td_tcp_sock *s, uint64_t now);
 uint64_t tcp_sock_deadline(const struct td_tcp_sock *s);
+/* The socket's deadlines may change in this entry point: re-file its wheel
+ * entry when the outermost entry point returns. */
+void tcp_timer_touch(struct td_tcp_sock *s);
+/* Re-file the wheel entries of touched sockets (tcp_leave). */
+void tcp_timer_sync_touched(struct td_tcp *tcp);
+/* The socket goes back to the pool: out of the wheel and the touched list. */
+void tcp_timer_forget(struct td_tcp_sock *s);
 
 /* ---- tcp_socket.c ------------------------------------------------------------- */
 struct td_tcp_sock *tcp_sock_alloc(struct td_tcp *tcp);
