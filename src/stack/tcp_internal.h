@@ -313,6 +313,8 @@ void tcp_leave(struct td_tcp *tcp);
 uint16_t tcp_mss_for(const struct td_tcp *tcp, uint8_t family);
 uint8_t tcp_wscale_for(uint32_t rcvbuf);
 bool tcp_mem_charge(struct td_tcp *tcp, uint32_t bytes);
+/* May a SYN create a connection under max_conns / mem_max? Counts a refusal. */
+bool tcp_conn_admit(struct td_tcp *tcp);
 void tcp_mem_uncharge(struct td_tcp *tcp, uint32_t bytes);
 
 /* ---- tcp_input.c -------------------------------------------------------------- */

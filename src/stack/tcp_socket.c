@@ -115,9 +115,30 @@ void td_tcp_set_wakeup(struct td_tcp *tcp, void (*fn)(void *ctx), void *ctx)
 	tcp->wakeup_ctx = ctx;
 }
 
+static uint64_t mem_in_use(const struct td_tcp *tcp)
+{
+	return (uint64_t)tcp->in_use * sizeof(struct td_tcp_sock) + tcp->buf_bytes;
+}
+
+/* Issue 7's memory ceiling, checked before a SYN creates any state. The
+ * caller answers a refused SYN with RST: the ceiling is a standing policy,
+ * not a transient overflow, so the peer is told at once (ECONNREFUSED)
+ * rather than left to retransmit its SYN for minutes; and no SYN cookie is
+ * offered, since the connection it rebuilds would pass the ceiling too. */
+bool tcp_conn_admit(struct td_tcp *tcp)
+{
+	const struct td_tcp_config *cfg = &tcp->cfg;
+	if ((cfg->max_conns && tcp->in_use >= cfg->max_conns) ||
+	    (cfg->mem_max && mem_in_use(tcp) + sizeof(struct td_tcp_sock) > cfg->mem_max)) {
+		tcp->c.conn_limit_refused++;
+		return false;
+	}
+	return true;
+}
+
 bool tcp_mem_charge(struct td_tcp *tcp, uint32_t bytes)
 {
-	if (tcp->cfg.mem_max && tcp->buf_bytes + bytes > tcp->cfg.mem_max) {
+	if (tcp->cfg.mem_max && mem_in_use(tcp) + bytes > tcp->cfg.mem_max) {
 		tcp->c.mem_limit_drop++;
 		return false;
 	}

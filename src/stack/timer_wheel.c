@@ -1,4 +1,5 @@
 /* Hierarchical timer wheel (see timer_wheel.h): four levels of 64 slots plus a due list. */
+#include <stddef.h>
 #include <string.h>
 
 #include "stack/timer_wheel.h"
@@ -76,10 +77,18 @@ void td_twheel_cancel(struct td_twheel *w, struct td_tw_entry *e)
 {
 	if (!e->next)
 		return;
-	/* O(1): a slot's bitmap bit may stay set after its last entry goes;
-	 * the slot is looked at when it comes up and the bit cleared then. */
+	struct td_tw_entry *nb = e->next;
 	list_del(e);
 	w->armed--;
+	/* The last entry of a slot went: only a list head links to itself.
+	 * Clear the slot's bit so that next() does not wake for nothing. */
+	if (nb->next == nb) {
+		const struct td_tw_entry *base = &w->slot[0][0];
+		if (nb >= base && nb < base + TD_TW_LEVELS * TD_TW_SLOTS) {
+			size_t k = (size_t)(nb - base);
+			w->bitmap[k / TD_TW_SLOTS] &= ~(1ull << (k % TD_TW_SLOTS));
+		}
+	}
 }
 
 void td_twheel_arm(struct td_twheel *w, struct td_tw_entry *e, uint64_t at)
