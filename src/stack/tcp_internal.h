@@ -173,6 +173,7 @@ struct td_tcp {
 	void *wakeup_ctx;
 	struct td_tcp_sock *pool;      /* cfg.max_socks control blocks */
 	struct td_tcp_sock *free_list; /* through hnext */
+	uint32_t pool_used;            /* pool[pool_used..] never handed out yet */
 	struct td_tcp_sock *active;    /* in use, through anext/aprev */
 	struct td_tcp_sock *last;      /* last lookup hit: bulk flows skip the hash */
 	uint32_t in_use;

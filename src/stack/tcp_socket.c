@@ -69,10 +69,9 @@ int td_tcp_new(struct td_tcp **out, const struct td_tcp_config *cfg, td_tcp_outp
 		free(tcp);
 		return -ENOMEM;
 	}
-	for (uint32_t i = cfg->max_socks; i-- > 0;) {
-		tcp->pool[i].hnext = tcp->free_list;
-		tcp->free_list = &tcp->pool[i];
-	}
+	/* The pool is handed out in order and never touched before: a large
+	 * --tcp-max-conns costs resident memory only as connections arrive. */
+	tcp->pool_used = 0;
 	tcp->next_port = 49152;
 	*out = tcp;
 	return 0;
@@ -171,9 +170,12 @@ uint8_t tcp_wscale_for(uint32_t rcvbuf)
 struct td_tcp_sock *tcp_sock_alloc(struct td_tcp *tcp)
 {
 	struct td_tcp_sock *s = tcp->free_list;
-	if (!s)
+	if (s)
+		tcp->free_list = s->hnext;
+	else if (tcp->pool_used < tcp->cfg.max_socks)
+		s = &tcp->pool[tcp->pool_used++];
+	else
 		return NULL;
-	tcp->free_list = s->hnext;
 	memset(s, 0, sizeof(*s));
 	s->tcp = tcp;
 	s->sndbuf = tcp->cfg.sndbuf;
