@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Open N concurrent idle TCP connections from several source addresses.
 
-    tcp_many_idle.py DST PORT N SRC1[,SRC2...] [--hold FIFO]
+    tcp_many_idle.py DST PORT N SRC1[,SRC2...] [--hold [--rtt M]]
 
 Nonblocking connects driven by epoll, at most WINDOW in flight. Prints one
 JSON line when all are established (or failed): counts, seconds, accept
@@ -84,7 +84,19 @@ def main():
         if not chunk:
             break
         got += chunk
-    print(json.dumps({"echo_ok": got == msg}), flush=True)
+    res = {"echo_ok": got == msg}
+    if "--rtt" in sys.argv:
+        # 1-byte round trips on the connection opened last: the per-segment
+        # cost with every other connection present (lookup, timers)
+        m = int(sys.argv[sys.argv.index("--rtt") + 1])
+        t = time.monotonic()
+        for _ in range(m):
+            last.sendall(b"x")
+            if last.recv(1) != b"x":
+                res["echo_ok"] = False
+                break
+        res["rtt_us"] = round((time.monotonic() - t) * 1e6 / m, 2)
+    print(json.dumps(res), flush=True)
     for s in socks:
         s.close()
     return 0
