@@ -82,7 +82,11 @@ enum td_tcp_cc_algo { TD_TCP_CC_CUBIC = 0, TD_TCP_CC_RENO = 1 };
 struct td_tcp_config {
 	uint32_t max_socks;      /* control blocks in the pool (sockets, children, TIME_WAIT) */
 	uint32_t sndbuf, rcvbuf; /* bytes per connection, allocated while holding data */
-	uint64_t mem_max;        /* ceiling on buffer bytes for all connections (0 = none) */
+	uint64_t mem_max;        /* ceiling on bytes for all connections: control blocks plus
+				  * buffers (0 = none); beyond it buffers are refused
+				  * (mem_limit_drop) and new connections reset (conn_limit_refused) */
+	uint32_t max_conns;      /* control blocks in use beyond which an incoming SYN is
+				  * answered with RST (conn_limit_refused); 0 = the pool size */
 	uint16_t mtu4, mtu6;     /* link MTU: our MSS is mtu - 40 (v4) / mtu - 60 (v6) */
 	uint32_t rto_min_ms;     /* RFC 6298 (2.4) lower bound; Linux uses 200 ms */
 	uint32_t rto_max_ms;     /* upper bound of the backed-off RTO */
@@ -163,7 +167,8 @@ uint64_t td_tcp_buf_bytes(const struct td_tcp *tcp);
 	X(sack_retransmits) X(spurious_dup) X(persist_probes) X(keepalive_probes)     \
 	X(conn_timeouts) X(conn_resets_rx) X(conn_refused) X(active_opens)            \
 	X(passive_opens) X(established) X(time_wait_reused) X(mem_limit_drop)         \
-	X(icmp_ptb) X(icmp_unreach) X(delayed_acks) X(tx_window_updates)
+	X(icmp_ptb) X(icmp_unreach) X(delayed_acks) X(tx_window_updates)          \
+	X(conn_limit_refused)
 
 struct td_tcp_counters {
 #define TD_TCP_X(n) uint64_t n;

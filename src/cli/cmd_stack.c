@@ -358,7 +358,9 @@ static int parse(int argc, char **argv, struct opts *o)
 		{"help", 0, 0, O_HELP},
 		{"no-tcp", 0, 0, O_TCP}, {"no-tcp-services", 0, 0, O_TCP}, {"tcp-cc", 1, 0, O_TCP},
 		{"tcp-buf", 1, 0, O_TCP}, {"connect", 1, 0, O_TCP}, {"send", 1, 0, O_TCP},
-		{"recv", 1, 0, O_TCP}, {0, 0, 0, 0}};
+		{"recv", 1, 0, O_TCP},
+		{"tcp-max-conns", 1, 0, O_TCP}, {"tcp-mem-max", 1, 0, O_TCP},
+		{0, 0, 0, 0}};
 	uint8_t fam, pfx, a[16];
 	char *end;
 	int c;

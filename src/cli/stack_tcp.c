@@ -15,6 +15,9 @@ const char td_cli_tcp_usage[] =
 	"  --no-tcp-services      TCP without the built-in echo/discard/chargen/HTTP\n"
 	"  --tcp-cc cubic|reno    congestion control (default cubic)\n"
 	"  --tcp-buf KIB          send and receive buffer per connection (default 256)\n"
+	"  --tcp-max-conns N      connections (control blocks) beyond which SYNs get RST\n"
+	"                         (default: a pool of 4096)\n"
+	"  --tcp-mem-max BYTES    ceiling on TCP memory (control blocks + buffers; k/m/g)\n"
 	"  --connect ADDR:PORT    open a connection from the stack to a kernel listener\n"
 	"  --send N               with --connect: send N bytes of the /bytes stream, then FIN\n"
 	"  --recv N               with --connect: expect N bytes (default: until EOF)\n";
@@ -57,6 +60,14 @@ int td_cli_tcp_opt(struct td_cli_tcp *t, const char *name, const char *val)
 		if (parse_size(val, &n) || n < 4 || n > 65536)
 			return -EINVAL;
 		t->buf_kib = (uint32_t)n;
+	} else if (!strcmp(name, "tcp-max-conns")) {
+		if (parse_size(val, &n) || n == 0 || n > 16u << 20)
+			return -EINVAL;
+		t->max_conns = (uint32_t)n;
+	} else if (!strcmp(name, "tcp-mem-max")) {
+		if (parse_size(val, &n) || n == 0)
+			return -EINVAL;
+		t->mem_max = n;
 	} else if (!strcmp(name, "connect"))
 		t->connect = val;
 	else if (!strcmp(name, "send"))
@@ -79,6 +90,12 @@ int td_cli_tcp_start(struct td_cli_tcp *t, struct td_stack *st)
 	if (t->buf_kib)
 		cfg.sndbuf = cfg.rcvbuf = t->buf_kib * 1024;
 	cfg.max_socks = 4096;
+	if (t->max_conns) {
+		/* the pool never binds before the ceiling: room for the listeners */
+		cfg.max_conns = t->max_conns;
+		cfg.max_socks = t->max_conns + 64;
+	}
+	cfg.mem_max = t->mem_max;
 	int rc = td_os_random(cfg.key, sizeof(cfg.key));
 	if (rc)
 		return rc;

@@ -14,6 +14,8 @@ struct td_cli_tcp {
 	bool no_services;     /* --no-tcp-services */
 	int cc;               /* --tcp-cc */
 	uint32_t buf_kib;     /* --tcp-buf KiB */
+	uint32_t max_conns;   /* --tcp-max-conns */
+	uint64_t mem_max;     /* --tcp-mem-max bytes */
 	const char *connect;  /* --connect ADDR:PORT */
 	uint64_t send_bytes;  /* --send N */
 	uint64_t recv_bytes;  /* --recv N (0 = until EOF) */

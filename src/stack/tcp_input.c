@@ -206,6 +206,10 @@ static void listen_input(struct td_tcp_sock *lst, const struct td_tcp_tuple *t,
 		tcp->c.rx_bad_segment++;
 		return;
 	}
+	if (!tcp_conn_admit(tcp)) { /* memory ceiling: refuse with RST (tcp_socket.c) */
+		tcp_send_rst_reply(tcp, t, seg);
+		return;
+	}
 	if (lst->nacc >= lst->backlog) {
 		tcp->c.rx_listen_overflow++;
 		return;

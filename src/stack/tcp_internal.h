@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "stack/timer_wheel.h"
 #include "tundra/tcp.h"
 
 /* Sequence-space comparisons (RFC 9293 §3.4: arithmetic modulo 2^32). */
@@ -86,7 +87,9 @@ struct td_tcp_sock {
 	td_tcp_event_fn cb;
 	void *user;
 	struct td_tcp_sock *nnext;       /* pending-notification list */
-	struct td_tcp_sock *anext, *aprev; /* every control block in use (timers scan this) */
+	struct td_tcp_sock *anext, *aprev; /* every control block in use */
+	struct td_tw_entry tw;           /* wheel entry at the earliest of the deadlines below */
+	struct td_tcp_sock *tnext;       /* touched list: deadlines to re-file at tcp_leave */
 
 	struct td_tcp_tuple tu;
 	uint8_t state;
@@ -124,6 +127,7 @@ struct td_tcp_sock {
 	unsigned zero_wnd_adv : 1;  /* we last advertised a zero window */
 	unsigned synced : 1;        /* reached ESTABLISHED at some point */
 	unsigned in_accq : 1;       /* child on its listener's accept queue */
+	unsigned touched : 1;       /* on the touched list */
 
 	uint16_t mss;         /* effective send MSS (payload bytes per segment, without options) */
 	uint16_t our_mss;     /* what we advertise */
@@ -169,6 +173,7 @@ struct td_tcp {
 	void *wakeup_ctx;
 	struct td_tcp_sock *pool;      /* cfg.max_socks control blocks */
 	struct td_tcp_sock *free_list; /* through hnext */
+	uint32_t pool_used;            /* pool[pool_used..] never handed out yet */
 	struct td_tcp_sock *active;    /* in use, through anext/aprev */
 	struct td_tcp_sock *last;      /* last lookup hit: bulk flows skip the hash */
 	uint32_t in_use;
@@ -176,6 +181,9 @@ struct td_tcp {
 	struct td_tcp_sock **buckets;  /* connections by 4-tuple */
 	struct td_tcp_sock *listeners; /* LISTEN and bound-but-unconnected sockets */
 	struct td_tcp_sock *notify;    /* sockets with events to deliver */
+	struct td_tcp_sock *touched;   /* deadlines may have changed (through tnext) */
+	struct td_twheel wheel;        /* one entry per connection with a deadline */
+	bool wheel_started;
 	uint64_t buf_bytes;
 	uint64_t now;
 	unsigned depth;                /* entry-point nesting (callbacks fire at depth 0) */
@@ -280,6 +288,13 @@ void tcp_timer_persist(struct td_tcp_sock *s, uint64_t now);
 void tcp_timer_keepalive_reset(struct td_tcp_sock *s, uint64_t now);
 void tcp_enter_time_wait(struct td_tcp_sock *s, uint64_t now);
 uint64_t tcp_sock_deadline(const struct td_tcp_sock *s);
+/* The socket's deadlines may change in this entry point: re-file its wheel
+ * entry when the outermost entry point returns. */
+void tcp_timer_touch(struct td_tcp_sock *s);
+/* Re-file the wheel entries of touched sockets (tcp_leave). */
+void tcp_timer_sync_touched(struct td_tcp *tcp);
+/* The socket goes back to the pool: out of the wheel and the touched list. */
+void tcp_timer_forget(struct td_tcp_sock *s);
 
 /* ---- tcp_socket.c ------------------------------------------------------------- */
 struct td_tcp_sock *tcp_sock_alloc(struct td_tcp *tcp);
@@ -299,6 +314,8 @@ void tcp_leave(struct td_tcp *tcp);
 uint16_t tcp_mss_for(const struct td_tcp *tcp, uint8_t family);
 uint8_t tcp_wscale_for(uint32_t rcvbuf);
 bool tcp_mem_charge(struct td_tcp *tcp, uint32_t bytes);
+/* May a SYN create a connection under max_conns / mem_max? Counts a refusal. */
+bool tcp_conn_admit(struct td_tcp *tcp);
 void tcp_mem_uncharge(struct td_tcp *tcp, uint32_t bytes);
 
 /* ---- tcp_input.c -------------------------------------------------------------- */

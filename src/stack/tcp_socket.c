@@ -69,10 +69,9 @@ int td_tcp_new(struct td_tcp **out, const struct td_tcp_config *cfg, td_tcp_outp
 		free(tcp);
 		return -ENOMEM;
 	}
-	for (uint32_t i = cfg->max_socks; i-- > 0;) {
-		tcp->pool[i].hnext = tcp->free_list;
-		tcp->free_list = &tcp->pool[i];
-	}
+	/* The pool is handed out in order and never touched before: a large
+	 * --tcp-max-conns costs resident memory only as connections arrive. */
+	tcp->pool_used = 0;
 	tcp->next_port = 49152;
 	*out = tcp;
 	return 0;
@@ -115,9 +114,30 @@ void td_tcp_set_wakeup(struct td_tcp *tcp, void (*fn)(void *ctx), void *ctx)
 	tcp->wakeup_ctx = ctx;
 }
 
+static uint64_t mem_in_use(const struct td_tcp *tcp)
+{
+	return (uint64_t)tcp->in_use * sizeof(struct td_tcp_sock) + tcp->buf_bytes;
+}
+
+/* Issue 7's memory ceiling, checked before a SYN creates any state. The
+ * caller answers a refused SYN with RST: the ceiling is a standing policy,
+ * not a transient overflow, so the peer is told at once (ECONNREFUSED)
+ * rather than left to retransmit its SYN for minutes; and no SYN cookie is
+ * offered, since the connection it rebuilds would pass the ceiling too. */
+bool tcp_conn_admit(struct td_tcp *tcp)
+{
+	const struct td_tcp_config *cfg = &tcp->cfg;
+	if ((cfg->max_conns && tcp->in_use >= cfg->max_conns) ||
+	    (cfg->mem_max && mem_in_use(tcp) + sizeof(struct td_tcp_sock) > cfg->mem_max)) {
+		tcp->c.conn_limit_refused++;
+		return false;
+	}
+	return true;
+}
+
 bool tcp_mem_charge(struct td_tcp *tcp, uint32_t bytes)
 {
-	if (tcp->cfg.mem_max && tcp->buf_bytes + bytes > tcp->cfg.mem_max) {
+	if (tcp->cfg.mem_max && mem_in_use(tcp) + bytes > tcp->cfg.mem_max) {
 		tcp->c.mem_limit_drop++;
 		return false;
 	}
@@ -150,15 +170,19 @@ uint8_t tcp_wscale_for(uint32_t rcvbuf)
 struct td_tcp_sock *tcp_sock_alloc(struct td_tcp *tcp)
 {
 	struct td_tcp_sock *s = tcp->free_list;
-	if (!s)
+	if (s)
+		tcp->free_list = s->hnext;
+	else if (tcp->pool_used < tcp->cfg.max_socks)
+		s = &tcp->pool[tcp->pool_used++];
+	else
 		return NULL;
-	tcp->free_list = s->hnext;
 	memset(s, 0, sizeof(*s));
 	s->tcp = tcp;
 	s->sndbuf = tcp->cfg.sndbuf;
 	s->rcvbuf = tcp->cfg.rcvbuf;
 	s->cc = tcp_cc_get(tcp->cfg.cc);
 	s->rtx_at = s->delack_at = s->ka_at = TD_NEVER;
+	tcp_timer_touch(s);
 	s->anext = tcp->active;
 	if (tcp->active)
 		tcp->active->aprev = s;
@@ -192,6 +216,7 @@ static void sock_release(struct td_tcp_sock *s)
 	struct td_tcp *tcp = s->tcp;
 	if (s->notify_queued)
 		notify_unlink(s);
+	tcp_timer_forget(s);
 	tcp_reass_free(s);
 	tcp_sbuf_free(s);
 	if (s->aprev)
@@ -243,11 +268,15 @@ void tcp_hash_remove(struct td_tcp_sock *s)
 
 struct td_tcp_sock *tcp_lookup(struct td_tcp *tcp, const struct td_tcp_tuple *t)
 {
-	if (tcp->last && tuple_eq(&tcp->last->tu, t))
+	/* the caller may change the connection's timers: re-filed at tcp_leave */
+	if (tcp->last && tuple_eq(&tcp->last->tu, t)) {
+		tcp_timer_touch(tcp->last);
 		return tcp->last;
+	}
 	for (struct td_tcp_sock *s = tcp->buckets[bucket_of(tcp, t)]; s; s = s->hnext)
 		if (tuple_eq(&s->tu, t)) {
 			tcp->last = s;
+			tcp_timer_touch(s);
 			return s;
 		}
 	return NULL;
@@ -291,6 +320,11 @@ void tcp_enter(struct td_tcp *tcp, uint64_t now)
 {
 	tcp->depth++;
 	tcp->now = now;
+	if (!tcp->wheel_started) {
+		/* the wheel counts ticks from the first time it is given */
+		td_twheel_init(&tcp->wheel, NS_PER_MS, now);
+		tcp->wheel_started = true;
+	}
 }
 
 /* Deliver events only when the outermost entry point returns: protocol code
@@ -314,6 +348,8 @@ void tcp_leave(struct td_tcp *tcp)
 		}
 	}
 	tcp->depth--;
+	/* after the callbacks: their API calls may have moved deadlines too */
+	tcp_timer_sync_touched(tcp);
 	if (any && tcp->wakeup)
 		tcp->wakeup(tcp->wakeup_ctx);
 }
@@ -688,8 +724,10 @@ int td_tcp_close(struct td_tcp_sock *s, uint64_t now)
 	s->cb = NULL;
 	s->rd_shut = 1;
 	shut_wr(s, now);
-	if (s->state == TD_TCP_FIN_WAIT_2 && tcp->cfg.fin_wait2_ms)
+	if (s->state == TD_TCP_FIN_WAIT_2 && tcp->cfg.fin_wait2_ms) {
+		tcp_timer_touch(s);
 		s->ka_at = now + (uint64_t)tcp->cfg.fin_wait2_ms * NS_PER_MS;
+	}
 	if (s->state == TD_TCP_CLOSED)
 		sock_release(s);
 	tcp_leave(tcp);
@@ -719,8 +757,11 @@ int td_tcp_setopt(struct td_tcp_sock *s, enum td_tcp_sockopt opt, int value)
 		return 0;
 	case TD_TCP_OPT_KEEPALIVE:
 		s->keepalive = value != 0;
-		if (s->state >= TD_TCP_ESTABLISHED)
+		if (s->state >= TD_TCP_ESTABLISHED) {
+			tcp_enter(s->tcp, s->tcp->now); /* re-files the deadline on leave */
 			tcp_timer_keepalive_reset(s, s->tcp->now);
+			tcp_leave(s->tcp);
+		}
 		return 0;
 	case TD_TCP_OPT_CC:
 		if (value != TD_TCP_CC_CUBIC && value != TD_TCP_CC_RENO)

@@ -1,4 +1,6 @@
 /* TCP timers: RTT estimation and RTO (RFC 6298), persist, delayed ACK, keepalive, TIME_WAIT. */
+#include <stddef.h>
+
 #include "stack/tcp_internal.h"
 
 #define RTO_GRANULARITY_US 1000u /* G in RFC 6298 §2 */
@@ -43,6 +45,7 @@ static uint64_t backed_off_ms(const struct td_tcp_sock *s)
 /* RFC 6298 §5.1 / §5.3: (re)start the timer to expire after RTO. */
 void tcp_timer_rearm_rtx(struct td_tcp_sock *s, uint64_t now)
 {
+	tcp_timer_touch(s);
 	s->rtx_kind = TT_RTX;
 	s->rtx_at = now + backed_off_ms(s) * NS_PER_MS;
 }
@@ -56,12 +59,14 @@ void tcp_timer_stop_rtx(struct td_tcp_sock *s)
 /* RFC 9293 §3.8.6.1: probe a zero window, with exponential backoff. */
 void tcp_timer_persist(struct td_tcp_sock *s, uint64_t now)
 {
+	tcp_timer_touch(s);
 	s->rtx_kind = TT_PERSIST;
 	s->rtx_at = now + backed_off_ms(s) * NS_PER_MS;
 }
 
 void tcp_timer_keepalive_reset(struct td_tcp_sock *s, uint64_t now)
 {
+	tcp_timer_touch(s);
 	s->last_rx = now;
 	s->ka_probes = 0;
 	if (s->state == TD_TCP_TIME_WAIT || s->state == TD_TCP_FIN_WAIT_2)
@@ -74,6 +79,7 @@ void tcp_timer_keepalive_reset(struct td_tcp_sock *s, uint64_t now)
 void tcp_enter_time_wait(struct td_tcp_sock *s, uint64_t now)
 {
 	s->state = TD_TCP_TIME_WAIT;
+	tcp_timer_touch(s);
 	tcp_timer_stop_rtx(s);
 	tcp_sbuf_free(s);
 	s->ka_at = now + 2ull * s->tcp->cfg.msl_ms * NS_PER_MS;
@@ -188,43 +194,78 @@ static bool sock_live(const struct td_tcp_sock *s)
 	return s->tcp != NULL && s->state != TD_TCP_CLOSED && s->state != TD_TCP_LISTEN;
 }
 
+/* One connection's wheel entry came due: run whichever of its timers expired. */
+static void sock_expired(struct td_tw_entry *e, uint64_t now, void *ctx)
+{
+	struct td_tcp *tcp = ctx;
+	struct td_tcp_sock *s = (struct td_tcp_sock *)((char *)e - offsetof(struct td_tcp_sock, tw));
+	if (!sock_live(s))
+		return;
+	tcp_timer_touch(s); /* re-filed at its next deadline by tcp_leave */
+	if (s->delack_at <= now) {
+		s->delack_at = TD_NEVER;
+		tcp->c.delayed_acks++;
+		tcp_send_ack(s, now);
+	}
+	if (!sock_live(s))
+		return;
+	if (s->rtx_at <= now) {
+		if (s->rtx_kind == TT_PERSIST)
+			persist_expired(s, now);
+		else
+			rtx_expired(s, now);
+	}
+	if (sock_live(s) && s->ka_at <= now)
+		ka_expired(s, now);
+}
+
+void tcp_timer_touch(struct td_tcp_sock *s)
+{
+	if (s->touched)
+		return;
+	s->touched = 1;
+	s->tnext = s->tcp->touched;
+	s->tcp->touched = s;
+}
+
+void tcp_timer_forget(struct td_tcp_sock *s)
+{
+	struct td_tcp *tcp = s->tcp;
+	td_twheel_cancel(&tcp->wheel, &s->tw);
+	if (s->touched) {
+		struct td_tcp_sock **pp = &tcp->touched;
+		while (*pp && *pp != s)
+			pp = &(*pp)->tnext;
+		if (*pp)
+			*pp = s->tnext;
+		s->touched = 0;
+	}
+}
+
+void tcp_timer_sync_touched(struct td_tcp *tcp)
+{
+	while (tcp->touched) {
+		struct td_tcp_sock *s = tcp->touched;
+		tcp->touched = s->tnext;
+		s->touched = 0;
+		uint64_t d = sock_live(s) ? tcp_sock_deadline(s) : TD_NEVER;
+		if (d == TD_NEVER)
+			td_twheel_cancel(&tcp->wheel, &s->tw);
+		else if (!td_twheel_armed(&s->tw) || s->tw.at != d)
+			td_twheel_arm(&tcp->wheel, &s->tw, d);
+	}
+}
+
+/* The wheel hands over only connections whose earliest deadline passed:
+ * the cost of a poll does not grow with the number of connections. */
 void td_tcp_poll(struct td_tcp *tcp, uint64_t now)
 {
 	tcp_enter(tcp, now);
-	/* Only this socket can be freed while it is processed (callbacks wait
-	 * for tcp_leave), so the next pointer taken first stays valid. */
-	for (struct td_tcp_sock *s = tcp->active, *next; s; s = next) {
-		next = s->anext;
-		if (!sock_live(s))
-			continue;
-		if (s->delack_at <= now) {
-			s->delack_at = TD_NEVER;
-			tcp->c.delayed_acks++;
-			tcp_send_ack(s, now);
-		}
-		if (!sock_live(s))
-			continue;
-		if (s->rtx_at <= now) {
-			if (s->rtx_kind == TT_PERSIST)
-				persist_expired(s, now);
-			else
-				rtx_expired(s, now);
-		}
-		if (sock_live(s) && s->ka_at <= now)
-			ka_expired(s, now);
-	}
+	td_twheel_advance(&tcp->wheel, now, sock_expired, tcp);
 	tcp_leave(tcp);
 }
 
 uint64_t td_tcp_next_deadline(const struct td_tcp *tcp)
 {
-	uint64_t d = TD_NEVER;
-	for (const struct td_tcp_sock *s = tcp->active; s; s = s->anext) {
-		if (!sock_live(s))
-			continue;
-		uint64_t x = tcp_sock_deadline(s);
-		if (x < d)
-			d = x;
-	}
-	return d;
+	return td_twheel_next(&tcp->wheel);
 }
