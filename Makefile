@@ -124,7 +124,8 @@ bench: deps all bench-build
 	@scripts/run-bench.sh
 
 # ---- lint ------------------------------------------------------------------
-lint:
+lint: $(LIB)
+	scripts/check-symbols.sh $(LIB)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	    --inline-suppr --std=c11 -D__linux__ -D_GNU_SOURCE -Iinclude -Isrc \
 	    --suppress=missingIncludeSystem src tests/unit bench

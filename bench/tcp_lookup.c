@@ -102,7 +102,7 @@ static double run(uint32_t n, uint32_t segs)
 	const struct td_tcp_counters *ct = td_tcp_counters(tcp);
 	bool ok = ct->established >= n && ct->rx_bytes >= segs && ct->delayed_acks > 0;
 	if (!ok)
-		fprintf(stderr, "tcp_lookup: %llu established of %u, %llu bytes in of %u\n",
+		fprintf(stderr, "td_tcp_lookup: %llu established of %u, %llu bytes in of %u\n",
 			(unsigned long long)ct->established, n, (unsigned long long)ct->rx_bytes, segs);
 	td_tcp_free(tcp);
 	return ok ? (double)dt / segs : -1;

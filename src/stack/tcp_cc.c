@@ -156,7 +156,7 @@ const struct td_tcp_cc_ops td_tcp_cc_cubic = {
 	.on_rto = cubic_on_rto,
 };
 
-const struct td_tcp_cc_ops *tcp_cc_get(enum td_tcp_cc_algo algo)
+const struct td_tcp_cc_ops *td_tcp_cc_get(enum td_tcp_cc_algo algo)
 {
 	return algo == TD_TCP_CC_RENO ? &td_tcp_cc_reno : &td_tcp_cc_cubic;
 }
@@ -164,7 +164,7 @@ const struct td_tcp_cc_ops *tcp_cc_get(enum td_tcp_cc_algo algo)
 /* Fast retransmit / fast recovery entry: RFC 5681 §3.2 steps 2-3 with RFC
  * 6582 §3.2 step 2 (recover = highest sequence sent) for NewReno, RFC 6675 §5
  * step (4) for SACK (cwnd = ssthresh, pipe governs). */
-void tcp_cc_enter_recovery(struct td_tcp_sock *s, uint64_t now)
+void td_tcp_cc_enter_recovery(struct td_tcp_sock *s, uint64_t now)
 {
 	s->ssthresh = s->cc->ssthresh(s, now);
 	s->recover = s->snd_max;
@@ -180,7 +180,7 @@ void tcp_cc_enter_recovery(struct td_tcp_sock *s, uint64_t now)
  * (only for the first timeout of a segment), cwnd to one segment; RFC 6582
  * §3.2 step 4: recover = highest sequence sent, so the duplicate ACKs the
  * go-back-N retransmissions provoke do not start a fast retransmit. */
-void tcp_cc_on_rto(struct td_tcp_sock *s, uint64_t now)
+void td_tcp_cc_on_rto(struct td_tcp_sock *s, uint64_t now)
 {
 	if (s->backoff == 0)
 		s->ssthresh = s->cc->ssthresh(s, now);

@@ -36,9 +36,9 @@
  *   seventh text into the reassembly ring (tcp_reass.c), ACK scheduling
  *           (delayed ACK, immediate for out-of-order data: RFC 5681 §4.2);
  *   eighth  FIN, only once every byte before it arrived.
- * Then tcp_output() sends whatever the new state allows, including the ACK.
+ * Then td_tcp_output() sends whatever the new state allows, including the ACK.
  *
- * Application events are only recorded here (tcp_notify) and delivered when
+ * Application events are only recorded here (td_tcp_notify) and delivered when
  * the outermost entry point returns, so no callback runs mid-segment.
  */
 
@@ -82,7 +82,7 @@ static void set_established(struct td_tcp_sock *s, uint64_t now)
 	s->backoff = 0;
 	/* RFC 6928 §2: IW = min(10*MSS, max(2*MSS, 14600)); RFC 5681 §3.1: one
 	 * segment when the SYN or SYN-ACK had to be retransmitted. */
-	uint32_t mss = tcp_data_mss(s);
+	uint32_t mss = td_tcp_data_mss(s);
 	uint32_t iw = 2 * mss > 14600 ? 2 * mss : 14600;
 	if (iw > TCP_IW_SEGS * mss)
 		iw = TCP_IW_SEGS * mss;
@@ -90,13 +90,13 @@ static void set_established(struct td_tcp_sock *s, uint64_t now)
 	s->syn_rtx = 0;
 	s->cc->init(s);
 	tcp->c.established++;
-	tcp_timer_keepalive_reset(s, now);
+	td_tcp_timer_keepalive_reset(s, now);
 	if (s->snd_una == s->snd_max)
-		tcp_timer_stop_rtx(s);
+		td_tcp_timer_stop_rtx(s);
 	if (s->passive) {
-		tcp_child_established(s);
+		td_tcp_child_established(s);
 	} else {
-		tcp_notify(s, TD_TCP_EV_CONNECTED | TD_TCP_EV_WRITABLE);
+		td_tcp_notify(s, TD_TCP_EV_CONNECTED | TD_TCP_EV_WRITABLE);
 	}
 }
 
@@ -105,7 +105,7 @@ static void set_established(struct td_tcp_sock *s, uint64_t now)
 static struct td_tcp_sock *new_child(struct td_tcp_sock *lst, const struct td_tcp_tuple *t,
 				     uint64_t now)
 {
-	struct td_tcp_sock *c = tcp_sock_alloc(lst->tcp);
+	struct td_tcp_sock *c = td_tcp_sock_alloc(lst->tcp);
 	if (!c)
 		return NULL;
 	c->tu = *t;
@@ -117,7 +117,7 @@ static struct td_tcp_sock *new_child(struct td_tcp_sock *lst, const struct td_tc
 	c->keepalive = lst->keepalive;
 	c->linger0 = lst->linger0;
 	c->cc = lst->cc;
-	tcp_sock_init_conn(c, now);
+	td_tcp_sock_init_conn(c, now);
 	return c;
 }
 
@@ -126,7 +126,7 @@ static struct td_tcp_sock *cookie_ack(struct td_tcp_sock *lst, const struct td_t
 				      const struct td_tcp_repr *seg, uint64_t now)
 {
 	struct td_tcp *tcp = lst->tcp;
-	uint16_t mss = tcp_cookie_check(tcp, t, seg->seq - 1, seg->ack - 1, now);
+	uint16_t mss = td_tcp_cookie_check(tcp, t, seg->seq - 1, seg->ack - 1, now);
 	if (!mss) {
 		tcp->c.rx_cookie_bad++;
 		return NULL;
@@ -168,7 +168,7 @@ static struct td_tcp_sock *cookie_ack(struct td_tcp_sock *lst, const struct td_t
 	c->max_sndwnd = c->snd_wnd;
 	c->snd_wl1 = seg->seq;
 	c->snd_wl2 = seg->ack;
-	tcp_hash_insert(c);
+	td_tcp_hash_insert(c);
 	lst->nsyn++; /* set_established moves it from the SYN to the accept queue */
 	set_established(c, now);
 	return c;
@@ -194,7 +194,7 @@ static void listen_input(struct td_tcp_sock *lst, const struct td_tcp_tuple *t,
 				return; /* overflow: drop, the peer retransmits */
 		}
 		tcp->c.rx_bad_ack++;
-		tcp_send_rst_reply(tcp, t, seg);
+		td_tcp_send_rst_reply(tcp, t, seg);
 		return;
 	}
 	if (!(seg->flags & TD_TCP_SYN)) {
@@ -206,8 +206,8 @@ static void listen_input(struct td_tcp_sock *lst, const struct td_tcp_tuple *t,
 		tcp->c.rx_bad_segment++;
 		return;
 	}
-	if (!tcp_conn_admit(tcp)) { /* memory ceiling: refuse with RST (tcp_socket.c) */
-		tcp_send_rst_reply(tcp, t, seg);
+	if (!td_tcp_conn_admit(tcp)) { /* memory ceiling: refuse with RST (tcp_socket.c) */
+		td_tcp_send_rst_reply(tcp, t, seg);
 		return;
 	}
 	if (lst->nacc >= lst->backlog) {
@@ -216,7 +216,7 @@ static void listen_input(struct td_tcp_sock *lst, const struct td_tcp_tuple *t,
 	}
 	if (lst->nsyn >= tcp->cfg.syn_backlog) {
 		if (tcp->cfg.syncookies) {
-			tcp_send_cookie_synack(tcp, lst, t, seg, now);
+			td_tcp_send_cookie_synack(tcp, lst, t, seg, now);
 			return;
 		}
 		tcp->c.rx_syn_queue_full++;
@@ -225,7 +225,7 @@ static void listen_input(struct td_tcp_sock *lst, const struct td_tcp_tuple *t,
 	struct td_tcp_sock *c = new_child(lst, t, now);
 	if (!c) {
 		if (tcp->cfg.syncookies) {
-			tcp_send_cookie_synack(tcp, lst, t, seg, now);
+			td_tcp_send_cookie_synack(tcp, lst, t, seg, now);
 			return;
 		}
 		tcp->c.rx_pool_empty++;
@@ -241,10 +241,10 @@ static void listen_input(struct td_tcp_sock *lst, const struct td_tcp_tuple *t,
 	c->snd_wl1 = seg->seq;
 	c->snd_wl2 = c->iss;
 	c->state = TD_TCP_SYN_RECEIVED;
-	tcp_hash_insert(c);
+	td_tcp_hash_insert(c);
 	lst->nsyn++;
 	tcp->c.passive_opens++;
-	tcp_output(c, now);
+	td_tcp_output(c, now);
 }
 
 /* ---- SYN-SENT (§3.10.7.3) ------------------------------------------------------ */
@@ -258,7 +258,7 @@ static void syn_sent_input(struct td_tcp_sock *s, const struct td_tcp_tuple *t,
 	if (ack && (SEQ_LEQ(seg->ack, s->iss) || SEQ_GT(seg->ack, s->snd_max))) {
 		tcp->c.rx_bad_ack++;
 		if (!(seg->flags & TD_TCP_RST))
-			tcp_send_rst_reply(tcp, t, seg);
+			td_tcp_send_rst_reply(tcp, t, seg);
 		return;
 	}
 	/* second: RST, acceptable only with an acceptable ACK (RFC 5961 §3.2) */
@@ -268,7 +268,7 @@ static void syn_sent_input(struct td_tcp_sock *s, const struct td_tcp_tuple *t,
 			return;
 		}
 		tcp->c.conn_refused++;
-		tcp_conn_closed(s, -ECONNREFUSED);
+		td_tcp_conn_closed(s, -ECONNREFUSED);
 		return;
 	}
 	/* fourth: SYN */
@@ -289,20 +289,20 @@ static void syn_sent_input(struct td_tcp_sock *s, const struct td_tcp_tuple *t,
 		s->snd_wl2 = seg->ack;
 		if (s->rtt_timing && SEQ_GT(seg->ack, s->rtt_seq)) {
 			s->rtt_timing = 0;
-			tcp_rtt_sample(s, (uint32_t)((now - s->rtt_start) / NS_PER_US));
+			td_tcp_rtt_sample(s, (uint32_t)((now - s->rtt_start) / NS_PER_US));
 		}
-		tcp_timer_stop_rtx(s);
+		td_tcp_timer_stop_rtx(s);
 		set_established(s, now);
 		s->ack_now = 1;
-		tcp_output(s, now);
+		td_tcp_output(s, now);
 		return;
 	}
 	/* simultaneous open (§3.5 figure 8): SYN-RECEIVED, SYN-ACK with our ISS */
 	s->state = TD_TCP_SYN_RECEIVED;
 	s->snd_wl2 = s->iss;
 	s->snd_nxt = s->iss;
-	tcp_timer_stop_rtx(s);
-	tcp_output(s, now);
+	td_tcp_timer_stop_rtx(s);
+	td_tcp_output(s, now);
 }
 
 /* ---- synchronized states (§3.10.7.4) ------------------------------------------- */
@@ -327,7 +327,7 @@ static void fin_received(struct td_tcp_sock *s, uint64_t now)
 	s->rcvd_fin = 1;
 	s->ooo_fin = 0;
 	s->ack_now = 1;
-	tcp_notify(s, TD_TCP_EV_READABLE | TD_TCP_EV_HUP);
+	td_tcp_notify(s, TD_TCP_EV_READABLE | TD_TCP_EV_HUP);
 	switch (s->state) {
 	case TD_TCP_SYN_RECEIVED:
 	case TD_TCP_ESTABLISHED:
@@ -337,7 +337,7 @@ static void fin_received(struct td_tcp_sock *s, uint64_t now)
 		s->state = TD_TCP_CLOSING; /* our FIN is not acknowledged yet */
 		break;
 	case TD_TCP_FIN_WAIT_2:
-		tcp_enter_time_wait(s, now);
+		td_tcp_enter_time_wait(s, now);
 		break;
 	default:
 		break;
@@ -359,31 +359,31 @@ static bool process_ack(struct td_tcp_sock *s, const struct td_tcp_repr *seg, ui
 	}
 	if (SEQ_LT(ack, s->snd_una - s->max_sndwnd)) {
 		tcp->c.rx_bad_ack++;
-		tcp_send_challenge_ack(s, now);
+		td_tcp_send_challenge_ack(s, now);
 		return false;
 	}
 	uint32_t win = (uint32_t)seg->window << s->snd_wscale;
-	bool sack_news = tcp_sack_update(s, &seg->opt);
+	bool sack_news = td_tcp_sack_update(s, &seg->opt);
 	if (s->user_open)
 		s->probes = 0; /* the peer is alive (see persist_expired) */
-	uint32_t dmss = tcp_data_mss(s);
+	uint32_t dmss = td_tcp_data_mss(s);
 
 	if (SEQ_GT(ack, s->snd_una)) {
 		uint32_t acked = ack - s->snd_una;
-		uint32_t buffered = tcp_sbuf_len(s);
+		uint32_t buffered = td_tcp_sbuf_len(s);
 		uint32_t data_acked = acked > buffered ? buffered : acked;
 		bool fin_acked = s->fin_sent && ack == s->snd_max && acked > buffered;
 		/* RTT: Karn-valid timing first, else the timestamp echo (RFC 7323 §4) */
 		if (s->rtt_timing && SEQ_GT(ack, s->rtt_seq)) {
 			s->rtt_timing = 0;
-			tcp_rtt_sample(s, (uint32_t)((now - s->rtt_start) / NS_PER_US));
+			td_tcp_rtt_sample(s, (uint32_t)((now - s->rtt_start) / NS_PER_US));
 		} else if (!s->rtt_timing && s->ts_ok && seg->opt.has_ts && seg->opt.tsecr) {
-			uint32_t d = tcp_ts_now(s, now) - seg->opt.tsecr;
+			uint32_t d = td_tcp_ts_now(s, now) - seg->opt.tsecr;
 			if (d < 60000)
-				tcp_rtt_sample(s, d * 1000);
+				td_tcp_rtt_sample(s, d * 1000);
 		}
 		s->snd_una = ack;
-		tcp_sbuf_ack(s, data_acked);
+		td_tcp_sbuf_ack(s, data_acked);
 		if (SEQ_LT(s->snd_nxt, s->snd_una))
 			s->snd_nxt = s->snd_una;
 		if (SEQ_LT(s->high_rxt, s->snd_una))
@@ -400,7 +400,7 @@ static bool process_ack(struct td_tcp_sock *s, const struct td_tcp_repr *seg, ui
 			} else if (!s->sack_ok) {
 				/* partial ACK: retransmit the first unacknowledged
 				 * segment, deflate by the amount acked, add one SMSS */
-				tcp_send_data_at(s, s->snd_una, dmss, now);
+				td_tcp_send_data_at(s, s->snd_una, dmss, now);
 				tcp->c.retransmits++;
 				s->retransmits++;
 				s->cwnd = s->cwnd > data_acked ? s->cwnd - data_acked : 0;
@@ -408,18 +408,18 @@ static bool process_ack(struct td_tcp_sock *s, const struct td_tcp_repr *seg, ui
 					s->cwnd += s->mss;
 				if (s->cwnd < s->mss)
 					s->cwnd = s->mss;
-				tcp_timer_rearm_rtx(s, now);
+				td_tcp_timer_rearm_rtx(s, now);
 			}
 		} else {
 			s->dupacks = 0;
 			s->cc->on_ack(s, data_acked, now);
 		}
 		if (s->snd_una == s->snd_max)
-			tcp_timer_stop_rtx(s); /* RFC 6298 §5.2 */
+			td_tcp_timer_stop_rtx(s); /* RFC 6298 §5.2 */
 		else
-			tcp_timer_rearm_rtx(s, now); /* §5.3 */
+			td_tcp_timer_rearm_rtx(s, now); /* §5.3 */
 		if (data_acked)
-			tcp_notify(s, TD_TCP_EV_WRITABLE);
+			td_tcp_notify(s, TD_TCP_EV_WRITABLE);
 		if (fin_acked) {
 			switch (s->state) {
 			case TD_TCP_FIN_WAIT_1:
@@ -430,10 +430,10 @@ static bool process_ack(struct td_tcp_sock *s, const struct td_tcp_repr *seg, ui
 					s->ka_at = TD_NEVER;
 				break;
 			case TD_TCP_CLOSING:
-				tcp_enter_time_wait(s, now);
+				td_tcp_enter_time_wait(s, now);
 				break;
 			case TD_TCP_LAST_ACK:
-				tcp_conn_closed(s, 0);
+				td_tcp_conn_closed(s, 0);
 				return false;
 			default:
 				break;
@@ -445,11 +445,11 @@ static bool process_ack(struct td_tcp_sock *s, const struct td_tcp_repr *seg, ui
 		 * RFC 6675 §5) */
 		s->dupacks++;
 		bool lost = s->dupacks >= TCP_DUPTHRESH ||
-			    (s->sack_ok && tcp_sack_bytes(s) > (TCP_DUPTHRESH - 1) * (uint32_t)s->mss);
+			    (s->sack_ok && td_tcp_sack_bytes(s) > (TCP_DUPTHRESH - 1) * (uint32_t)s->mss);
 		if (!s->in_recovery && lost) {
 			/* RFC 6582 §3.2 step 1: only if this loss is past "recover" */
 			if (SEQ_GT(ack, s->recover) || s->recover == s->iss || s->recover == 0) {
-				tcp_cc_enter_recovery(s, now);
+				td_tcp_cc_enter_recovery(s, now);
 				tcp->c.fast_retransmits++;
 				tcp->c.retransmits++;
 				s->retransmits++;
@@ -457,12 +457,12 @@ static bool process_ack(struct td_tcp_sock *s, const struct td_tcp_repr *seg, ui
 				uint32_t len = dmss;
 				if (s->sack_ok) {
 					uint32_t hs, he;
-					if (tcp_sack_next_hole(s, s->snd_una, &hs, &he) && he - hs < len)
+					if (td_tcp_sack_next_hole(s, s->snd_una, &hs, &he) && he - hs < len)
 						len = he - hs;
 				}
-				tcp_send_data_at(s, s->snd_una, len, now);
+				td_tcp_send_data_at(s, s->snd_una, len, now);
 				s->high_rxt = s->snd_una + len;
-				tcp_timer_rearm_rtx(s, now);
+				td_tcp_timer_rearm_rtx(s, now);
 			} else {
 				tcp->c.spurious_dup++;
 			}
@@ -480,7 +480,7 @@ static bool process_ack(struct td_tcp_sock *s, const struct td_tcp_repr *seg, ui
 		if (win > s->max_sndwnd)
 			s->max_sndwnd = win;
 		if (win > 0 && s->rtx_kind == TT_PERSIST) {
-			tcp_timer_stop_rtx(s);
+			td_tcp_timer_stop_rtx(s);
 			s->backoff = 0;
 		}
 	}
@@ -509,7 +509,7 @@ static void conn_input(struct td_tcp_sock *s, const struct td_tcp_repr *seg_in, 
 			fl = seg.flags;
 		} else {
 			s->snd_nxt = s->iss;
-			tcp_send_syn(s, now);
+			td_tcp_send_syn(s, now);
 			return;
 		}
 	}
@@ -519,11 +519,11 @@ static void conn_input(struct td_tcp_sock *s, const struct td_tcp_repr *seg_in, 
 	if (s->state == TD_TCP_TIME_WAIT && (fl & TD_TCP_SYN) && !(fl & (TD_TCP_ACK | TD_TCP_RST))) {
 		bool newer = (s->ts_ok && seg.opt.has_ts) ? SEQ_GT(seg.opt.tsval, s->ts_recent)
 							   : SEQ_GT(seg.seq, s->rcv_nxt);
-		struct td_tcp_sock *lst = tcp_lookup_listener(tcp, &s->tu);
+		struct td_tcp_sock *lst = td_tcp_lookup_listener(tcp, &s->tu);
 		if (newer && lst) {
 			struct td_tcp_tuple t = s->tu;
 			tcp->c.time_wait_reused++;
-			tcp_conn_closed(s, 0);
+			td_tcp_conn_closed(s, 0);
 			listen_input(lst, &t, &seg, now);
 			return;
 		}
@@ -533,7 +533,7 @@ static void conn_input(struct td_tcp_sock *s, const struct td_tcp_repr *seg_in, 
 	if (s->ts_ok && seg.opt.has_ts && !(fl & TD_TCP_RST) &&
 	    SEQ_LT(seg.opt.tsval, s->ts_recent) && now - s->ts_recent_at < TS_RECENT_MAX_AGE_NS) {
 		tcp->c.rx_paws_reject++;
-		tcp_send_ack(s, now);
+		td_tcp_send_ack(s, now);
 		return;
 	}
 
@@ -558,7 +558,7 @@ static void conn_input(struct td_tcp_sock *s, const struct td_tcp_repr *seg_in, 
 			if (!(fl & TD_TCP_RST)) {
 				if (s->state == TD_TCP_TIME_WAIT && (fl & TD_TCP_FIN))
 					s->ka_at = now + 2ull * tcp->cfg.msl_ms * NS_PER_MS;
-				tcp_send_ack(s, now);
+				td_tcp_send_ack(s, now);
 			}
 			return;
 		}
@@ -567,16 +567,16 @@ static void conn_input(struct td_tcp_sock *s, const struct td_tcp_repr *seg_in, 
 	/* second: RST (RFC 5961 §3.2: exact match resets, in-window challenges) */
 	if (fl & TD_TCP_RST) {
 		if (seg.seq != s->rcv_nxt) {
-			tcp_send_challenge_ack(s, now);
+			td_tcp_send_challenge_ack(s, now);
 			return;
 		}
 		switch (s->state) {
 		case TD_TCP_SYN_RECEIVED:
 			if (s->passive) {
-				tcp_conn_closed(s, 0); /* back to LISTEN: the child goes */
+				td_tcp_conn_closed(s, 0); /* back to LISTEN: the child goes */
 			} else {
 				tcp->c.conn_refused++;
-				tcp_conn_closed(s, -ECONNREFUSED);
+				td_tcp_conn_closed(s, -ECONNREFUSED);
 			}
 			return;
 		case TD_TCP_ESTABLISHED:
@@ -584,10 +584,10 @@ static void conn_input(struct td_tcp_sock *s, const struct td_tcp_repr *seg_in, 
 		case TD_TCP_FIN_WAIT_2:
 		case TD_TCP_CLOSE_WAIT:
 			tcp->c.conn_resets_rx++;
-			tcp_conn_closed(s, -ECONNRESET);
+			td_tcp_conn_closed(s, -ECONNRESET);
 			return;
 		default: /* CLOSING, LAST-ACK, TIME-WAIT */
-			tcp_conn_closed(s, 0);
+			td_tcp_conn_closed(s, 0);
 			return;
 		}
 	}
@@ -595,7 +595,7 @@ static void conn_input(struct td_tcp_sock *s, const struct td_tcp_repr *seg_in, 
 	/* fourth: SYN in a synchronized state (RFC 5961 §4.2) */
 	if (fl & TD_TCP_SYN) {
 		tcp->c.rx_syn_in_window++;
-		tcp_send_challenge_ack(s, now);
+		td_tcp_send_challenge_ack(s, now);
 		return;
 	}
 
@@ -627,7 +627,7 @@ static void conn_input(struct td_tcp_sock *s, const struct td_tcp_repr *seg_in, 
 	if (s->state == TD_TCP_SYN_RECEIVED) {
 		if (!(SEQ_GT(seg.ack, s->snd_una) && SEQ_LEQ(seg.ack, s->snd_max))) {
 			tcp->c.rx_bad_ack++;
-			tcp_send_rst_reply(tcp, &s->tu, &seg);
+			td_tcp_send_rst_reply(tcp, &s->tu, &seg);
 			return;
 		}
 		if (s->parent && s->parent->nacc >= s->parent->backlog) {
@@ -638,19 +638,19 @@ static void conn_input(struct td_tcp_sock *s, const struct td_tcp_repr *seg_in, 
 		}
 		if (s->rtt_timing && SEQ_GT(seg.ack, s->rtt_seq)) {
 			s->rtt_timing = 0;
-			tcp_rtt_sample(s, (uint32_t)((now - s->rtt_start) / NS_PER_US));
+			td_tcp_rtt_sample(s, (uint32_t)((now - s->rtt_start) / NS_PER_US));
 		}
 		s->snd_una = seg.ack;
 		s->snd_wnd = (uint32_t)seg.window << s->snd_wscale;
 		s->max_sndwnd = s->snd_wnd;
 		s->snd_wl1 = seg.seq;
 		s->snd_wl2 = seg.ack;
-		tcp_timer_stop_rtx(s);
+		td_tcp_timer_stop_rtx(s);
 		set_established(s, now);
 	}
 	if (!process_ack(s, &seg, now)) {
 		if (s->tcp && s->state != TD_TCP_CLOSED)
-			tcp_output(s, now);
+			td_tcp_output(s, now);
 		return;
 	}
 
@@ -673,7 +673,7 @@ static void conn_input(struct td_tcp_sock *s, const struct td_tcp_repr *seg_in, 
 			s->ack_now = 1;
 		} else {
 			bool in_order = seg.seq == s->rcv_nxt;
-			int r = tcp_reass_insert(s, seg.seq, seg.payload.ptr, n);
+			int r = td_tcp_reass_insert(s, seg.seq, seg.payload.ptr, n);
 			if (r < 0) {
 				if (r == -ENOMEM)
 					tcp->c.rx_rcvbuf_drop++;
@@ -688,7 +688,7 @@ static void conn_input(struct td_tcp_sock *s, const struct td_tcp_repr *seg_in, 
 					s->ack_now = 1; /* a hole was filled (RFC 5681 §4.2) */
 				s->rcv_nxt += (uint32_t)r;
 				tcp->c.rx_bytes += (uint32_t)r;
-				tcp_notify(s, TD_TCP_EV_READABLE);
+				td_tcp_notify(s, TD_TCP_EV_READABLE);
 			}
 		}
 		/* RFC 9293 §3.8.6.3: ACK at least every second full-sized
@@ -719,36 +719,36 @@ static void conn_input(struct td_tcp_sock *s, const struct td_tcp_repr *seg_in, 
 	if (s->ooo_fin && !s->rcvd_fin && s->ooo_fin_seq == s->rcv_nxt && text_state)
 		fin_received(s, now);
 
-	tcp_timer_keepalive_reset(s, now);
+	td_tcp_timer_keepalive_reset(s, now);
 	if (s->state != TD_TCP_CLOSED)
-		tcp_output(s, now);
+		td_tcp_output(s, now);
 }
 
 void td_tcp_input(struct td_tcp *tcp, uint64_t now, const struct td_tcp_tuple *t,
 		  const struct td_tcp_repr *seg)
 {
-	tcp_enter(tcp, now);
+	td_tcp_enter(tcp, now);
 	tcp->c.rx_segs++;
 	if (seg->src_port == 0 || seg->dst_port == 0 || seg->src_port != t->rport ||
 	    seg->dst_port != t->lport) {
 		tcp->c.rx_bad_segment++;
 		goto out;
 	}
-	struct td_tcp_sock *s = tcp_lookup(tcp, t);
+	struct td_tcp_sock *s = td_tcp_lookup(tcp, t);
 	if (s) {
 		conn_input(s, seg, now);
 		goto out;
 	}
-	struct td_tcp_sock *lst = tcp_lookup_listener(tcp, t);
+	struct td_tcp_sock *lst = td_tcp_lookup_listener(tcp, t);
 	if (lst) {
 		listen_input(lst, t, seg, now);
 		goto out;
 	}
 	/* CLOSED (§3.10.7.1): everything but an RST is answered with an RST */
 	tcp->c.rx_no_socket++;
-	tcp_send_rst_reply(tcp, t, seg);
+	td_tcp_send_rst_reply(tcp, t, seg);
 out:
-	tcp_leave(tcp);
+	td_tcp_leave(tcp);
 }
 
 /* ICMP errors about our segments (RFC 5927 §4.1: only for a sequence number
@@ -758,8 +758,8 @@ bool td_tcp_icmp_error(struct td_tcp *tcp, uint64_t now, const struct td_tcp_tup
 		       enum td_tcp_icmp_kind kind, uint32_t mtu, uint32_t seq)
 {
 	bool owned = false;
-	tcp_enter(tcp, now);
-	struct td_tcp_sock *s = tcp_lookup(tcp, t);
+	td_tcp_enter(tcp, now);
+	struct td_tcp_sock *s = td_tcp_lookup(tcp, t);
 	if (!s || SEQ_LT(seq, s->snd_una) || SEQ_GEQ(seq, s->snd_max))
 		goto out;
 	owned = true;
@@ -778,7 +778,7 @@ bool td_tcp_icmp_error(struct td_tcp *tcp, uint64_t now, const struct td_tcp_tup
 			/* resend what was too big, without a congestion response */
 			s->snd_nxt = s->snd_una;
 			s->rtt_timing = 0;
-			tcp_output(s, now);
+			td_tcp_output(s, now);
 		}
 		goto out;
 	}
@@ -787,9 +787,9 @@ bool td_tcp_icmp_error(struct td_tcp *tcp, uint64_t now, const struct td_tcp_tup
 		int err = kind == TD_TCP_ICMP_PORT_UNREACH   ? -ECONNREFUSED
 			  : kind == TD_TCP_ICMP_NET_UNREACH ? -ENETUNREACH
 							     : -EHOSTUNREACH;
-		tcp_conn_closed(s, err);
+		td_tcp_conn_closed(s, err);
 	}
 out:
-	tcp_leave(tcp);
+	td_tcp_leave(tcp);
 	return owned;
 }

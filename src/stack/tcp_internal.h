@@ -89,7 +89,7 @@ struct td_tcp_sock {
 	struct td_tcp_sock *nnext;       /* pending-notification list */
 	struct td_tcp_sock *anext, *aprev; /* every control block in use */
 	struct td_tw_entry tw;           /* wheel entry at the earliest of the deadlines below */
-	struct td_tcp_sock *tnext;       /* touched list: deadlines to re-file at tcp_leave */
+	struct td_tcp_sock *tnext;       /* touched list: deadlines to re-file at td_tcp_leave */
 
 	struct td_tcp_tuple tu;
 	uint8_t state;
@@ -208,115 +208,115 @@ struct td_tcp_cc_ops {
 };
 extern const struct td_tcp_cc_ops td_tcp_cc_reno;
 extern const struct td_tcp_cc_ops td_tcp_cc_cubic;
-const struct td_tcp_cc_ops *tcp_cc_get(enum td_tcp_cc_algo algo);
+const struct td_tcp_cc_ops *td_tcp_cc_get(enum td_tcp_cc_algo algo);
 /* Enter loss recovery on the third duplicate ACK or a SACK-detected loss. */
-void tcp_cc_enter_recovery(struct td_tcp_sock *s, uint64_t now);
-void tcp_cc_on_rto(struct td_tcp_sock *s, uint64_t now);
+void td_tcp_cc_enter_recovery(struct td_tcp_sock *s, uint64_t now);
+void td_tcp_cc_on_rto(struct td_tcp_sock *s, uint64_t now);
 
 /* ---- tcp_isn.c: keyed hashes -------------------------------------------------- */
-uint32_t tcp_isn(const struct td_tcp *tcp, const struct td_tcp_tuple *t, uint64_t now);
-uint32_t tcp_ts_offset(const struct td_tcp *tcp, const struct td_tcp_tuple *t);
-uint32_t tcp_tuple_hash(const struct td_tcp *tcp, const struct td_tcp_tuple *t);
+uint32_t td_tcp_isn(const struct td_tcp *tcp, const struct td_tcp_tuple *t, uint64_t now);
+uint32_t td_tcp_ts_offset(const struct td_tcp *tcp, const struct td_tcp_tuple *t);
+uint32_t td_tcp_tuple_hash(const struct td_tcp *tcp, const struct td_tcp_tuple *t);
 /* SYN cookies: encode/decode (RFC 4987 §3.6) */
-uint32_t tcp_cookie_make(const struct td_tcp *tcp, const struct td_tcp_tuple *t, uint32_t peer_isn,
+uint32_t td_tcp_cookie_make(const struct td_tcp *tcp, const struct td_tcp_tuple *t, uint32_t peer_isn,
 			 uint16_t mss, uint64_t now);
 /* returns the MSS encoded, or 0 when the cookie does not verify */
-uint16_t tcp_cookie_check(const struct td_tcp *tcp, const struct td_tcp_tuple *t,
+uint16_t td_tcp_cookie_check(const struct td_tcp *tcp, const struct td_tcp_tuple *t,
 			  uint32_t peer_isn, uint32_t cookie, uint64_t now);
 
 /* ---- tcp_reass.c: receive buffer ---------------------------------------------- */
 /* Place payload at seq (already trimmed to the window); returns bytes that
  * became in order, or -ENOMEM / -ENOBUFS (counted by the caller). */
-int tcp_reass_insert(struct td_tcp_sock *s, uint32_t seq, const uint8_t *data, uint32_t len);
-uint32_t tcp_reass_read(struct td_tcp_sock *s, uint8_t *out, uint32_t len);
-void tcp_reass_free(struct td_tcp_sock *s);
-uint32_t tcp_rcv_buffered(const struct td_tcp_sock *s);
+int td_tcp_reass_insert(struct td_tcp_sock *s, uint32_t seq, const uint8_t *data, uint32_t len);
+uint32_t td_tcp_reass_read(struct td_tcp_sock *s, uint8_t *out, uint32_t len);
+void td_tcp_reass_free(struct td_tcp_sock *s);
+uint32_t td_tcp_rcv_buffered(const struct td_tcp_sock *s);
 /* SACK blocks for the next segment (RFC 2018 §4), up to max. */
-unsigned tcp_reass_sack_blocks(const struct td_tcp_sock *s, struct td_tcp_sack_block *out,
+unsigned td_tcp_reass_sack_blocks(const struct td_tcp_sock *s, struct td_tcp_sack_block *out,
 			       unsigned max);
 
 /* ---- tcp_sack.c: send buffer and scoreboard ----------------------------------- */
-int tcp_sbuf_append(struct td_tcp_sock *s, const uint8_t *data, uint32_t len);
-uint32_t tcp_sbuf_len(const struct td_tcp_sock *s);
+int td_tcp_sbuf_append(struct td_tcp_sock *s, const uint8_t *data, uint32_t len);
+uint32_t td_tcp_sbuf_len(const struct td_tcp_sock *s);
 /* Drop acked bytes from the front (snd_una moved by n). */
-void tcp_sbuf_ack(struct td_tcp_sock *s, uint32_t n);
+void td_tcp_sbuf_ack(struct td_tcp_sock *s, uint32_t n);
 /* Pointer to len contiguous bytes at offset off from SND.UNA (copied into the
  * module scratch when the ring wraps). */
-const uint8_t *tcp_sbuf_peek(struct td_tcp_sock *s, uint32_t off, uint32_t len);
-void tcp_sbuf_free(struct td_tcp_sock *s);
+const uint8_t *td_tcp_sbuf_peek(struct td_tcp_sock *s, uint32_t off, uint32_t len);
+void td_tcp_sbuf_free(struct td_tcp_sock *s);
 /* Merge the SACK blocks of an ACK into the scoreboard; returns true when new
  * bytes were SACKed. */
-bool tcp_sack_update(struct td_tcp_sock *s, const struct td_tcp_opts *o);
-uint32_t tcp_sack_bytes(const struct td_tcp_sock *s);
-uint32_t tcp_sack_highest(const struct td_tcp_sock *s);
-bool tcp_sack_is_sacked(const struct td_tcp_sock *s, uint32_t seq, uint32_t *run_end);
+bool td_tcp_sack_update(struct td_tcp_sock *s, const struct td_tcp_opts *o);
+uint32_t td_tcp_sack_bytes(const struct td_tcp_sock *s);
+uint32_t td_tcp_sack_highest(const struct td_tcp_sock *s);
+bool td_tcp_sack_is_sacked(const struct td_tcp_sock *s, uint32_t seq, uint32_t *run_end);
 /* RFC 6675 §4 NextSeg() rule 1: first unSACKed byte >= from below the highest SACKed byte. */
-bool tcp_sack_next_hole(const struct td_tcp_sock *s, uint32_t from, uint32_t *start,
+bool td_tcp_sack_next_hole(const struct td_tcp_sock *s, uint32_t from, uint32_t *start,
 			uint32_t *end);
 /* RFC 6675 pipe estimate (bytes). */
-uint32_t tcp_sack_pipe(const struct td_tcp_sock *s);
+uint32_t td_tcp_sack_pipe(const struct td_tcp_sock *s);
 
 /* ---- tcp_output.c ------------------------------------------------------------- */
 /* Send what the windows, Nagle and the state allow, plus a pending ACK. */
-void tcp_output(struct td_tcp_sock *s, uint64_t now);
+void td_tcp_output(struct td_tcp_sock *s, uint64_t now);
 /* Send a bare ACK now. */
-void tcp_send_ack(struct td_tcp_sock *s, uint64_t now);
+void td_tcp_send_ack(struct td_tcp_sock *s, uint64_t now);
 /* RFC 5961 §7 challenge ACK (rate-limited). */
-void tcp_send_challenge_ack(struct td_tcp_sock *s, uint64_t now);
+void td_tcp_send_challenge_ack(struct td_tcp_sock *s, uint64_t now);
 /* Send one segment of up to mss bytes of data starting at seq (retransmission). */
-void tcp_send_data_at(struct td_tcp_sock *s, uint32_t seq, uint32_t len, uint64_t now);
-void tcp_send_syn(struct td_tcp_sock *s, uint64_t now);
+void td_tcp_send_data_at(struct td_tcp_sock *s, uint32_t seq, uint32_t len, uint64_t now);
+void td_tcp_send_syn(struct td_tcp_sock *s, uint64_t now);
 /* RST in reply to seg with no connection (RFC 9293 §3.10.7.1). */
-void tcp_send_rst_reply(struct td_tcp *tcp, const struct td_tcp_tuple *t,
+void td_tcp_send_rst_reply(struct td_tcp *tcp, const struct td_tcp_tuple *t,
 			const struct td_tcp_repr *seg);
 /* RST for an established connection being aborted. */
-void tcp_send_rst(struct td_tcp_sock *s, uint64_t now);
+void td_tcp_send_rst(struct td_tcp_sock *s, uint64_t now);
 /* SYN-ACK carrying a SYN cookie, from a listener, keeping no state. */
-void tcp_send_cookie_synack(struct td_tcp *tcp, struct td_tcp_sock *lst, const struct td_tcp_tuple *t,
+void td_tcp_send_cookie_synack(struct td_tcp *tcp, struct td_tcp_sock *lst, const struct td_tcp_tuple *t,
 			    const struct td_tcp_repr *syn, uint64_t now);
-void tcp_window_update_check(struct td_tcp_sock *s, uint64_t now);
-uint32_t tcp_rcv_wnd(const struct td_tcp_sock *s);
-uint32_t tcp_ts_now(const struct td_tcp_sock *s, uint64_t now);
+void td_tcp_window_update_check(struct td_tcp_sock *s, uint64_t now);
+uint32_t td_tcp_rcv_wnd(const struct td_tcp_sock *s);
+uint32_t td_tcp_ts_now(const struct td_tcp_sock *s, uint64_t now);
 /* Usable MSS for data segments, minus the timestamp option. */
-uint32_t tcp_data_mss(const struct td_tcp_sock *s);
+uint32_t td_tcp_data_mss(const struct td_tcp_sock *s);
 
 /* ---- tcp_timer.c -------------------------------------------------------------- */
-void tcp_rtt_sample(struct td_tcp_sock *s, uint32_t rtt_us);
-void tcp_timer_rearm_rtx(struct td_tcp_sock *s, uint64_t now);
-void tcp_timer_stop_rtx(struct td_tcp_sock *s);
-void tcp_timer_persist(struct td_tcp_sock *s, uint64_t now);
-void tcp_timer_keepalive_reset(struct td_tcp_sock *s, uint64_t now);
-void tcp_enter_time_wait(struct td_tcp_sock *s, uint64_t now);
-uint64_t tcp_sock_deadline(const struct td_tcp_sock *s);
+void td_tcp_rtt_sample(struct td_tcp_sock *s, uint32_t rtt_us);
+void td_tcp_timer_rearm_rtx(struct td_tcp_sock *s, uint64_t now);
+void td_tcp_timer_stop_rtx(struct td_tcp_sock *s);
+void td_tcp_timer_persist(struct td_tcp_sock *s, uint64_t now);
+void td_tcp_timer_keepalive_reset(struct td_tcp_sock *s, uint64_t now);
+void td_tcp_enter_time_wait(struct td_tcp_sock *s, uint64_t now);
+uint64_t td_tcp_sock_deadline(const struct td_tcp_sock *s);
 /* The socket's deadlines may change in this entry point: re-file its wheel
  * entry when the outermost entry point returns. */
-void tcp_timer_touch(struct td_tcp_sock *s);
-/* Re-file the wheel entries of touched sockets (tcp_leave). */
-void tcp_timer_sync_touched(struct td_tcp *tcp);
+void td_tcp_timer_touch(struct td_tcp_sock *s);
+/* Re-file the wheel entries of touched sockets (td_tcp_leave). */
+void td_tcp_timer_sync_touched(struct td_tcp *tcp);
 /* The socket goes back to the pool: out of the wheel and the touched list. */
-void tcp_timer_forget(struct td_tcp_sock *s);
+void td_tcp_timer_forget(struct td_tcp_sock *s);
 
 /* ---- tcp_socket.c ------------------------------------------------------------- */
-struct td_tcp_sock *tcp_sock_alloc(struct td_tcp *tcp);
-void tcp_sock_init_conn(struct td_tcp_sock *s, uint64_t now);
-struct td_tcp_sock *tcp_lookup(struct td_tcp *tcp, const struct td_tcp_tuple *t);
-struct td_tcp_sock *tcp_lookup_listener(struct td_tcp *tcp, const struct td_tcp_tuple *t);
-void tcp_hash_insert(struct td_tcp_sock *s);
-void tcp_hash_remove(struct td_tcp_sock *s);
+struct td_tcp_sock *td_tcp_sock_alloc(struct td_tcp *tcp);
+void td_tcp_sock_init_conn(struct td_tcp_sock *s, uint64_t now);
+struct td_tcp_sock *td_tcp_lookup(struct td_tcp *tcp, const struct td_tcp_tuple *t);
+struct td_tcp_sock *td_tcp_lookup_listener(struct td_tcp *tcp, const struct td_tcp_tuple *t);
+void td_tcp_hash_insert(struct td_tcp_sock *s);
+void td_tcp_hash_remove(struct td_tcp_sock *s);
 /* Connection is gone (CLOSED): report err to the application (0 = none),
  * drop it from queues and free it when the application no longer holds it. */
-void tcp_conn_closed(struct td_tcp_sock *s, int err);
+void td_tcp_conn_closed(struct td_tcp_sock *s, int err);
 /* A SYN_RECEIVED child became ESTABLISHED: move it to the accept queue. */
-void tcp_child_established(struct td_tcp_sock *s);
-void tcp_notify(struct td_tcp_sock *s, unsigned events);
-void tcp_enter(struct td_tcp *tcp, uint64_t now);
-void tcp_leave(struct td_tcp *tcp);
-uint16_t tcp_mss_for(const struct td_tcp *tcp, uint8_t family);
-uint8_t tcp_wscale_for(uint32_t rcvbuf);
-bool tcp_mem_charge(struct td_tcp *tcp, uint32_t bytes);
+void td_tcp_child_established(struct td_tcp_sock *s);
+void td_tcp_notify(struct td_tcp_sock *s, unsigned events);
+void td_tcp_enter(struct td_tcp *tcp, uint64_t now);
+void td_tcp_leave(struct td_tcp *tcp);
+uint16_t td_tcp_mss_for(const struct td_tcp *tcp, uint8_t family);
+uint8_t td_tcp_wscale_for(uint32_t rcvbuf);
+bool td_tcp_mem_charge(struct td_tcp *tcp, uint32_t bytes);
 /* May a SYN create a connection under max_conns / mem_max? Counts a refusal. */
-bool tcp_conn_admit(struct td_tcp *tcp);
-void tcp_mem_uncharge(struct td_tcp *tcp, uint32_t bytes);
+bool td_tcp_conn_admit(struct td_tcp *tcp);
+void td_tcp_mem_uncharge(struct td_tcp *tcp, uint32_t bytes);
 
 /* ---- tcp_input.c -------------------------------------------------------------- */
 void tcp_process_ack_rtt(struct td_tcp_sock *s, const struct td_tcp_repr *seg, uint64_t now);

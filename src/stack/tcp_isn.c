@@ -38,19 +38,19 @@ static uint64_t tuple_hash(const struct td_tcp *tcp, const struct td_tcp_tuple *
 
 /* RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport, secretkey),
  * M a timer ticking every 4 microseconds. */
-uint32_t tcp_isn(const struct td_tcp *tcp, const struct td_tcp_tuple *t, uint64_t now)
+uint32_t td_tcp_isn(const struct td_tcp *tcp, const struct td_tcp_tuple *t, uint64_t now)
 {
 	return (uint32_t)(now / 4000) + (uint32_t)tuple_hash(tcp, t, 0x49534e00u, 0, 0);
 }
 
 /* RFC 7323 §5.4 / RFC 6191: a per-connection random offset hides the host's
  * clock; derived from the tuple so that a SYN-cookie connection recomputes it. */
-uint32_t tcp_ts_offset(const struct td_tcp *tcp, const struct td_tcp_tuple *t)
+uint32_t td_tcp_ts_offset(const struct td_tcp *tcp, const struct td_tcp_tuple *t)
 {
 	return (uint32_t)tuple_hash(tcp, t, 0x54534f46u, 0, 0);
 }
 
-uint32_t tcp_tuple_hash(const struct td_tcp *tcp, const struct td_tcp_tuple *t)
+uint32_t td_tcp_tuple_hash(const struct td_tcp *tcp, const struct td_tcp_tuple *t)
 {
 	return (uint32_t)tuple_hash(tcp, t, 0x48415348u, 0, 0);
 }
@@ -75,7 +75,7 @@ static uint32_t cookie_for(const struct td_tcp *tcp, const struct td_tcp_tuple *
 	return (tcount & 31u) << 27 | (idx & 7u) << 24 | h;
 }
 
-uint32_t tcp_cookie_make(const struct td_tcp *tcp, const struct td_tcp_tuple *t, uint32_t peer_isn,
+uint32_t td_tcp_cookie_make(const struct td_tcp *tcp, const struct td_tcp_tuple *t, uint32_t peer_isn,
 			 uint16_t mss, uint64_t now)
 {
 	uint32_t idx = 0;
@@ -86,7 +86,7 @@ uint32_t tcp_cookie_make(const struct td_tcp *tcp, const struct td_tcp_tuple *t,
 	return cookie_for(tcp, t, peer_isn, tcount, idx);
 }
 
-uint16_t tcp_cookie_check(const struct td_tcp *tcp, const struct td_tcp_tuple *t,
+uint16_t td_tcp_cookie_check(const struct td_tcp *tcp, const struct td_tcp_tuple *t,
 			  uint32_t peer_isn, uint32_t cookie, uint64_t now)
 {
 	uint32_t tnow = (uint32_t)(now / (COOKIE_PERIOD_S * 1000000000ull));

@@ -3,13 +3,13 @@
 
 #include "stack/tcp_internal.h"
 
-uint32_t tcp_ts_now(const struct td_tcp_sock *s, uint64_t now)
+uint32_t td_tcp_ts_now(const struct td_tcp_sock *s, uint64_t now)
 {
 	/* RFC 7323 §5.4: a 1 ms clock plus a per-connection random offset */
 	return (uint32_t)(now / NS_PER_MS) + s->ts_offset;
 }
 
-uint32_t tcp_data_mss(const struct td_tcp_sock *s)
+uint32_t td_tcp_data_mss(const struct td_tcp_sock *s)
 {
 	uint32_t m = s->mss;
 	if (s->ts_ok)
@@ -23,12 +23,12 @@ uint32_t tcp_data_mss(const struct td_tcp_sock *s)
  * least min(RCV.BUFF/2, Eff.snd.MSS); §3.8.6: the window is never shrunk
  * (the right edge RCV.NXT + RCV.WND never moves left).
  */
-uint32_t tcp_rcv_wnd(const struct td_tcp_sock *s)
+uint32_t td_tcp_rcv_wnd(const struct td_tcp_sock *s)
 {
 	uint32_t maxw = (uint32_t)65535 << s->rcv_wscale;
 	if (s->rd_shut) /* reading side shut: accept and discard */
 		return s->rcvbuf < maxw ? s->rcvbuf & ~(((uint32_t)1 << s->rcv_wscale) - 1) : maxw;
-	uint32_t space = s->rcvbuf - tcp_rcv_buffered(s);
+	uint32_t space = s->rcvbuf - td_tcp_rcv_buffered(s);
 	if (space > maxw)
 		space = maxw;
 	space &= ~(((uint32_t)1 << s->rcv_wscale) - 1);
@@ -61,20 +61,20 @@ static void fill_opts(struct td_tcp_sock *s, struct td_tcp_repr *r, uint64_t now
 		o->sack_perm = active ? cfg->sack : s->sack_ok;
 		if (active ? cfg->timestamps : s->ts_ok) {
 			o->has_ts = true;
-			o->tsval = tcp_ts_now(s, now);
+			o->tsval = td_tcp_ts_now(s, now);
 			o->tsecr = active ? 0 : s->ts_recent;
 		}
 		return;
 	}
 	if (s->ts_ok) {
 		o->has_ts = true;
-		o->tsval = tcp_ts_now(s, now);
+		o->tsval = td_tcp_ts_now(s, now);
 		o->tsecr = s->ts_recent;
 	}
 	if (s->sack_ok && (r->flags & TD_TCP_ACK) && !(r->flags & TD_TCP_RST)) {
 		/* RFC 2018 §3: up to 4 blocks, 3 alongside timestamps */
 		unsigned max = s->ts_ok ? 3 : 4;
-		o->sack_count = (uint8_t)tcp_reass_sack_blocks(s, o->sack, max);
+		o->sack_count = (uint8_t)td_tcp_reass_sack_blocks(s, o->sack, max);
 	}
 }
 
@@ -92,7 +92,7 @@ static void xmit(struct td_tcp_sock *s, uint32_t seq, uint8_t flags, const uint8
 	if (flags & TD_TCP_ACK)
 		r.ack = s->rcv_nxt;
 	if (!(flags & TD_TCP_RST)) {
-		uint32_t w = tcp_rcv_wnd(s);
+		uint32_t w = td_tcp_rcv_wnd(s);
 		if (flags & TD_TCP_SYN) {
 			/* RFC 7323 §2.2: the window of a SYN is never scaled */
 			r.window = w > 65535 ? 65535 : (uint16_t)w;
@@ -120,14 +120,14 @@ static void xmit(struct td_tcp_sock *s, uint32_t seq, uint8_t flags, const uint8
 	}
 }
 
-void tcp_send_ack(struct td_tcp_sock *s, uint64_t now)
+void td_tcp_send_ack(struct td_tcp_sock *s, uint64_t now)
 {
 	xmit(s, s->snd_nxt, TD_TCP_ACK, NULL, 0, now);
 }
 
 /* RFC 5961 §7: at most challenge_ack_limit challenge ACKs per second for the
  * whole module, so that they cannot be used to amplify or to probe. */
-void tcp_send_challenge_ack(struct td_tcp_sock *s, uint64_t now)
+void td_tcp_send_challenge_ack(struct td_tcp_sock *s, uint64_t now)
 {
 	struct td_tcp *tcp = s->tcp;
 	uint64_t sec = now / 1000000000ull;
@@ -141,10 +141,10 @@ void tcp_send_challenge_ack(struct td_tcp_sock *s, uint64_t now)
 	}
 	tcp->chall_count++;
 	tcp->c.tx_challenge_ack++;
-	tcp_send_ack(s, now);
+	td_tcp_send_ack(s, now);
 }
 
-void tcp_send_syn(struct td_tcp_sock *s, uint64_t now)
+void td_tcp_send_syn(struct td_tcp_sock *s, uint64_t now)
 {
 	uint8_t fl = TD_TCP_SYN;
 	if (s->state == TD_TCP_SYN_RECEIVED)
@@ -160,10 +160,10 @@ void tcp_send_syn(struct td_tcp_sock *s, uint64_t now)
 	if (SEQ_GT(s->snd_nxt, s->snd_max))
 		s->snd_max = s->snd_nxt;
 	if (s->rtx_at == TD_NEVER)
-		tcp_timer_rearm_rtx(s, now);
+		td_tcp_timer_rearm_rtx(s, now);
 }
 
-void tcp_send_rst(struct td_tcp_sock *s, uint64_t now)
+void td_tcp_send_rst(struct td_tcp_sock *s, uint64_t now)
 {
 	/* RFC 9293 §3.10.4 ABORT: <SEQ=SND.NXT><CTL=RST> */
 	s->tcp->c.tx_rst++;
@@ -173,7 +173,7 @@ void tcp_send_rst(struct td_tcp_sock *s, uint64_t now)
 /* RFC 9293 §3.10.7.1: a segment for no connection. "If the ACK bit is off,
  * sequence number zero is used, <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>;
  * if the ACK bit is on, <SEQ=SEG.ACK><CTL=RST>". An RST is never answered. */
-void tcp_send_rst_reply(struct td_tcp *tcp, const struct td_tcp_tuple *t,
+void td_tcp_send_rst_reply(struct td_tcp *tcp, const struct td_tcp_tuple *t,
 			const struct td_tcp_repr *seg)
 {
 	if (seg->flags & TD_TCP_RST)
@@ -201,17 +201,17 @@ void tcp_send_rst_reply(struct td_tcp *tcp, const struct td_tcp_tuple *t,
 /* A stateless SYN-ACK (RFC 4987 §3.6). Window scale and SACK-permitted are
  * carried in the low 6 bits of TSval when the SYN had timestamps: bits 0-3
  * the peer's shift (15 = none), bit 4 SACK permitted. */
-void tcp_send_cookie_synack(struct td_tcp *tcp, struct td_tcp_sock *lst, const struct td_tcp_tuple *t,
+void td_tcp_send_cookie_synack(struct td_tcp *tcp, struct td_tcp_sock *lst, const struct td_tcp_tuple *t,
 			    const struct td_tcp_repr *syn, uint64_t now)
 {
-	uint16_t our_mss = tcp_mss_for(tcp, t->family);
+	uint16_t our_mss = td_tcp_mss_for(tcp, t->family);
 	uint16_t peer_mss = syn->opt.has_mss ? syn->opt.mss : 536;
 	uint16_t mss = peer_mss < our_mss ? peer_mss : our_mss;
 	struct td_tcp_repr r;
 	memset(&r, 0, sizeof(r));
 	r.src_port = t->lport;
 	r.dst_port = t->rport;
-	r.seq = tcp_cookie_make(tcp, t, syn->seq, mss, now);
+	r.seq = td_tcp_cookie_make(tcp, t, syn->seq, mss, now);
 	r.ack = syn->seq + 1;
 	r.flags = TD_TCP_SYN | TD_TCP_ACK;
 	r.window = lst->rcvbuf > 65535 ? 65535 : (uint16_t)lst->rcvbuf;
@@ -224,7 +224,7 @@ void tcp_send_cookie_synack(struct td_tcp *tcp, struct td_tcp_sock *lst, const s
 									 : syn->opt.wscale)
 				     : 15;
 		bool sack = syn->opt.sack_perm && tcp->cfg.sack;
-		uint32_t tsv = (uint32_t)(now / NS_PER_MS) + tcp_ts_offset(tcp, t);
+		uint32_t tsv = (uint32_t)(now / NS_PER_MS) + td_tcp_ts_offset(tcp, t);
 		r.opt.has_ts = true;
 		/* below the clock by more than the 6 borrowed bits, so that the
 		 * connection's later TSvals never look older to the peer's PAWS */
@@ -232,7 +232,7 @@ void tcp_send_cookie_synack(struct td_tcp *tcp, struct td_tcp_sock *lst, const s
 		r.opt.tsecr = syn->opt.tsval;
 		if (ws != 15) {
 			r.opt.has_wscale = true;
-			r.opt.wscale = tcp_wscale_for(lst->rcvbuf);
+			r.opt.wscale = td_tcp_wscale_for(lst->rcvbuf);
 		}
 		r.opt.sack_perm = sack;
 	}
@@ -242,10 +242,10 @@ void tcp_send_cookie_synack(struct td_tcp *tcp, struct td_tcp_sock *lst, const s
 		tcp->c.tx_errors++;
 }
 
-void tcp_send_data_at(struct td_tcp_sock *s, uint32_t seq, uint32_t len, uint64_t now)
+void td_tcp_send_data_at(struct td_tcp_sock *s, uint32_t seq, uint32_t len, uint64_t now)
 {
 	uint32_t off = seq - s->snd_una;
-	uint32_t have = tcp_sbuf_len(s);
+	uint32_t have = td_tcp_sbuf_len(s);
 	uint8_t fl = TD_TCP_ACK;
 	if (off > have)
 		return;
@@ -258,7 +258,7 @@ void tcp_send_data_at(struct td_tcp_sock *s, uint32_t seq, uint32_t len, uint64_
 		return;
 	if (len && off + len == have)
 		fl |= TD_TCP_PSH;
-	const uint8_t *p = len ? tcp_sbuf_peek(s, off, len) : NULL;
+	const uint8_t *p = len ? td_tcp_sbuf_peek(s, off, len) : NULL;
 	xmit(s, seq, fl, p, len, now);
 }
 
@@ -282,15 +282,15 @@ static bool can_send_data(const struct td_tcp_sock *s)
 static bool sack_recovery_send(struct td_tcp_sock *s, uint64_t now)
 {
 	bool sent = false;
-	uint32_t dmss = tcp_data_mss(s);
+	uint32_t dmss = td_tcp_data_mss(s);
 	for (int guard = 0; guard < 64; guard++) {
-		uint32_t pipe = tcp_sack_pipe(s);
+		uint32_t pipe = td_tcp_sack_pipe(s);
 		if (pipe >= s->cwnd)
 			break;
 		uint32_t hs, he;
-		if (tcp_sack_next_hole(s, s->high_rxt, &hs, &he)) {
+		if (td_tcp_sack_next_hole(s, s->high_rxt, &hs, &he)) {
 			uint32_t len = he - hs < dmss ? he - hs : dmss;
-			tcp_send_data_at(s, hs, len, now);
+			td_tcp_send_data_at(s, hs, len, now);
 			s->high_rxt = hs + len;
 			s->retransmits++;
 			s->tcp->c.sack_retransmits++;
@@ -299,7 +299,7 @@ static bool sack_recovery_send(struct td_tcp_sock *s, uint64_t now)
 			continue;
 		}
 		/* rule 2: new data within the peer's window */
-		uint32_t have = tcp_sbuf_len(s);
+		uint32_t have = td_tcp_sbuf_len(s);
 		uint32_t off = s->snd_nxt - s->snd_una;
 		uint32_t wnd_end = s->snd_una + s->snd_wnd;
 		if (off >= have || !SEQ_LT(s->snd_nxt, wnd_end))
@@ -311,14 +311,14 @@ static bool sack_recovery_send(struct td_tcp_sock *s, uint64_t now)
 			len = wnd_end - s->snd_nxt;
 		if (len < dmss && !s->nodelay && !s->fin_queued && len < have - off)
 			break;
-		tcp_send_data_at(s, s->snd_nxt, len, now);
+		td_tcp_send_data_at(s, s->snd_nxt, len, now);
 		s->snd_nxt += len;
 		if (SEQ_GT(s->snd_nxt, s->snd_max))
 			s->snd_max = s->snd_nxt;
 		sent = true;
 	}
 	if (sent && s->rtx_at == TD_NEVER)
-		tcp_timer_rearm_rtx(s, now);
+		td_tcp_timer_rearm_rtx(s, now);
 	return sent;
 }
 
@@ -327,40 +327,40 @@ static bool sack_recovery_send(struct td_tcp_sock *s, uint64_t now)
  * §3.7.4 (Nagle), RFC 5681 (cwnd), the peer's window, and a FIN after the
  * last byte once the application shut down writing. Finally a pending ACK.
  */
-void tcp_output(struct td_tcp_sock *s, uint64_t now)
+void td_tcp_output(struct td_tcp_sock *s, uint64_t now)
 {
 	struct td_tcp *tcp = s->tcp;
 	bool sent_ack = false;
 
 	if (s->state == TD_TCP_SYN_SENT || s->state == TD_TCP_SYN_RECEIVED) {
 		if (s->snd_nxt == s->iss) {
-			tcp_send_syn(s, now);
+			td_tcp_send_syn(s, now);
 			return;
 		}
 		if (s->ack_now && s->state == TD_TCP_SYN_RECEIVED)
-			tcp_send_ack(s, now);
+			td_tcp_send_ack(s, now);
 		return;
 	}
 	if (!can_send_data(s)) {
 		if (s->ack_now && s->state != TD_TCP_CLOSED && s->state != TD_TCP_LISTEN)
-			tcp_send_ack(s, now);
+			td_tcp_send_ack(s, now);
 		return;
 	}
 
-	if (s->in_recovery && s->sack_ok && tcp_sack_bytes(s) > 0)
+	if (s->in_recovery && s->sack_ok && td_tcp_sack_bytes(s) > 0)
 		sent_ack = sack_recovery_send(s, now);
 
-	uint32_t dmss = tcp_data_mss(s);
+	uint32_t dmss = td_tcp_data_mss(s);
 	for (;;) {
-		uint32_t have = tcp_sbuf_len(s);
+		uint32_t have = td_tcp_sbuf_len(s);
 		/* after an RTO, go-back-N skips what the peer SACKed (RFC 6675 §5.1) */
 		uint32_t run_end;
-		while (SEQ_LT(s->snd_nxt, s->snd_max) && tcp_sack_is_sacked(s, s->snd_nxt, &run_end))
+		while (SEQ_LT(s->snd_nxt, s->snd_max) && td_tcp_sack_is_sacked(s, s->snd_nxt, &run_end))
 			s->snd_nxt = SEQ_MIN(run_end, s->snd_max);
 		uint32_t off = s->snd_nxt - s->snd_una;
 		/* bytes in flight: what SND.NXT is ahead of SND.UNA, or the RFC
 		 * 6675 pipe estimate during SACK recovery */
-		uint32_t flight = (s->in_recovery && s->sack_ok) ? tcp_sack_pipe(s) : off;
+		uint32_t flight = (s->in_recovery && s->sack_ok) ? td_tcp_sack_pipe(s) : off;
 		uint32_t wnd = s->snd_wnd < s->cwnd ? s->snd_wnd : s->cwnd;
 		/* a FIN is retransmitted at snd_nxt == end of data after go-back-N */
 		uint32_t avail = off < have ? have - off : 0;
@@ -395,7 +395,7 @@ void tcp_output(struct td_tcp_sock *s, uint64_t now)
 			fl |= TD_TCP_FIN;
 		if (len && off + len == have)
 			fl |= TD_TCP_PSH;
-		const uint8_t *p = len ? tcp_sbuf_peek(s, off, len) : NULL;
+		const uint8_t *p = len ? td_tcp_sbuf_peek(s, off, len) : NULL;
 		bool is_new = SEQ_GEQ(s->snd_nxt, s->snd_max);
 		if (!is_new) {
 			s->retransmits++;
@@ -415,31 +415,31 @@ void tcp_output(struct td_tcp_sock *s, uint64_t now)
 		if (SEQ_GT(s->snd_nxt, s->snd_max))
 			s->snd_max = s->snd_nxt;
 		if (s->rtx_at == TD_NEVER || s->rtx_kind == TT_PERSIST)
-			tcp_timer_rearm_rtx(s, now);
+			td_tcp_timer_rearm_rtx(s, now);
 		if (fin || len == 0)
 			break;
 	}
 
 	/* §3.8.6.1: data waits, the peer's window is zero and nothing is in
 	 * flight to elicit a window update: start probing. */
-	uint32_t have = tcp_sbuf_len(s);
+	uint32_t have = td_tcp_sbuf_len(s);
 	if (have > s->snd_nxt - s->snd_una && s->snd_wnd == 0 && s->snd_nxt == s->snd_una &&
 	    s->rtx_at == TD_NEVER)
-		tcp_timer_persist(s, now);
+		td_tcp_timer_persist(s, now);
 
 	if (s->ack_now && !sent_ack)
-		tcp_send_ack(s, now);
+		td_tcp_send_ack(s, now);
 }
 
 /* RFC 9293 §3.8.6.2.2: after the application read, tell the peer about a
  * window that opened by at least min(RCV.BUFF/2, MSS) — at once if we had
  * advertised zero. */
-void tcp_window_update_check(struct td_tcp_sock *s, uint64_t now)
+void td_tcp_window_update_check(struct td_tcp_sock *s, uint64_t now)
 {
 	if (s->state < TD_TCP_ESTABLISHED || s->state == TD_TCP_TIME_WAIT || s->rcvd_fin)
 		return;
 	uint32_t old = SEQ_GT(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
-	uint32_t w = tcp_rcv_wnd(s);
+	uint32_t w = td_tcp_rcv_wnd(s);
 	uint32_t step = s->rcvbuf / 2 < s->our_mss ? s->rcvbuf / 2 : s->our_mss;
 	/* Beyond the SWS rule, only when it matters to the sender: the window
 	 * it sees is down to half the buffer and would at least double (as
@@ -449,6 +449,6 @@ void tcp_window_update_check(struct td_tcp_sock *s, uint64_t now)
 	bool matters = old <= s->rcvbuf / 2 && w >= 2 * old;
 	if (w > old && ((w - old >= step && matters) || s->zero_wnd_adv)) {
 		s->tcp->c.tx_window_updates++;
-		tcp_send_ack(s, now);
+		td_tcp_send_ack(s, now);
 	}
 }

@@ -18,11 +18,11 @@ static struct tcp_rbuf *rbuf_get(struct td_tcp_sock *s)
 {
 	if (s->rb)
 		return s->rb;
-	if (!tcp_mem_charge(s->tcp, s->rcvbuf))
+	if (!td_tcp_mem_charge(s->tcp, s->rcvbuf))
 		return NULL;
 	struct tcp_rbuf *rb = malloc(sizeof(*rb) + s->rcvbuf);
 	if (!rb) {
-		tcp_mem_uncharge(s->tcp, s->rcvbuf);
+		td_tcp_mem_uncharge(s->tcp, s->rcvbuf);
 		return NULL;
 	}
 	rb->cap = s->rcvbuf;
@@ -33,16 +33,16 @@ static struct tcp_rbuf *rbuf_get(struct td_tcp_sock *s)
 	return rb;
 }
 
-void tcp_reass_free(struct td_tcp_sock *s)
+void td_tcp_reass_free(struct td_tcp_sock *s)
 {
 	if (!s->rb)
 		return;
-	tcp_mem_uncharge(s->tcp, s->rb->cap);
+	td_tcp_mem_uncharge(s->tcp, s->rb->cap);
 	free(s->rb);
 	s->rb = NULL;
 }
 
-uint32_t tcp_rcv_buffered(const struct td_tcp_sock *s)
+uint32_t td_tcp_rcv_buffered(const struct td_tcp_sock *s)
 {
 	return s->rb ? s->rb->len : 0;
 }
@@ -62,7 +62,7 @@ static void ooo_remove(struct tcp_rbuf *rb, unsigned i)
 	rb->nooo--;
 }
 
-int tcp_reass_insert(struct td_tcp_sock *s, uint32_t seq, const uint8_t *data, uint32_t n)
+int td_tcp_reass_insert(struct td_tcp_sock *s, uint32_t seq, const uint8_t *data, uint32_t n)
 {
 	if (n == 0)
 		return 0;
@@ -119,7 +119,7 @@ int tcp_reass_insert(struct td_tcp_sock *s, uint32_t seq, const uint8_t *data, u
 	return (int)adv;
 }
 
-uint32_t tcp_reass_read(struct td_tcp_sock *s, uint8_t *out, uint32_t len)
+uint32_t td_tcp_reass_read(struct td_tcp_sock *s, uint8_t *out, uint32_t len)
 {
 	struct tcp_rbuf *rb = s->rb;
 	if (!rb)
@@ -134,13 +134,13 @@ uint32_t tcp_reass_read(struct td_tcp_sock *s, uint8_t *out, uint32_t len)
 	rb->head = (rb->head + n) % rb->cap;
 	rb->len -= n;
 	if (rb->len == 0 && rb->nooo == 0)
-		tcp_reass_free(s); /* drained: an idle connection holds no buffer */
+		td_tcp_reass_free(s); /* drained: an idle connection holds no buffer */
 	return n;
 }
 
 /* RFC 2018 §4: the first block reports the most recently received segment's
  * block, the rest the most recent others; we order by recency stamps. */
-unsigned tcp_reass_sack_blocks(const struct td_tcp_sock *s, struct td_tcp_sack_block *out,
+unsigned td_tcp_reass_sack_blocks(const struct td_tcp_sock *s, struct td_tcp_sack_block *out,
 			       unsigned max)
 {
 	const struct tcp_rbuf *rb = s->rb;

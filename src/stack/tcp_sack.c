@@ -11,11 +11,11 @@ static struct tcp_sbuf *sbuf_get(struct td_tcp_sock *s)
 {
 	if (s->sb)
 		return s->sb;
-	if (!tcp_mem_charge(s->tcp, s->sndbuf))
+	if (!td_tcp_mem_charge(s->tcp, s->sndbuf))
 		return NULL;
 	struct tcp_sbuf *sb = malloc(sizeof(*sb) + s->sndbuf);
 	if (!sb) {
-		tcp_mem_uncharge(s->tcp, s->sndbuf);
+		td_tcp_mem_uncharge(s->tcp, s->sndbuf);
 		return NULL;
 	}
 	sb->cap = s->sndbuf;
@@ -25,21 +25,21 @@ static struct tcp_sbuf *sbuf_get(struct td_tcp_sock *s)
 	return sb;
 }
 
-void tcp_sbuf_free(struct td_tcp_sock *s)
+void td_tcp_sbuf_free(struct td_tcp_sock *s)
 {
 	if (!s->sb)
 		return;
-	tcp_mem_uncharge(s->tcp, s->sb->cap);
+	td_tcp_mem_uncharge(s->tcp, s->sb->cap);
 	free(s->sb);
 	s->sb = NULL;
 }
 
-uint32_t tcp_sbuf_len(const struct td_tcp_sock *s)
+uint32_t td_tcp_sbuf_len(const struct td_tcp_sock *s)
 {
 	return s->sb ? s->sb->len : 0;
 }
 
-int tcp_sbuf_append(struct td_tcp_sock *s, const uint8_t *data, uint32_t len)
+int td_tcp_sbuf_append(struct td_tcp_sock *s, const uint8_t *data, uint32_t len)
 {
 	struct tcp_sbuf *sb = sbuf_get(s);
 	if (!sb)
@@ -55,7 +55,7 @@ int tcp_sbuf_append(struct td_tcp_sock *s, const uint8_t *data, uint32_t len)
 	return (int)n;
 }
 
-void tcp_sbuf_ack(struct td_tcp_sock *s, uint32_t n)
+void td_tcp_sbuf_ack(struct td_tcp_sock *s, uint32_t n)
 {
 	struct tcp_sbuf *sb = s->sb;
 	if (!sb)
@@ -76,10 +76,10 @@ void tcp_sbuf_ack(struct td_tcp_sock *s, uint32_t n)
 	}
 	sb->nsack = (uint8_t)j;
 	if (sb->len == 0)
-		tcp_sbuf_free(s);
+		td_tcp_sbuf_free(s);
 }
 
-const uint8_t *tcp_sbuf_peek(struct td_tcp_sock *s, uint32_t off, uint32_t len)
+const uint8_t *td_tcp_sbuf_peek(struct td_tcp_sock *s, uint32_t off, uint32_t len)
 {
 	struct tcp_sbuf *sb = s->sb;
 	uint32_t pos = (sb->head + off) % sb->cap;
@@ -95,7 +95,7 @@ const uint8_t *tcp_sbuf_peek(struct td_tcp_sock *s, uint32_t off, uint32_t len)
 static bool sb_insert(struct td_tcp_sock *s, uint32_t l, uint32_t r)
 {
 	struct tcp_sbuf *sb = s->sb;
-	uint32_t before = tcp_sack_bytes(s);
+	uint32_t before = td_tcp_sack_bytes(s);
 	struct tcp_range tmp[TCP_SB_MAX + 1];
 	unsigned n = 0;
 	bool placed = false;
@@ -123,10 +123,10 @@ static bool sb_insert(struct td_tcp_sock *s, uint32_t l, uint32_t r)
 	}
 	memcpy(sb->sack, tmp, n * sizeof(tmp[0]));
 	sb->nsack = (uint8_t)n;
-	return tcp_sack_bytes(s) > before;
+	return td_tcp_sack_bytes(s) > before;
 }
 
-bool tcp_sack_update(struct td_tcp_sock *s, const struct td_tcp_opts *o)
+bool td_tcp_sack_update(struct td_tcp_sock *s, const struct td_tcp_opts *o)
 {
 	if (!s->sack_ok || !s->sb || o->sack_count == 0)
 		return false;
@@ -144,7 +144,7 @@ bool tcp_sack_update(struct td_tcp_sock *s, const struct td_tcp_opts *o)
 	return news;
 }
 
-uint32_t tcp_sack_bytes(const struct td_tcp_sock *s)
+uint32_t td_tcp_sack_bytes(const struct td_tcp_sock *s)
 {
 	uint32_t n = 0;
 	if (s->sb)
@@ -153,14 +153,14 @@ uint32_t tcp_sack_bytes(const struct td_tcp_sock *s)
 	return n;
 }
 
-uint32_t tcp_sack_highest(const struct td_tcp_sock *s)
+uint32_t td_tcp_sack_highest(const struct td_tcp_sock *s)
 {
 	if (!s->sb || s->sb->nsack == 0)
 		return s->snd_una;
 	return s->sb->sack[s->sb->nsack - 1].end;
 }
 
-bool tcp_sack_is_sacked(const struct td_tcp_sock *s, uint32_t seq, uint32_t *run_end)
+bool td_tcp_sack_is_sacked(const struct td_tcp_sock *s, uint32_t seq, uint32_t *run_end)
 {
 	if (!s->sb)
 		return false;
@@ -175,7 +175,7 @@ bool tcp_sack_is_sacked(const struct td_tcp_sock *s, uint32_t seq, uint32_t *run
 	return false;
 }
 
-bool tcp_sack_next_hole(const struct td_tcp_sock *s, uint32_t from, uint32_t *start, uint32_t *end)
+bool td_tcp_sack_next_hole(const struct td_tcp_sock *s, uint32_t from, uint32_t *start, uint32_t *end)
 {
 	if (!s->sb || s->sb->nsack == 0)
 		return false;
@@ -196,14 +196,14 @@ bool tcp_sack_next_hole(const struct td_tcp_sock *s, uint32_t from, uint32_t *st
 /* RFC 6675 §4 SetPipe(): every unSACKed byte counts once unless it is
  * deemed lost (IsLost: more than (DupThresh-1)*SMSS bytes SACKed above it),
  * and once more if it was retransmitted (below HighRxt) in this recovery. */
-uint32_t tcp_sack_pipe(const struct td_tcp_sock *s)
+uint32_t td_tcp_sack_pipe(const struct td_tcp_sock *s)
 {
 	uint32_t flight = s->snd_max - s->snd_una;
 	if (!s->sb || s->sb->nsack == 0)
 		return flight;
 	uint32_t lost_thresh = (TCP_DUPTHRESH - 1) * (uint32_t)s->mss;
 	uint32_t pipe = 0, seq = s->snd_una;
-	uint32_t above = tcp_sack_bytes(s);
+	uint32_t above = td_tcp_sack_bytes(s);
 	for (unsigned i = 0; i <= s->sb->nsack; i++) {
 		uint32_t hole_end = i < s->sb->nsack ? s->sb->sack[i].start : s->snd_max;
 		if (SEQ_LT(seq, hole_end)) {

@@ -84,8 +84,8 @@ void td_tcp_free(struct td_tcp *tcp)
 	for (uint32_t i = 0; i < tcp->cfg.max_socks; i++) {
 		struct td_tcp_sock *s = &tcp->pool[i];
 		if (s->tcp) {
-			tcp_reass_free(s);
-			tcp_sbuf_free(s);
+			td_tcp_reass_free(s);
+			td_tcp_sbuf_free(s);
 		}
 	}
 	free(tcp->pool);
@@ -124,7 +124,7 @@ static uint64_t mem_in_use(const struct td_tcp *tcp)
  * not a transient overflow, so the peer is told at once (ECONNREFUSED)
  * rather than left to retransmit its SYN for minutes; and no SYN cookie is
  * offered, since the connection it rebuilds would pass the ceiling too. */
-bool tcp_conn_admit(struct td_tcp *tcp)
+bool td_tcp_conn_admit(struct td_tcp *tcp)
 {
 	const struct td_tcp_config *cfg = &tcp->cfg;
 	if ((cfg->max_conns && tcp->in_use >= cfg->max_conns) ||
@@ -135,7 +135,7 @@ bool tcp_conn_admit(struct td_tcp *tcp)
 	return true;
 }
 
-bool tcp_mem_charge(struct td_tcp *tcp, uint32_t bytes)
+bool td_tcp_mem_charge(struct td_tcp *tcp, uint32_t bytes)
 {
 	if (tcp->cfg.mem_max && mem_in_use(tcp) + bytes > tcp->cfg.mem_max) {
 		tcp->c.mem_limit_drop++;
@@ -145,19 +145,19 @@ bool tcp_mem_charge(struct td_tcp *tcp, uint32_t bytes)
 	return true;
 }
 
-void tcp_mem_uncharge(struct td_tcp *tcp, uint32_t bytes)
+void td_tcp_mem_uncharge(struct td_tcp *tcp, uint32_t bytes)
 {
 	tcp->buf_bytes -= bytes;
 }
 
-uint16_t tcp_mss_for(const struct td_tcp *tcp, uint8_t family)
+uint16_t td_tcp_mss_for(const struct td_tcp *tcp, uint8_t family)
 {
 	/* RFC 9293 §3.7.1 / RFC 879: MTU minus fixed IP and TCP headers */
 	return family == 6 ? (uint16_t)(tcp->cfg.mtu6 - 60) : (uint16_t)(tcp->cfg.mtu4 - 40);
 }
 
 /* RFC 7323 §2.3: the smallest shift that lets the whole buffer be offered. */
-uint8_t tcp_wscale_for(uint32_t rcvbuf)
+uint8_t td_tcp_wscale_for(uint32_t rcvbuf)
 {
 	uint8_t ws = 0;
 	while (ws < TCP_WSCALE_MAX && (rcvbuf >> ws) > 65535)
@@ -167,7 +167,7 @@ uint8_t tcp_wscale_for(uint32_t rcvbuf)
 
 /* ---- pool, table, notifications ------------------------------------------------- */
 
-struct td_tcp_sock *tcp_sock_alloc(struct td_tcp *tcp)
+struct td_tcp_sock *td_tcp_sock_alloc(struct td_tcp *tcp)
 {
 	struct td_tcp_sock *s = tcp->free_list;
 	if (s)
@@ -180,9 +180,9 @@ struct td_tcp_sock *tcp_sock_alloc(struct td_tcp *tcp)
 	s->tcp = tcp;
 	s->sndbuf = tcp->cfg.sndbuf;
 	s->rcvbuf = tcp->cfg.rcvbuf;
-	s->cc = tcp_cc_get(tcp->cfg.cc);
+	s->cc = td_tcp_cc_get(tcp->cfg.cc);
 	s->rtx_at = s->delack_at = s->ka_at = TD_NEVER;
-	tcp_timer_touch(s);
+	td_tcp_timer_touch(s);
 	s->anext = tcp->active;
 	if (tcp->active)
 		tcp->active->aprev = s;
@@ -216,9 +216,9 @@ static void sock_release(struct td_tcp_sock *s)
 	struct td_tcp *tcp = s->tcp;
 	if (s->notify_queued)
 		notify_unlink(s);
-	tcp_timer_forget(s);
-	tcp_reass_free(s);
-	tcp_sbuf_free(s);
+	td_tcp_timer_forget(s);
+	td_tcp_reass_free(s);
+	td_tcp_sbuf_free(s);
 	if (s->aprev)
 		s->aprev->anext = s->anext;
 	else
@@ -236,7 +236,7 @@ static void sock_release(struct td_tcp_sock *s)
 
 static uint32_t bucket_of(const struct td_tcp *tcp, const struct td_tcp_tuple *t)
 {
-	return tcp_tuple_hash(tcp, t) & (tcp->nbuckets - 1);
+	return td_tcp_tuple_hash(tcp, t) & (tcp->nbuckets - 1);
 }
 
 static bool tuple_eq(const struct td_tcp_tuple *a, const struct td_tcp_tuple *b)
@@ -246,14 +246,14 @@ static bool tuple_eq(const struct td_tcp_tuple *a, const struct td_tcp_tuple *b)
 	       !memcmp(a->laddr, b->laddr, n) && !memcmp(a->raddr, b->raddr, n);
 }
 
-void tcp_hash_insert(struct td_tcp_sock *s)
+void td_tcp_hash_insert(struct td_tcp_sock *s)
 {
 	uint32_t b = bucket_of(s->tcp, &s->tu);
 	s->hnext = s->tcp->buckets[b];
 	s->tcp->buckets[b] = s;
 }
 
-void tcp_hash_remove(struct td_tcp_sock *s)
+void td_tcp_hash_remove(struct td_tcp_sock *s)
 {
 	uint32_t b = bucket_of(s->tcp, &s->tu);
 	struct td_tcp_sock **pp = &s->tcp->buckets[b];
@@ -266,17 +266,17 @@ void tcp_hash_remove(struct td_tcp_sock *s)
 		s->tcp->last = NULL;
 }
 
-struct td_tcp_sock *tcp_lookup(struct td_tcp *tcp, const struct td_tcp_tuple *t)
+struct td_tcp_sock *td_tcp_lookup(struct td_tcp *tcp, const struct td_tcp_tuple *t)
 {
-	/* the caller may change the connection's timers: re-filed at tcp_leave */
+	/* the caller may change the connection's timers: re-filed at td_tcp_leave */
 	if (tcp->last && tuple_eq(&tcp->last->tu, t)) {
-		tcp_timer_touch(tcp->last);
+		td_tcp_timer_touch(tcp->last);
 		return tcp->last;
 	}
 	for (struct td_tcp_sock *s = tcp->buckets[bucket_of(tcp, t)]; s; s = s->hnext)
 		if (tuple_eq(&s->tu, t)) {
 			tcp->last = s;
-			tcp_timer_touch(s);
+			td_tcp_timer_touch(s);
 			return s;
 		}
 	return NULL;
@@ -289,7 +289,7 @@ static bool addr_any(const uint8_t *a)
 }
 
 /* A listener for t: an exact local address beats a wildcard one. */
-struct td_tcp_sock *tcp_lookup_listener(struct td_tcp *tcp, const struct td_tcp_tuple *t)
+struct td_tcp_sock *td_tcp_lookup_listener(struct td_tcp *tcp, const struct td_tcp_tuple *t)
 {
 	struct td_tcp_sock *wild = NULL;
 	size_t n = t->family == 6 ? 16 : 4;
@@ -304,7 +304,7 @@ struct td_tcp_sock *tcp_lookup_listener(struct td_tcp *tcp, const struct td_tcp_
 	return wild;
 }
 
-void tcp_notify(struct td_tcp_sock *s, unsigned events)
+void td_tcp_notify(struct td_tcp_sock *s, unsigned events)
 {
 	if (!s->user_open && !(events & TD_TCP_EV_ACCEPT))
 		return;
@@ -316,7 +316,7 @@ void tcp_notify(struct td_tcp_sock *s, unsigned events)
 	}
 }
 
-void tcp_enter(struct td_tcp *tcp, uint64_t now)
+void td_tcp_enter(struct td_tcp *tcp, uint64_t now)
 {
 	tcp->depth++;
 	tcp->now = now;
@@ -329,7 +329,7 @@ void tcp_enter(struct td_tcp *tcp, uint64_t now)
 
 /* Deliver events only when the outermost entry point returns: protocol code
  * never runs application code in the middle of processing a segment. */
-void tcp_leave(struct td_tcp *tcp)
+void td_tcp_leave(struct td_tcp *tcp)
 {
 	if (--tcp->depth != 0)
 		return;
@@ -349,21 +349,21 @@ void tcp_leave(struct td_tcp *tcp)
 	}
 	tcp->depth--;
 	/* after the callbacks: their API calls may have moved deadlines too */
-	tcp_timer_sync_touched(tcp);
+	td_tcp_timer_sync_touched(tcp);
 	if (any && tcp->wakeup)
 		tcp->wakeup(tcp->wakeup_ctx);
 }
 
-void tcp_sock_init_conn(struct td_tcp_sock *s, uint64_t now)
+void td_tcp_sock_init_conn(struct td_tcp_sock *s, uint64_t now)
 {
 	struct td_tcp *tcp = s->tcp;
-	s->iss = tcp_isn(tcp, &s->tu, now);
+	s->iss = td_tcp_isn(tcp, &s->tu, now);
 	s->snd_una = s->snd_nxt = s->snd_max = s->iss;
-	s->ts_offset = tcp_ts_offset(tcp, &s->tu);
-	s->our_mss = tcp_mss_for(tcp, s->tu.family);
+	s->ts_offset = td_tcp_ts_offset(tcp, &s->tu);
+	s->our_mss = td_tcp_mss_for(tcp, s->tu.family);
 	s->mss = 536; /* RFC 9293 §3.7.1 default until the peer says otherwise */
 	s->rcv_mss = 536;
-	s->rcv_wscale = tcp->cfg.wscale ? tcp_wscale_for(s->rcvbuf) : 0;
+	s->rcv_wscale = tcp->cfg.wscale ? td_tcp_wscale_for(s->rcvbuf) : 0;
 	s->snd_wscale = 0;
 	s->rto_ms = tcp->cfg.rto_init_ms;
 	s->srtt_us = s->rttvar_us = 0;
@@ -390,7 +390,7 @@ static void accept_queue_remove(struct td_tcp_sock *lst, struct td_tcp_sock *c)
 	lst->nacc--;
 }
 
-void tcp_child_established(struct td_tcp_sock *s)
+void td_tcp_child_established(struct td_tcp_sock *s)
 {
 	struct td_tcp_sock *lst = s->parent;
 	if (!lst)
@@ -404,19 +404,19 @@ void tcp_child_established(struct td_tcp_sock *s)
 	lst->qtail = s;
 	s->in_accq = 1;
 	lst->nacc++;
-	tcp_notify(lst, TD_TCP_EV_ACCEPT | TD_TCP_EV_READABLE);
+	td_tcp_notify(lst, TD_TCP_EV_ACCEPT | TD_TCP_EV_READABLE);
 }
 
-void tcp_conn_closed(struct td_tcp_sock *s, int err)
+void td_tcp_conn_closed(struct td_tcp_sock *s, int err)
 {
 	struct td_tcp *tcp = s->tcp;
 	bool was_conn = s->state != TD_TCP_CLOSED && s->state != TD_TCP_LISTEN;
 	if (was_conn)
-		tcp_hash_remove(s);
+		td_tcp_hash_remove(s);
 	s->state = TD_TCP_CLOSED;
-	tcp_timer_stop_rtx(s);
+	td_tcp_timer_stop_rtx(s);
 	s->delack_at = s->ka_at = TD_NEVER;
-	tcp_sbuf_free(s);
+	td_tcp_sbuf_free(s);
 	if (s->parent) {
 		struct td_tcp_sock *lst = s->parent;
 		if (s->in_accq)
@@ -431,10 +431,10 @@ void tcp_conn_closed(struct td_tcp_sock *s, int err)
 	}
 	if (err) {
 		s->err = (int16_t)err;
-		tcp_reass_free(s); /* RFC 9293 §3.10.7.4: queues are flushed on reset */
+		td_tcp_reass_free(s); /* RFC 9293 §3.10.7.4: queues are flushed on reset */
 	}
 	(void)tcp;
-	tcp_notify(s, TD_TCP_EV_READABLE | TD_TCP_EV_WRITABLE | TD_TCP_EV_HUP |
+	td_tcp_notify(s, TD_TCP_EV_READABLE | TD_TCP_EV_WRITABLE | TD_TCP_EV_HUP |
 			      (err ? TD_TCP_EV_ERROR : 0));
 }
 
@@ -444,7 +444,7 @@ int td_tcp_socket(struct td_tcp *tcp, uint8_t family, struct td_tcp_sock **out)
 {
 	if (family != 4 && family != 6)
 		return -EAFNOSUPPORT;
-	struct td_tcp_sock *s = tcp_sock_alloc(tcp);
+	struct td_tcp_sock *s = td_tcp_sock_alloc(tcp);
 	if (!s)
 		return -ENOBUFS;
 	s->tu.family = family;
@@ -511,7 +511,7 @@ int td_tcp_listen(struct td_tcp_sock *s, int backlog)
 			return rc;
 	}
 	s->backlog = (uint16_t)(backlog < 1 ? 1 : backlog > 65535 ? 65535 : backlog);
-	s->rcv_wscale = s->tcp->cfg.wscale ? tcp_wscale_for(s->rcvbuf) : 0;
+	s->rcv_wscale = s->tcp->cfg.wscale ? td_tcp_wscale_for(s->rcvbuf) : 0;
 	s->state = TD_TCP_LISTEN;
 	return 0;
 }
@@ -554,18 +554,18 @@ int td_tcp_connect(struct td_tcp_sock *s, const struct td_tcp_endpoint *remote, 
 	struct td_tcp_tuple t = s->tu;
 	memcpy(t.raddr, remote->addr, 16);
 	t.rport = remote->port;
-	if (tcp_lookup(tcp, &t))
+	if (td_tcp_lookup(tcp, &t))
 		return -EADDRINUSE;
-	tcp_enter(tcp, now);
+	td_tcp_enter(tcp, now);
 	listeners_unlink(s);
 	s->tu = t;
-	tcp_hash_insert(s);
-	tcp_sock_init_conn(s, now);
+	td_tcp_hash_insert(s);
+	td_tcp_sock_init_conn(s, now);
 	s->state = TD_TCP_SYN_SENT;
 	s->connect_evt = 1;
 	tcp->c.active_opens++;
-	tcp_output(s, now);
-	tcp_leave(tcp);
+	td_tcp_output(s, now);
+	td_tcp_leave(tcp);
 	return 0;
 }
 
@@ -597,28 +597,28 @@ ssize_t td_tcp_send(struct td_tcp_sock *s, const void *buf, size_t len, uint64_t
 		return -EPIPE;
 	if (len == 0)
 		return 0;
-	uint32_t room = s->sndbuf - tcp_sbuf_len(s);
+	uint32_t room = s->sndbuf - td_tcp_sbuf_len(s);
 	if (room == 0)
 		return -EAGAIN;
 	if (len > room)
 		len = room;
-	int n = tcp_sbuf_append(s, buf, (uint32_t)len);
+	int n = td_tcp_sbuf_append(s, buf, (uint32_t)len);
 	if (n < 0)
 		return -ENOBUFS;
-	tcp_enter(s->tcp, now);
-	tcp_output(s, now);
-	tcp_leave(s->tcp);
+	td_tcp_enter(s->tcp, now);
+	td_tcp_output(s, now);
+	td_tcp_leave(s->tcp);
 	return n;
 }
 
 ssize_t td_tcp_recv(struct td_tcp_sock *s, void *buf, size_t len, uint64_t now)
 {
-	uint32_t have = tcp_rcv_buffered(s);
+	uint32_t have = td_tcp_rcv_buffered(s);
 	if (have && len) {
-		uint32_t n = tcp_reass_read(s, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
-		tcp_enter(s->tcp, now);
-		tcp_window_update_check(s, now);
-		tcp_leave(s->tcp);
+		uint32_t n = td_tcp_reass_read(s, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
+		td_tcp_enter(s->tcp, now);
+		td_tcp_window_update_check(s, now);
+		td_tcp_leave(s->tcp);
 		return n;
 	}
 	if (have)
@@ -647,7 +647,7 @@ static void shut_wr(struct td_tcp_sock *s, uint64_t now)
 		return;
 	}
 	s->fin_queued = 1;
-	tcp_output(s, now);
+	td_tcp_output(s, now);
 }
 
 int td_tcp_shutdown(struct td_tcp_sock *s, int how, uint64_t now)
@@ -656,19 +656,19 @@ int td_tcp_shutdown(struct td_tcp_sock *s, int how, uint64_t now)
 		return -EINVAL;
 	if (s->state == TD_TCP_CLOSED || s->state == TD_TCP_LISTEN)
 		return -ENOTCONN;
-	tcp_enter(s->tcp, now);
+	td_tcp_enter(s->tcp, now);
 	if (how == 0 || how == 2) {
 		s->rd_shut = 1;
-		while (tcp_rcv_buffered(s))
-			tcp_reass_read(s, NULL, UINT32_MAX);
+		while (td_tcp_rcv_buffered(s))
+			td_tcp_reass_read(s, NULL, UINT32_MAX);
 	}
 	if (how == 1 || how == 2) {
 		if (s->state == TD_TCP_SYN_SENT)
-			tcp_conn_closed(s, 0);
+			td_tcp_conn_closed(s, 0);
 		else
 			shut_wr(s, now);
 	}
-	tcp_leave(s->tcp);
+	td_tcp_leave(s->tcp);
 	return 0;
 }
 
@@ -680,8 +680,8 @@ static void close_listener(struct td_tcp_sock *lst, uint64_t now)
 		next = c->anext;
 		if (c->parent == lst) {
 			if (c->state != TD_TCP_SYN_RECEIVED)
-				tcp_send_rst(c, now);
-			tcp_conn_closed(c, 0);
+				td_tcp_send_rst(c, now);
+			td_tcp_conn_closed(c, 0);
 		}
 	}
 	listeners_unlink(lst);
@@ -691,7 +691,7 @@ static void close_listener(struct td_tcp_sock *lst, uint64_t now)
 int td_tcp_abort(struct td_tcp_sock *s, uint64_t now)
 {
 	struct td_tcp *tcp = s->tcp;
-	tcp_enter(tcp, now);
+	td_tcp_enter(tcp, now);
 	s->user_open = 0;
 	s->cb = NULL;
 	if (s->state == TD_TCP_LISTEN) {
@@ -702,35 +702,35 @@ int td_tcp_abort(struct td_tcp_sock *s, uint64_t now)
 		sock_release(s);
 	} else {
 		if (s->state != TD_TCP_SYN_SENT && s->state != TD_TCP_TIME_WAIT)
-			tcp_send_rst(s, now);
-		tcp_conn_closed(s, 0);
+			td_tcp_send_rst(s, now);
+		td_tcp_conn_closed(s, 0);
 	}
-	tcp_leave(tcp);
+	td_tcp_leave(tcp);
 	return 0;
 }
 
 int td_tcp_close(struct td_tcp_sock *s, uint64_t now)
 {
 	struct td_tcp *tcp = s->tcp;
-	bool unread = tcp_rcv_buffered(s) > 0;
+	bool unread = td_tcp_rcv_buffered(s) > 0;
 	if (s->state == TD_TCP_LISTEN || s->state == TD_TCP_CLOSED ||
 	    s->state == TD_TCP_SYN_SENT || unread || s->linger0) {
 		/* RFC 9293 §3.10.4 / RFC 2525 §2.17: closing with unread data
 		 * resets, so the peer learns that data was lost. */
 		return td_tcp_abort(s, now);
 	}
-	tcp_enter(tcp, now);
+	td_tcp_enter(tcp, now);
 	s->user_open = 0;
 	s->cb = NULL;
 	s->rd_shut = 1;
 	shut_wr(s, now);
 	if (s->state == TD_TCP_FIN_WAIT_2 && tcp->cfg.fin_wait2_ms) {
-		tcp_timer_touch(s);
+		td_tcp_timer_touch(s);
 		s->ka_at = now + (uint64_t)tcp->cfg.fin_wait2_ms * NS_PER_MS;
 	}
 	if (s->state == TD_TCP_CLOSED)
 		sock_release(s);
-	tcp_leave(tcp);
+	td_tcp_leave(tcp);
 	return 0;
 }
 
@@ -740,9 +740,9 @@ int td_tcp_setopt(struct td_tcp_sock *s, enum td_tcp_sockopt opt, int value)
 	case TD_TCP_OPT_NODELAY:
 		s->nodelay = value != 0;
 		if (s->nodelay && s->state >= TD_TCP_ESTABLISHED) {
-			tcp_enter(s->tcp, s->tcp->now);
-			tcp_output(s, s->tcp->now);
-			tcp_leave(s->tcp);
+			td_tcp_enter(s->tcp, s->tcp->now);
+			td_tcp_output(s, s->tcp->now);
+			td_tcp_leave(s->tcp);
 		}
 		return 0;
 	case TD_TCP_OPT_SNDBUF:
@@ -758,15 +758,15 @@ int td_tcp_setopt(struct td_tcp_sock *s, enum td_tcp_sockopt opt, int value)
 	case TD_TCP_OPT_KEEPALIVE:
 		s->keepalive = value != 0;
 		if (s->state >= TD_TCP_ESTABLISHED) {
-			tcp_enter(s->tcp, s->tcp->now); /* re-files the deadline on leave */
-			tcp_timer_keepalive_reset(s, s->tcp->now);
-			tcp_leave(s->tcp);
+			td_tcp_enter(s->tcp, s->tcp->now); /* re-files the deadline on leave */
+			td_tcp_timer_keepalive_reset(s, s->tcp->now);
+			td_tcp_leave(s->tcp);
 		}
 		return 0;
 	case TD_TCP_OPT_CC:
 		if (value != TD_TCP_CC_CUBIC && value != TD_TCP_CC_RENO)
 			return -EINVAL;
-		s->cc = tcp_cc_get((enum td_tcp_cc_algo)value);
+		s->cc = td_tcp_cc_get((enum td_tcp_cc_algo)value);
 		s->cc->init(s);
 		return 0;
 	case TD_TCP_OPT_LINGER0:
@@ -800,12 +800,12 @@ unsigned td_tcp_events(const struct td_tcp_sock *s)
 	unsigned ev = 0;
 	if (s->state == TD_TCP_LISTEN)
 		return s->nacc ? TD_TCP_EV_ACCEPT | TD_TCP_EV_READABLE : 0;
-	if (tcp_rcv_buffered(s) || s->rcvd_fin || s->err)
+	if (td_tcp_rcv_buffered(s) || s->rcvd_fin || s->err)
 		ev |= TD_TCP_EV_READABLE;
 	if (s->rcvd_fin)
 		ev |= TD_TCP_EV_HUP;
 	if ((s->state == TD_TCP_ESTABLISHED || s->state == TD_TCP_CLOSE_WAIT) && !s->fin_queued &&
-	    tcp_sbuf_len(s) < s->sndbuf)
+	    td_tcp_sbuf_len(s) < s->sndbuf)
 		ev |= TD_TCP_EV_WRITABLE;
 	if (s->err)
 		ev |= TD_TCP_EV_ERROR;

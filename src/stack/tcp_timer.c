@@ -17,7 +17,7 @@ static uint32_t clamp_rto(const struct td_tcp_sock *s, uint64_t ms)
 
 /* RFC 6298 §2.2 / §2.3, with RTO = SRTT + max(G, 4*RTTVAR) clamped to
  * [rto_min, rto_max] (§2.4, §2.5). */
-void tcp_rtt_sample(struct td_tcp_sock *s, uint32_t r)
+void td_tcp_rtt_sample(struct td_tcp_sock *s, uint32_t r)
 {
 	if (r == 0)
 		r = 1;
@@ -43,30 +43,30 @@ static uint64_t backed_off_ms(const struct td_tcp_sock *s)
 }
 
 /* RFC 6298 §5.1 / §5.3: (re)start the timer to expire after RTO. */
-void tcp_timer_rearm_rtx(struct td_tcp_sock *s, uint64_t now)
+void td_tcp_timer_rearm_rtx(struct td_tcp_sock *s, uint64_t now)
 {
-	tcp_timer_touch(s);
+	td_tcp_timer_touch(s);
 	s->rtx_kind = TT_RTX;
 	s->rtx_at = now + backed_off_ms(s) * NS_PER_MS;
 }
 
-void tcp_timer_stop_rtx(struct td_tcp_sock *s)
+void td_tcp_timer_stop_rtx(struct td_tcp_sock *s)
 {
 	s->rtx_kind = TT_NONE;
 	s->rtx_at = TD_NEVER;
 }
 
 /* RFC 9293 §3.8.6.1: probe a zero window, with exponential backoff. */
-void tcp_timer_persist(struct td_tcp_sock *s, uint64_t now)
+void td_tcp_timer_persist(struct td_tcp_sock *s, uint64_t now)
 {
-	tcp_timer_touch(s);
+	td_tcp_timer_touch(s);
 	s->rtx_kind = TT_PERSIST;
 	s->rtx_at = now + backed_off_ms(s) * NS_PER_MS;
 }
 
-void tcp_timer_keepalive_reset(struct td_tcp_sock *s, uint64_t now)
+void td_tcp_timer_keepalive_reset(struct td_tcp_sock *s, uint64_t now)
 {
-	tcp_timer_touch(s);
+	td_tcp_timer_touch(s);
 	s->last_rx = now;
 	s->ka_probes = 0;
 	if (s->state == TD_TCP_TIME_WAIT || s->state == TD_TCP_FIN_WAIT_2)
@@ -76,16 +76,16 @@ void tcp_timer_keepalive_reset(struct td_tcp_sock *s, uint64_t now)
 
 /* RFC 9293 §3.10.7.4 eighth: TIME-WAIT for 2 MSL. Buffers for sending are
  * gone by now; unread received data stays until the application reads it. */
-void tcp_enter_time_wait(struct td_tcp_sock *s, uint64_t now)
+void td_tcp_enter_time_wait(struct td_tcp_sock *s, uint64_t now)
 {
 	s->state = TD_TCP_TIME_WAIT;
-	tcp_timer_touch(s);
-	tcp_timer_stop_rtx(s);
-	tcp_sbuf_free(s);
+	td_tcp_timer_touch(s);
+	td_tcp_timer_stop_rtx(s);
+	td_tcp_sbuf_free(s);
 	s->ka_at = now + 2ull * s->tcp->cfg.msl_ms * NS_PER_MS;
 }
 
-uint64_t tcp_sock_deadline(const struct td_tcp_sock *s)
+uint64_t td_tcp_sock_deadline(const struct td_tcp_sock *s)
 {
 	uint64_t d = s->rtx_at;
 	if (s->delack_at < d)
@@ -102,7 +102,7 @@ static void send_probe(struct td_tcp_sock *s, uint64_t now)
 {
 	uint32_t saved = s->snd_nxt;
 	s->snd_nxt = s->snd_una - 1;
-	tcp_send_ack(s, now);
+	td_tcp_send_ack(s, now);
 	s->snd_nxt = saved;
 }
 
@@ -110,11 +110,11 @@ static void rtx_expired(struct td_tcp_sock *s, uint64_t now)
 {
 	struct td_tcp *tcp = s->tcp;
 	const struct td_tcp_config *cfg = &tcp->cfg;
-	tcp_timer_stop_rtx(s);
+	td_tcp_timer_stop_rtx(s);
 	if (s->state == TD_TCP_SYN_SENT || s->state == TD_TCP_SYN_RECEIVED) {
 		if (s->syn_rtx >= cfg->syn_retries) {
 			tcp->c.conn_timeouts++;
-			tcp_conn_closed(s, -ETIMEDOUT);
+			td_tcp_conn_closed(s, -ETIMEDOUT);
 			return;
 		}
 		s->syn_rtx++;
@@ -123,7 +123,7 @@ static void rtx_expired(struct td_tcp_sock *s, uint64_t now)
 		s->retransmits++;
 		s->rtt_timing = 0;
 		s->snd_nxt = s->iss;
-		tcp_send_syn(s, now);
+		td_tcp_send_syn(s, now);
 		return;
 	}
 	if (s->snd_una == s->snd_max)
@@ -131,24 +131,24 @@ static void rtx_expired(struct td_tcp_sock *s, uint64_t now)
 	if (s->backoff >= cfg->retries) {
 		/* RFC 9293 §3.8.3 R2: give up on the connection */
 		tcp->c.conn_timeouts++;
-		tcp_conn_closed(s, -ETIMEDOUT);
+		td_tcp_conn_closed(s, -ETIMEDOUT);
 		return;
 	}
 	tcp->c.rto_expired++;
-	tcp_cc_on_rto(s, now); /* RFC 5681 §3.1 */
+	td_tcp_cc_on_rto(s, now); /* RFC 5681 §3.1 */
 	s->backoff++;          /* RFC 6298 §5.5 */
 	s->rtt_timing = 0;     /* Karn: retransmitted data gives no sample */
 	s->snd_nxt = s->snd_una; /* §5.4: retransmit the earliest unacknowledged segment */
 	s->high_rxt = s->snd_una;
-	tcp_timer_rearm_rtx(s, now); /* §5.6 */
-	tcp_output(s, now);
+	td_tcp_timer_rearm_rtx(s, now); /* §5.6 */
+	td_tcp_output(s, now);
 }
 
 static void persist_expired(struct td_tcp_sock *s, uint64_t now)
 {
-	tcp_timer_stop_rtx(s);
-	if (s->snd_wnd != 0 || tcp_sbuf_len(s) == 0) {
-		tcp_output(s, now);
+	td_tcp_timer_stop_rtx(s);
+	if (s->snd_wnd != 0 || td_tcp_sbuf_len(s) == 0) {
+		td_tcp_output(s, now);
 		return;
 	}
 	/* Give up on a peer that answers no probe (RFC 9293 §3.8.6.1 lets a
@@ -157,7 +157,7 @@ static void persist_expired(struct td_tcp_sock *s, uint64_t now)
 	 * nobody will ever read what it still holds (zero-window exhaustion). */
 	if (s->probes >= s->tcp->cfg.retries) {
 		s->tcp->c.conn_timeouts++;
-		tcp_conn_closed(s, -ETIMEDOUT);
+		td_tcp_conn_closed(s, -ETIMEDOUT);
 		return;
 	}
 	s->probes++;
@@ -165,7 +165,7 @@ static void persist_expired(struct td_tcp_sock *s, uint64_t now)
 	send_probe(s, now);
 	if (s->backoff < 16)
 		s->backoff++;
-	tcp_timer_persist(s, now);
+	td_tcp_timer_persist(s, now);
 }
 
 static void ka_expired(struct td_tcp_sock *s, uint64_t now)
@@ -173,14 +173,14 @@ static void ka_expired(struct td_tcp_sock *s, uint64_t now)
 	struct td_tcp *tcp = s->tcp;
 	s->ka_at = TD_NEVER;
 	if (s->state == TD_TCP_TIME_WAIT || s->state == TD_TCP_FIN_WAIT_2) {
-		tcp_conn_closed(s, 0);
+		td_tcp_conn_closed(s, 0);
 		return;
 	}
 	if (!s->keepalive || s->state < TD_TCP_ESTABLISHED)
 		return;
 	if (s->ka_probes >= tcp->cfg.ka_cnt) {
 		tcp->c.conn_timeouts++;
-		tcp_conn_closed(s, -ETIMEDOUT);
+		td_tcp_conn_closed(s, -ETIMEDOUT);
 		return;
 	}
 	s->ka_probes++;
@@ -201,11 +201,11 @@ static void sock_expired(struct td_tw_entry *e, uint64_t now, void *ctx)
 	struct td_tcp_sock *s = (struct td_tcp_sock *)((char *)e - offsetof(struct td_tcp_sock, tw));
 	if (!sock_live(s))
 		return;
-	tcp_timer_touch(s); /* re-filed at its next deadline by tcp_leave */
+	td_tcp_timer_touch(s); /* re-filed at its next deadline by td_tcp_leave */
 	if (s->delack_at <= now) {
 		s->delack_at = TD_NEVER;
 		tcp->c.delayed_acks++;
-		tcp_send_ack(s, now);
+		td_tcp_send_ack(s, now);
 	}
 	if (!sock_live(s))
 		return;
@@ -219,7 +219,7 @@ static void sock_expired(struct td_tw_entry *e, uint64_t now, void *ctx)
 		ka_expired(s, now);
 }
 
-void tcp_timer_touch(struct td_tcp_sock *s)
+void td_tcp_timer_touch(struct td_tcp_sock *s)
 {
 	if (s->touched)
 		return;
@@ -228,7 +228,7 @@ void tcp_timer_touch(struct td_tcp_sock *s)
 	s->tcp->touched = s;
 }
 
-void tcp_timer_forget(struct td_tcp_sock *s)
+void td_tcp_timer_forget(struct td_tcp_sock *s)
 {
 	struct td_tcp *tcp = s->tcp;
 	td_twheel_cancel(&tcp->wheel, &s->tw);
@@ -242,13 +242,13 @@ void tcp_timer_forget(struct td_tcp_sock *s)
 	}
 }
 
-void tcp_timer_sync_touched(struct td_tcp *tcp)
+void td_tcp_timer_sync_touched(struct td_tcp *tcp)
 {
 	while (tcp->touched) {
 		struct td_tcp_sock *s = tcp->touched;
 		tcp->touched = s->tnext;
 		s->touched = 0;
-		uint64_t d = sock_live(s) ? tcp_sock_deadline(s) : TD_NEVER;
+		uint64_t d = sock_live(s) ? td_tcp_sock_deadline(s) : TD_NEVER;
 		if (d == TD_NEVER)
 			td_twheel_cancel(&tcp->wheel, &s->tw);
 		else if (!td_twheel_armed(&s->tw) || s->tw.at != d)
@@ -260,9 +260,9 @@ void tcp_timer_sync_touched(struct td_tcp *tcp)
  * the cost of a poll does not grow with the number of connections. */
 void td_tcp_poll(struct td_tcp *tcp, uint64_t now)
 {
-	tcp_enter(tcp, now);
+	td_tcp_enter(tcp, now);
 	td_twheel_advance(&tcp->wheel, now, sock_expired, tcp);
-	tcp_leave(tcp);
+	td_tcp_leave(tcp);
 }
 
 uint64_t td_tcp_next_deadline(const struct td_tcp *tcp)

@@ -101,7 +101,7 @@ static void tcp_many_idle_conns_leave_only_real_deadlines(void **st)
 	/* one byte on one connection: a delayed ACK, the single wheel entry */
 	h.peer.rport = 10000 + N / 2;
 	uint32_t seq = 1001 + N / 2;
-	struct td_tcp_sock *s = tcp_lookup(h.tcp, &h.peer);
+	struct td_tcp_sock *s = td_tcp_lookup(h.tcp, &h.peer);
 	assert_non_null(s);
 	h_in(&h, TD_TCP_ACK, seq, s->snd_nxt, 65535, &no_opts, "x", 1);
 	assert_int_equal(h_pending(&h), 0);
