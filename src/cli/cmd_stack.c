@@ -24,7 +24,7 @@ struct route {
 
 struct opts {
 	const char *ifname, *netns, *pcap, *stats_file;
-	bool new_netns, rootless, persist, attach, stats, json, quiet, offload, tso_out;
+	bool new_netns, rootless, persist, attach, stats, json, quiet, offload;
 	uint32_t busy_poll_us;
 	struct td_stack_config cfg;
 	struct td_link_conf link;
@@ -62,9 +62,9 @@ static void usage(FILE *f)
 		"  --stats[=text|json]    print counters on SIGUSR1 and at exit\n"
 		"  --stats-file FILE      write them to FILE instead of stdout (atomically)\n"
 		"  --busy-poll USEC       spin on the TUN this long before sleeping\n"
-		"  --offload=on|off|tso   virtio-net header + TUN offloads: partial checksums and\n"
-		"                         GSO super-packets in (default off); tso also merges\n"
-		"                         runs of TCP segments into GSO writes (experimental)\n"
+		"  --offload=on|off       virtio-net header + TUN offloads: partial checksums,\n"
+		"                         GSO super-packets in, runs of TCP segments merged\n"
+		"                         into GSO writes (default off; tso: alias of on)\n"
 		"  --reass-timeout SEC    reassembly timeout (default 30)\n"
 		"  --reass-slots N        datagrams reassembled at once (default 16)\n"
 		"  --icmp-rate N[/BURST]  ICMP errors per second and burst (default 100/20)\n"
@@ -439,8 +439,8 @@ static int parse(int argc, char **argv, struct opts *o)
 				goto bad;
 			break;
 		case O_OFFLOAD:
-			o->tso_out = !strcmp(arg, "tso");
-			if (!strcmp(arg, "on") || o->tso_out)
+			/* "tso" was the experimental name of what "on" now does */
+			if (!strcmp(arg, "on") || !strcmp(arg, "tso"))
 				o->offload = true;
 			else if (!strcmp(arg, "off"))
 				o->offload = false;
@@ -591,10 +591,7 @@ int td_cmd_stack(int argc, char **argv)
 				   .pcap = o.pcap ? &pcap : NULL,
 				   .busy_poll_us = o.busy_poll_us,
 				   .vnet_hdr_len = tun.vnet_hdr_len,
-				   /* with TSO writes the kernel reports holes in
-				    * some runs (SACK repairs them; cause not yet
-				    * found): only with --offload=tso */
-				   .offloads = o.tso_out ? tun.offloads : 0,
+				   .offloads = tun.offloads,
 				   .command = o.command,
 				   .on_stats = dump,
 				   .on_ready = ready_all};

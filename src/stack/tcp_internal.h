@@ -145,6 +145,7 @@ struct td_tcp_sock {
 	uint32_t ooo_fin_seq;
 	/* RFC 7323 */
 	uint32_t ts_recent, ts_offset;
+	uint32_t ts_sent; /* highest TSval sent: TSvals never go back (RFC 7323 §5.4) */
 	uint64_t ts_recent_at;
 	/* RFC 6298 */
 	uint32_t srtt_us, rttvar_us, rto_ms;

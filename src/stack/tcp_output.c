@@ -43,6 +43,25 @@ uint32_t td_tcp_rcv_wnd(const struct td_tcp_sock *s)
 	return space;
 }
 
+/*
+ * The TSval of a segment built now. RFC 7323 §5.4: TSvals must be monotone
+ * non-decreasing, and the peer's PAWS (§5) drops a segment whose TSval is
+ * older than one it has already taken (Linux allows 1 tick). Our entry
+ * points do not all carry the same clock reading - TCP output runs at the
+ * time of the input or poll that caused it, the socket API at its caller's
+ * fresher reading - so a segment built later could carry an older time; on
+ * a bulk send the kernel then PAWS-dropped whole runs and SACK-recovered
+ * them. The highest value sent is the floor.
+ */
+static uint32_t ts_out(struct td_tcp_sock *s, uint64_t now)
+{
+	uint32_t v = td_tcp_ts_now(s, now);
+	if (SEQ_LT(v, s->ts_sent))
+		v = s->ts_sent;
+	s->ts_sent = v;
+	return v;
+}
+
 static void fill_opts(struct td_tcp_sock *s, struct td_tcp_repr *r, uint64_t now)
 {
 	struct td_tcp_opts *o = &r->opt;
@@ -61,14 +80,14 @@ static void fill_opts(struct td_tcp_sock *s, struct td_tcp_repr *r, uint64_t now
 		o->sack_perm = active ? cfg->sack : s->sack_ok;
 		if (active ? cfg->timestamps : s->ts_ok) {
 			o->has_ts = true;
-			o->tsval = td_tcp_ts_now(s, now);
+			o->tsval = ts_out(s, now);
 			o->tsecr = active ? 0 : s->ts_recent;
 		}
 		return;
 	}
 	if (s->ts_ok) {
 		o->has_ts = true;
-		o->tsval = td_tcp_ts_now(s, now);
+		o->tsval = ts_out(s, now);
 		o->tsecr = s->ts_recent;
 	}
 	if (s->sack_ok && (r->flags & TD_TCP_ACK) && !(r->flags & TD_TCP_RST)) {

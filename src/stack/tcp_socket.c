@@ -360,6 +360,7 @@ void td_tcp_sock_init_conn(struct td_tcp_sock *s, uint64_t now)
 	s->iss = td_tcp_isn(tcp, &s->tu, now);
 	s->snd_una = s->snd_nxt = s->snd_max = s->iss;
 	s->ts_offset = td_tcp_ts_offset(tcp, &s->tu);
+	s->ts_sent = td_tcp_ts_now(s, now);
 	s->our_mss = td_tcp_mss_for(tcp, s->tu.family);
 	s->mss = 536; /* RFC 9293 §3.7.1 default until the peer says otherwise */
 	s->rcv_mss = 536;

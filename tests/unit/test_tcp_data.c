@@ -156,6 +156,36 @@ static void tcp_paws_drops_old_timestamp(void **state)
 	teardown_abort(&k);
 }
 
+/* RFC 7323 §5.4: TSvals never go back. The socket API's caller may pass a
+ * fresher clock than the input or poll that next makes TCP send (the CLI's
+ * --connect client did); segments built afterwards at the older reading
+ * carried older TSvals, and the kernel's PAWS dropped them (a hole per run,
+ * then SACK recovery). */
+static void tcp_tsval_never_goes_back_when_callers_clocks_differ(void **state)
+{
+	(void)state;
+	struct conn k;
+	struct td_tcp_opts syn = {.has_ts = true, .tsval = 1000000, .has_mss = true, .mss = 1460};
+	setup(&k, NULL, &syn);
+	uint64_t stale = k.h.now;
+	/* two full segments sent at a reading 5 ms ahead of the loop's */
+	assert_int_equal(td_tcp_send(k.c, blob, 2 * 1448, stale + 5 * H_MS), 2 * 1448);
+	/* more data at the older reading */
+	assert_int_equal(td_tcp_send(k.c, blob, 4 * 1448, stale), 4 * 1448);
+	assert_true(h_pending(&k.h) >= 6);
+	uint32_t first = 0;
+	for (unsigned i = 0; i < 6; i++) {
+		const struct h_seg *d = h_out(&k.h);
+		assert_non_null(d);
+		assert_true(d->r.opt.has_ts);
+		if (i == 0)
+			first = d->r.opt.tsval;
+		/* every later segment carries at least the newest TSval sent */
+		assert_true((int32_t)(d->r.opt.tsval - first) >= 0);
+	}
+	teardown_abort(&k);
+}
+
 static void tcp_window_scale_applied_and_advertised(void **state)
 {
 	(void)state;
@@ -695,6 +725,7 @@ int main(void)
 		cmocka_unit_test(tcp_sequence_wraparound_is_handled),
 		cmocka_unit_test(tcp_nagle_holds_small_segment_until_ack),
 		cmocka_unit_test(tcp_initial_window_is_ten_segments),
+		cmocka_unit_test(tcp_tsval_never_goes_back_when_callers_clocks_differ),
 		cmocka_unit_test(tcp_rto_retransmits_with_exponential_backoff),
 		cmocka_unit_test(tcp_rtt_sample_sets_rto_per_rfc6298),
 		cmocka_unit_test(tcp_three_dupacks_fast_retransmit_and_newreno_partial_ack),
