@@ -144,7 +144,7 @@ demo: deps all
 
 check-long: deps all
 	TUNDRA_LONG=1 TUNDRA=$(CURDIR)/$(BIN) /usr/bin/python3 -m pytest -q \
-	    -p no:cacheprovider --timeout=3600 tests/integration
+	    -p no:cacheprovider --timeout=4200 tests/integration
 
 # ---- install ---------------------------------------------------------------
 install: all

@@ -200,21 +200,24 @@ def test_tcp_under_impairment_arrives_exact_within_bound():
     # 5 % loss, 2 % reorder, 1 % duplication, 20 ms delay + 5 ms jitter each
     # way: about 2 MB each way is what the suite's time budget allows (at 50 ms
     # RTT and 5 % loss TCP moves ~100-200 KB/s; ~45 s here); the bound is 150 s.
+    # Under TUNDRA_LONG the 100 MB need ~500-1000 s per direction at
+    # those rates (Mathis: MSS/RTT * 1.22/sqrt(p)); 595 s was too short for the
+    # download (2026-11-22), so the long bounds are 2400 s per transfer, 3600 s in all.
     n = (100 << 20) if LONG else (2 << 20)
     with Netns() as ns:
         st = Stack(ns, "--impair", "loss=5%,reorder=2%,dup=1%,delay=20,jitter=5,seed=7",
                    "--slots", "8192")
         t0 = time.time()
         out = f"/tmp/{ns.name}.dl"
-        curl(ns, "--retry", "0", "-o", out, f"http://10.0.0.2/bytes/{n}", timeout=600 if LONG else 150)
+        curl(ns, "--retry", "0", "-o", out, f"http://10.0.0.2/bytes/{n}", timeout=2400 if LONG else 150)
         with open(out, "rb") as f:
             assert hashlib.sha256(f.read()).hexdigest() == tcp_stream.sha256(n)
         os.unlink(out)
-        r = peer(ns, "echo", "10.0.0.2", "7", str(n // 2), timeout=600 if LONG else 150)
+        r = peer(ns, "echo", "10.0.0.2", "7", str(n // 2), timeout=2400 if LONG else 150)
         assert r["ok"]
         took = time.time() - t0
         print(f"impaired: {n} bytes down + {n // 2} echoed in {took:.1f} s")
-        assert took < (1200 if LONG else 150)
+        assert took < (3600 if LONG else 150)
         s = st.stop()
         assert s["transport"]["tcp_retransmits"] > 0
 
