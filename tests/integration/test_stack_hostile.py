@@ -1,4 +1,5 @@
 """What no honest peer sends, injected raw into the TUN with scapy: each is a counted drop and the stack keeps answering."""
+import time
 import pytest
 
 from netns import Netns
@@ -111,8 +112,20 @@ def test_stack_fragment_flood_is_bounded_then_fragmented_echo_works():
             f = fragment(IP(src=A4, dst=S4, id=1000 + i) / ICMP() / (b"f" * 2000), fragsize=1000)
             flood.append(f[0])  # first fragment only: never completes
         inject(ns, flood)
-        s = st.stats()
-        assert c(s, "reass_evicted") >= 500 - 16
+        # the stack may still be reading the last fragments off the TUN when
+        # inject() returns: wait until the count stops moving. The kernel may
+        # drop one or two of a 500-packet burst on the TUN's queue, so the
+        # bound is checked against what reached reassembly: all but the 16
+        # slots' worth were evicted.
+        deadline = time.time() + 10
+        s, last, still = st.stats(), -1, 0
+        while time.time() < deadline and c(s, "frag_rx") < 500 and still < 6:
+            time.sleep(0.05)
+            s, last = st.stats(), c(s, "frag_rx")
+            still = still + 1 if c(s, "frag_rx") == last else 0
+        got = c(s, "frag_rx")
+        assert got >= 450, got
+        assert c(s, "reass_evicted") >= got - 16
         ping(ns, 4, "-c", "2", "-i", "0.1", "-s", "5000", "-W", "2")
         ping(ns, 6, "-c", "2", "-i", "0.1", "-s", "5000", "-W", "2")
 
