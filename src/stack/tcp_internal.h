@@ -128,6 +128,7 @@ struct td_tcp_sock {
 	unsigned synced : 1;        /* reached ESTABLISHED at some point */
 	unsigned in_accq : 1;       /* child on its listener's accept queue */
 	unsigned touched : 1;       /* on the touched list */
+	unsigned out_pending : 1;   /* sent from a callback: output once they all ran (touched list) */
 
 	uint16_t mss;         /* effective send MSS (payload bytes per segment, without options) */
 	uint16_t our_mss;     /* what we advertise */

@@ -335,18 +335,29 @@ void td_tcp_leave(struct td_tcp *tcp)
 		return;
 	bool any = false;
 	tcp->depth++; /* API calls from callbacks must not re-enter this loop */
-	while (tcp->notify) {
-		struct td_tcp_sock *s = tcp->notify;
-		tcp->notify = s->nnext;
-		s->notify_queued = 0;
-		unsigned ev = s->events;
-		s->events = 0;
-		if (s->user_open && ev) {
-			any = true; /* the eventfd wakes applications without callbacks too */
-			if (s->cb)
-				s->cb(s, ev, s->user);
+	do {
+		while (tcp->notify) {
+			struct td_tcp_sock *s = tcp->notify;
+			tcp->notify = s->nnext;
+			s->notify_queued = 0;
+			unsigned ev = s->events;
+			s->events = 0;
+			if (s->user_open && ev) {
+				any = true; /* the eventfd wakes applications without callbacks too */
+				if (s->cb)
+					s->cb(s, ev, s->user);
+			}
 		}
-	}
+		/* what the callbacks sent (td_tcp_send): every pending socket is
+		 * on the touched list; output may notify again (loop) */
+		for (struct td_tcp_sock *s = tcp->touched; s; s = s->tnext) {
+			if (!s->out_pending)
+				continue;
+			s->out_pending = 0;
+			if (s->tcp && s->state != TD_TCP_CLOSED && s->state != TD_TCP_LISTEN)
+				td_tcp_output(s, tcp->now);
+		}
+	} while (tcp->notify);
 	tcp->depth--;
 	/* after the callbacks: their API calls may have moved deadlines too */
 	td_tcp_timer_sync_touched(tcp);
@@ -606,6 +617,19 @@ ssize_t td_tcp_send(struct td_tcp_sock *s, const void *buf, size_t len, uint64_t
 	int n = td_tcp_sbuf_append(s, buf, (uint32_t)len);
 	if (n < 0)
 		return -ENOBUFS;
+	if (s->tcp->depth) {
+		/* From an event callback: the application usually writes more
+		 * in the same callback (a service's loop of sends, several
+		 * sockets at once). The output runs once they all returned
+		 * (td_tcp_leave), so a burst leaves as the fewest, largest
+		 * segments - one 64 KB super-segment rather than one short
+		 * PSH run per send() - and nothing waits longer than the
+		 * entry point that called back. */
+		s->tcp->now = now;
+		s->out_pending = 1;
+		td_tcp_timer_touch(s);
+		return n;
+	}
 	td_tcp_enter(s->tcp, now);
 	td_tcp_output(s, now);
 	td_tcp_leave(s->tcp);
