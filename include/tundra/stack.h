@@ -180,7 +180,7 @@ enum td_stack_layer {
 	X(vnet_csum_partial, 0, "virtio-net: packets accepted with a partial checksum the kernel vouches for") \
 	X(vnet_gso_rx, 0, "virtio-net: GSO super-packets received and split")                      \
 	X(vnet_gso_segs, 0, "virtio-net: segments cut from GSO super-packets")                      \
-	X(vnet_gso_tx, 0, "virtio-net: GSO super-packets sent (runs of TCP segments merged)")     \
+	X(vnet_gso_tx, 0, "virtio-net: GSO super-packets sent (built by TCP or merged runs)")         \
 	X(vnet_gso_tx_segs, 0, "virtio-net: TCP segments carried by sent super-packets")           \
 	X(vnet_bad_hdr, 1, "virtio-net: header truncated, unknown flags or odd checksum offset")   \
 	X(vnet_bad_gso_type, 1, "virtio-net: unknown gso_type, or one that does not match the packet") \
@@ -230,6 +230,21 @@ void td_stack_input_vnet(struct td_stack *st, uint64_t now, const void *buf, siz
  * GSO super-packet, *len bytes in all. */
 size_t td_stack_output_gso(struct td_stack *st, uint64_t now, uint8_t *buf, size_t cap,
 			   size_t hdr_size, size_t *len);
+/* TX offloads the device takes (the TUN_F_* values TUNSETOFFLOAD accepted):
+ * with CSUM, TCP leaves its checksums partial; with TSO4/TSO6 it also builds
+ * GSO super-packets of up to 64 KB directly (gso_size = MSS). The caller must
+ * then drain with td_stack_output_peek_vnet(). Off under output impairment.
+ * 0, or -ENOMEM (the TD_STACK_BIG_BUFS 64 KB buffers, allocated once). */
+#define TD_STACK_TX_CSUM 0x01u
+#define TD_STACK_TX_TSO4 0x02u
+#define TD_STACK_TX_TSO6 0x04u
+int td_stack_set_tx_offload(struct td_stack *st, unsigned flags);
+/* The next packet due at or before now preceded by hdr_size (10 or 12) bytes
+ * of virtio-net header - all zero for a plain packet, NEEDS_CSUM and the GSO
+ * fields for an offloaded one - as one buffer of *len bytes for one write;
+ * NULL when nothing is due. Valid until td_stack_output_pop(). */
+const uint8_t *td_stack_output_peek_vnet(struct td_stack *st, uint64_t now, size_t hdr_size,
+					 size_t *len);
 /* Run every timer due at now (reassembly timeouts, delayed packets, transports). */
 void td_stack_poll(struct td_stack *st, uint64_t now);
 /* Earliest instant at which td_stack_poll or the output queue needs attention;
@@ -237,7 +252,9 @@ void td_stack_poll(struct td_stack *st, uint64_t now);
 uint64_t td_stack_next_deadline(const struct td_stack *st);
 
 /* The next packet due at or before now, or NULL. The bytes stay valid until
- * td_stack_output_pop(); the caller writes them to the device, then pops. */
+ * td_stack_output_pop(); the caller writes them to the device, then pops.
+ * A partial checksum (TX offloads on) is completed here; a GSO super-packet
+ * has no plain form (NULL: use td_stack_output_peek_vnet). */
 const uint8_t *td_stack_output_peek(struct td_stack *st, uint64_t now, size_t *len);
 void td_stack_output_pop(struct td_stack *st);
 

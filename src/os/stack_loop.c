@@ -37,9 +37,6 @@ static bool flush(struct loop *L, uint64_t now)
 	struct td_stack_run *r = L->r;
 	const uint8_t *p;
 	size_t len;
-	/* With IFF_VNET_HDR every write starts with a header; an all-zero one
-	 * says: no GSO, checksum complete. */
-	static const uint8_t zero_hdr[16];
 	for (;;) {
 		if (L->gso && !L->gso_len && (r->offloads & TD_TUN_TSO) &&
 		    td_stack_output_gso(r->st, now, L->gso, GSO_BUF, r->vnet_hdr_len, &len) >= 2)
@@ -62,15 +59,13 @@ static bool flush(struct loop *L, uint64_t now)
 			L->gso_len = 0;
 			continue;
 		}
-		if (!(p = td_stack_output_peek(r->st, now, &len)))
+		/* With the header: the stack wrote it in front of the packet
+		 * (zero, or the partial checksum / GSO fields TCP left). */
+		size_t hs = r->vnet_hdr_len;
+		if (!(p = hs ? td_stack_output_peek_vnet(r->st, now, hs, &len)
+			     : td_stack_output_peek(r->st, now, &len)))
 			break;
-		ssize_t n;
-		if (r->vnet_hdr_len) {
-			struct iovec iov[2] = {{(void *)zero_hdr, r->vnet_hdr_len}, {(void *)p, len}};
-			n = writev(r->tun_fd, iov, 2);
-		} else {
-			n = write(r->tun_fd, p, len);
-		}
+		ssize_t n = write(r->tun_fd, p, len);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return false;
 		if (n < 0) {
@@ -80,7 +75,7 @@ static bool flush(struct loop *L, uint64_t now)
 		} else {
 			r->tun_writes++;
 			if (r->pcap)
-				td_pcapfile_write(r->pcap, now + L->real_off, p, len);
+				td_pcapfile_write(r->pcap, now + L->real_off, p + hs, len - hs);
 		}
 		td_stack_output_pop(r->st);
 	}
@@ -150,6 +145,13 @@ int td_stack_run(struct td_stack_run *r)
 	}
 	if (!r->batch)
 		r->batch = 64;
+	/* TUN_F_CSUM/TSO4/TSO6 are the stack's TD_STACK_TX_* bits: TCP then
+	 * builds GSO super-packets itself and leaves checksums partial */
+	if (r->vnet_hdr_len && td_stack_set_tx_offload(r->st, r->offloads & 0x07u)) {
+		free(L.gso);
+		free(buf);
+		return -ENOMEM;
+	}
 	r->exit_status = 0;
 	r->stop_signal = 0;
 

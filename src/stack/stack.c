@@ -100,7 +100,10 @@ static int config_valid(const struct td_stack_config *c)
 
 static uint8_t *slot_data(const struct td_stack *st, int32_t i)
 {
-	return st->pkt_mem + (size_t)i * st->slot_size;
+	int16_t b = st->slots[i].big;
+	if (b >= 0)
+		return st->big_mem + (size_t)b * TD_STACK_BIG_SIZE + TD_SLOT_HEADROOM;
+	return st->pkt_mem + (size_t)i * st->slot_size + TD_SLOT_HEADROOM;
 }
 
 static int32_t slot_get(struct td_stack *st)
@@ -112,11 +115,17 @@ static int32_t slot_get(struct td_stack *st)
 	st->free_count--;
 	st->slots[i].next = -1;
 	st->slots[i].len = 0;
+	st->slots[i].big = -1;
+	st->slots[i].vflags = st->slots[i].gso_type = 0;
 	return i;
 }
 
 static void slot_put(struct td_stack *st, int32_t i)
 {
+	if (st->slots[i].big >= 0) {
+		st->big_free[st->nbig_free++] = st->slots[i].big;
+		st->slots[i].big = -1;
+	}
 	st->slots[i].next = st->free_head;
 	st->free_head = i;
 	st->free_count++;
@@ -195,7 +204,7 @@ static void out_enqueue(struct td_stack *st, uint64_t now, int32_t i)
 		if (v.reorder)
 			st->stats.ctr[TD_CTR_impair_out_reorder]++;
 		s->due = now + v.delay_ns;
-		if (v.dup) {
+		if (v.dup && s->big < 0) {
 			int32_t d = slot_get(st);
 			if (d >= 0) {
 				memcpy(slot_data(st, d), slot_data(st, i), s->len);
@@ -214,7 +223,19 @@ const uint8_t *td_stack_output_peek(struct td_stack *st, uint64_t now, size_t *l
 	int32_t i = st->out.head;
 	if (i < 0 || st->slots[i].due > now)
 		return NULL;
-	*len = st->slots[i].len;
+	struct td_slot *sl = &st->slots[i];
+	if (sl->vflags) {
+		/* a reader without a virtio-net header (a test, a capture): the
+		 * checksum is completed here; a GSO packet has no plain form */
+		if (sl->gso_type)
+			return NULL;
+		struct td_vnet_repr vr = {.flags = sl->vflags,
+					  .csum_start = sl->csum_start,
+					  .csum_offset = sl->csum_offset};
+		td_vnet_csum_finish(&vr, slot_data(st, i), sl->len);
+		sl->vflags = 0;
+	}
+	*len = sl->len;
 	return slot_data(st, i);
 }
 
@@ -236,7 +257,7 @@ int td_stack_create(const struct td_stack_config *cfg, struct td_stack **out)
 	if (!st)
 		return -ENOMEM;
 	st->cfg = *cfg;
-	st->slot_size = cfg->mtu;
+	st->slot_size = cfg->mtu + TD_SLOT_HEADROOM;
 	st->pkt_mem = malloc((size_t)cfg->pkt_slots * st->slot_size);
 	st->slots = calloc(cfg->pkt_slots, sizeof(*st->slots));
 	st->scratch = malloc(TD_REASS_DATA_MAX + 64);
@@ -246,8 +267,10 @@ int td_stack_create(const struct td_stack_config *cfg, struct td_stack **out)
 		goto fail;
 	}
 	st->free_head = -1;
-	for (int32_t i = (int32_t)cfg->pkt_slots - 1; i >= 0; i--)
+	for (int32_t i = (int32_t)cfg->pkt_slots - 1; i >= 0; i--) {
+		st->slots[i].big = -1;
 		slot_put(st, i);
+	}
 	st->out.head = st->out.tail = -1;
 	st->delayed_in.head = st->delayed_in.tail = -1;
 	td_impair_init(&st->imp_in, &cfg->impair_in);
@@ -285,6 +308,7 @@ void td_stack_destroy(struct td_stack *st)
 	free(st->vnet_seg);
 	free(st->slots);
 	free(st->pkt_mem);
+	free(st->big_mem);
 	free(st);
 }
 
@@ -574,6 +598,148 @@ int td_stack_ip_sendv(struct td_stack *st, uint64_t now, const struct td_ip_pair
 	return -EINVAL;
 }
 
+/* ---- output with TX offloads (virtio-net header) ------------------------------------ */
+
+int td_stack_set_tx_offload(struct td_stack *st, unsigned flags)
+{
+	flags &= TD_STACK_TX_CSUM | TD_STACK_TX_TSO4 | TD_STACK_TX_TSO6;
+	if (!(flags & TD_STACK_TX_CSUM))
+		flags = 0; /* TSO without checksum offload is not a thing (virtio 1.x §5.1.3.1) */
+	if ((flags & (TD_STACK_TX_TSO4 | TD_STACK_TX_TSO6)) && !st->big_mem) {
+		st->big_mem = malloc((size_t)TD_STACK_BIG_BUFS * TD_STACK_BIG_SIZE);
+		if (!st->big_mem)
+			return -ENOMEM;
+		for (int16_t b = TD_STACK_BIG_BUFS - 1; b >= 0; b--)
+			st->big_free[st->nbig_free++] = b;
+	}
+	st->tx_offload = flags;
+	return 0;
+}
+
+/* Output impairment must see every segment on its own with a complete
+ * checksum (a corrupted bit has to fail it), so it turns the offloads off. */
+static unsigned tx_offload(const struct td_stack *st)
+{
+	return st->imp_out.active ? 0 : st->tx_offload;
+}
+
+bool td_stack_tx_csum_partial(const struct td_stack *st)
+{
+	return tx_offload(st) & TD_STACK_TX_CSUM;
+}
+
+uint32_t td_stack_tx_gso_max(const struct td_stack *st, uint8_t family)
+{
+	unsigned f = tx_offload(st);
+	if (family == TD_AF_INET && (f & TD_STACK_TX_TSO4) && st->nbig_free)
+		return 65535 - TD_IPV4_HDR_MIN;
+	if (family == TD_AF_INET6 && (f & TD_STACK_TX_TSO6) && st->nbig_free)
+		return 65535 - TD_IPV6_HDR_LEN;
+	return 0;
+}
+
+/*
+ * One TCP/UDP message whose checksum the device completes: pieces[0] is the
+ * transport header with the pseudo-header sum (folded, not complemented) in
+ * its checksum field at csum_offset, the rest the payload, gathered once
+ * behind the IP header. With gso_size and more payload than gso_size it is a
+ * GSO super-packet (virtio 1.x §5.1.6.2) in a big buffer: the kernel cuts it
+ * (or, delivering locally, does not even cut it), each segment gso_size
+ * bytes of payload but the last, IP ID and sequence numbers advanced, FIN
+ * and PSH only on the last segment.
+ */
+int td_stack_ip_send_offload(struct td_stack *st, uint64_t now, const struct td_ip_pair *ip,
+			     uint8_t proto, const struct td_ip_tx *tx, const struct td_bytes *pieces,
+			     size_t n, uint16_t gso_size, uint16_t csum_offset)
+{
+	size_t total = 0;
+	for (size_t k = 0; k < n; k++)
+		total += pieces[k].len;
+	bool v4 = ip->family == TD_AF_INET;
+	if (v4 ? !st->cfg.has_addr4 : (ip->family != TD_AF_INET6 || !st->cfg.has_addr6))
+		return -EAFNOSUPPORT;
+	if (!n || !td_stack_tx_csum_partial(st))
+		return -EINVAL;
+	size_t iphl = v4 ? TD_IPV4_HDR_MIN : TD_IPV6_HDR_LEN;
+	size_t thl = pieces[0].len;
+	bool gso = gso_size && total - thl > gso_size;
+	if (total + iphl > (gso ? 65535 : st->cfg.mtu)) {
+		st->stats.ctr[TD_CTR_tx_too_big]++;
+		return -EMSGSIZE;
+	}
+	if (gso && !td_stack_tx_gso_max(st, ip->family))
+		return -EINVAL;
+	int32_t i = slot_get(st);
+	if (i < 0) {
+		st->stats.ctr[TD_CTR_tx_no_slot]++;
+		return -ENOBUFS;
+	}
+	struct td_slot *sl = &st->slots[i];
+	if (gso) {
+		sl->big = st->big_free[--st->nbig_free];
+		sl->gso_type = v4 ? TD_VNET_GSO_TCPV4 : TD_VNET_GSO_TCPV6;
+		sl->gso_size = gso_size;
+		st->stats.ctr[TD_CTR_vnet_gso_tx]++;
+		st->stats.ctr[TD_CTR_vnet_gso_tx_segs] += (total - thl + gso_size - 1) / gso_size;
+	}
+	sl->vflags = TD_VNET_F_NEEDS_CSUM;
+	sl->hdr_len = (uint16_t)(iphl + thl);
+	sl->csum_start = (uint16_t)iphl;
+	sl->csum_offset = csum_offset;
+	uint8_t *p = slot_data(st, i);
+	if (v4) {
+		struct td_ipv4_repr r;
+		memset(&r, 0, sizeof(r));
+		r.src = ip->v4.src;
+		r.dst = ip->v4.dst;
+		r.ident = st->ip4_ident;
+		/* the kernel numbers the segments it cuts ident, ident + 1, ... */
+		st->ip4_ident = (uint16_t)(st->ip4_ident + (gso ? (total - thl + gso_size - 1) / gso_size : 1));
+		r.tos = tx ? tx->tos : 0;
+		r.ttl = tx && tx->ttl ? tx->ttl : st->cfg.ttl;
+		r.proto = proto;
+		r.df = tx && tx->df;
+		r.payload_len = (uint16_t)total;
+		td_ipv4_emit(&r, p, TD_IPV4_HDR_MIN);
+	} else {
+		struct td_ipv6_repr r;
+		memset(&r, 0, sizeof(r));
+		memcpy(r.src, ip->v6.src, 16);
+		memcpy(r.dst, ip->v6.dst, 16);
+		r.tclass = tx ? tx->tos : 0;
+		r.hop_limit = tx && tx->ttl ? tx->ttl : st->cfg.ttl;
+		r.next_header = proto;
+		r.payload_len = (uint16_t)total;
+		td_ipv6_emit(&r, p, TD_IPV6_HDR_LEN);
+	}
+	gather(p + iphl, pieces, n, 0, total);
+	sl->len = (uint32_t)(iphl + total);
+	out_enqueue(st, now, i);
+	return 0;
+}
+
+const uint8_t *td_stack_output_peek_vnet(struct td_stack *st, uint64_t now, size_t hdr_size,
+					 size_t *len)
+{
+	int32_t i = st->out.head;
+	if (i < 0 || st->slots[i].due > now || hdr_size > TD_SLOT_HEADROOM)
+		return NULL;
+	const struct td_slot *sl = &st->slots[i];
+	uint8_t *p = slot_data(st, i) - hdr_size;
+	struct td_vnet_repr vr = {.flags = sl->vflags,
+				  .gso_type = sl->gso_type,
+				  .hdr_len = sl->vflags ? sl->hdr_len : 0,
+				  .gso_size = sl->gso_size,
+				  .csum_start = sl->vflags ? sl->csum_start : 0,
+				  .csum_offset = sl->vflags ? sl->csum_offset : 0};
+	if (!sl->gso_type)
+		vr.gso_size = 0;
+	if (td_vnet_emit(&vr, p, hdr_size) != TD_WIRE_OK)
+		return NULL;
+	*len = hdr_size + sl->len;
+	return p;
+}
+
 /* ---- input -------------------------------------------------------------------------- */
 
 bool td_stack_ip4_is_bcast_or_mcast(const struct td_stack *st, uint32_t a)
@@ -858,7 +1024,7 @@ static void run_delayed_input(struct td_stack *st, uint64_t now)
 /* Park a copy of an input packet in the delayed-input list. */
 static int32_t park_input(struct td_stack *st, const void *pkt, size_t len, uint64_t due)
 {
-	if (len > st->slot_size) {
+	if (len > st->cfg.mtu) {
 		st->stats.ctr[TD_CTR_impair_in_no_slot]++;
 		return -1;
 	}
@@ -1019,7 +1185,7 @@ size_t td_stack_output_gso(struct td_stack *st, uint64_t now, uint8_t *buf, size
 		return 0;
 	const uint8_t *f = slot_data(st, i);
 	struct gso_hdr fh, lh, qh;
-	if (st->imp_out.active || hdr_size > 16 || cap < hdr_size + 65535 ||
+	if (st->imp_out.active || hdr_size > 16 || cap < hdr_size + 65535 || st->slots[i].vflags ||
 	    !gso_parse(f, st->slots[i].len, &fh) || !fh.pay ||
 	    fh.flags & (TD_TCP_SYN | TD_TCP_RST | TD_TCP_URG | TD_TCP_CWR | TD_TCP_PSH | TD_TCP_FIN))
 		return 1;
@@ -1028,7 +1194,7 @@ size_t td_stack_output_gso(struct td_stack *st, uint64_t now, uint8_t *buf, size
 	int32_t j = st->slots[i].next;
 	while (j >= 0 && st->slots[j].due <= now) {
 		const uint8_t *q = slot_data(st, j);
-		if (!gso_parse(q, st->slots[j].len, &qh) ||
+		if (st->slots[j].vflags || !gso_parse(q, st->slots[j].len, &qh) ||
 		    !gso_follows(f, &fh, &lh, q, &qh, gso_size) || total + qh.pay > 65535)
 			break;
 		total += qh.pay;

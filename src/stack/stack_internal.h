@@ -123,6 +123,21 @@ static inline int td_stack_ip_send(struct td_stack *st, uint64_t now, const stru
 	return td_stack_ip_sendv(st, now, ip, proto, tx, &b, 1);
 }
 
+/* TX offloads (td_stack_set_tx_offload, off under output impairment):
+ * whether a transport may leave its checksum partial, and the largest
+ * transport message (header + payload) of a GSO super-packet of a family
+ * (0: none now - no TSO, or every big buffer queued). */
+bool td_stack_tx_csum_partial(const struct td_stack *st);
+uint32_t td_stack_tx_gso_max(const struct td_stack *st, uint8_t family);
+/* Send one transport message with its checksum left to the device: pieces[0]
+ * is the transport header, its checksum field (csum_offset into it) holding
+ * the folded pseudo-header sum, then the payload, copied once. gso_size > 0
+ * and more payload than that: a GSO super-packet (TCP). Returns as
+ * td_stack_ip_sendv, or -EINVAL when the offloads are off. */
+int td_stack_ip_send_offload(struct td_stack *st, uint64_t now, const struct td_ip_pair *ip,
+			     uint8_t proto, const struct td_ip_tx *tx, const struct td_bytes *pieces,
+			     size_t n, uint16_t gso_size, uint16_t csum_offset);
+
 /* Link MTU (bytes of IP datagram per packet). */
 uint32_t td_stack_mtu(const struct td_stack *st);
 /* Flags for the transports' own check/parse calls (TD_WIRE_SKIP_CSUM when fuzzing). */

@@ -31,7 +31,19 @@ struct td_slot {
 	uint64_t due;
 	int32_t next;
 	uint32_t len;
+	int16_t big;          /* -1, or the big buffer that holds this (GSO) packet */
+	uint8_t vflags;       /* TD_VNET_F_NEEDS_CSUM: the transport checksum is left partial */
+	uint8_t gso_type;     /* TD_VNET_GSO_* */
+	uint16_t gso_size, hdr_len, csum_start, csum_offset;
 };
+
+/* Every slot keeps room for a virtio-net header in front of its packet, so
+ * that a device write is one contiguous buffer. */
+#define TD_SLOT_HEADROOM 16
+/* Big buffers: GSO super-packets up to 64 KB (IP header included), only
+ * while TX offloads are on (td_stack_set_tx_offload). */
+#define TD_STACK_BIG_BUFS 16
+#define TD_STACK_BIG_SIZE (TD_SLOT_HEADROOM + 65536)
 
 struct td_pktlist {
 	int32_t head, tail;
@@ -80,6 +92,10 @@ struct td_stack {
 	int32_t free_head;
 	uint32_t free_count;
 	struct td_pktlist out, delayed_in;
+	uint8_t *big_mem;                    /* TD_STACK_BIG_BUFS x TD_STACK_BIG_SIZE, or NULL */
+	int16_t big_free[TD_STACK_BIG_BUFS]; /* stack of free big buffers */
+	uint16_t nbig_free;
+	unsigned tx_offload;                 /* TD_STACK_TX_* the device takes */
 
 	struct td_impair imp_in, imp_out;
 

@@ -166,11 +166,31 @@ struct td_tcp_sock {
 /* Issue 7's budget for an idle connection: its control block is all it holds. */
 _Static_assert(sizeof(struct td_tcp_sock) <= 512, "TCP control block over 512 bytes");
 
+/* One segment or GSO super-segment for the IP layer's offload path: the
+ * header (r; its payload is ignored), the payload as it lies in the send
+ * ring (up to two pieces, never copied on the way), and gso_size: 0 for one
+ * segment, else the payload per segment (the data MSS) of a super-segment. */
+struct td_tcp_seg_out {
+	const struct td_tcp_repr *r;
+	struct td_bytes pay[2];
+	uint16_t gso_size;
+};
+
+/* The IP layer's TX offloads (tcp_stack.c), asked at each output: caps()
+ * says whether the checksum may be left to the device and sets *gso_max to
+ * the largest header + payload of a super-segment of that family (0: none);
+ * output() sends like td_tcp_output_fn. */
+struct td_tcp_offload_ops {
+	bool (*caps)(void *ctx, uint8_t family, uint32_t *gso_max);
+	int (*output)(void *ctx, const struct td_tcp_tuple *t, const struct td_tcp_seg_out *o);
+};
+
 /* Module. */
 struct td_tcp {
 	struct td_tcp_config cfg;
 	td_tcp_output_fn output;
 	void *output_ctx;
+	const struct td_tcp_offload_ops *offload; /* NULL: every segment through output */
 	void (*wakeup)(void *ctx);
 	void *wakeup_ctx;
 	struct td_tcp_sock *pool;      /* cfg.max_socks control blocks */
@@ -245,6 +265,10 @@ void td_tcp_sbuf_ack(struct td_tcp_sock *s, uint32_t n);
 /* Pointer to len contiguous bytes at offset off from SND.UNA (copied into the
  * module scratch when the ring wraps). */
 const uint8_t *td_tcp_sbuf_peek(struct td_tcp_sock *s, uint32_t off, uint32_t len);
+/* The same bytes in place: one piece, or two when the ring wraps (out[1]
+ * empty otherwise). */
+void td_tcp_sbuf_pieces(const struct td_tcp_sock *s, uint32_t off, uint32_t len,
+			struct td_bytes out[2]);
 void td_tcp_sbuf_free(struct td_tcp_sock *s);
 /* Merge the SACK blocks of an ACK into the scoreboard; returns true when new
  * bytes were SACKed. */

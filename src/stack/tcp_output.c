@@ -97,9 +97,12 @@ static void fill_opts(struct td_tcp_sock *s, struct td_tcp_repr *r, uint64_t now
 	}
 }
 
-/* Build and hand one segment to the output hook. */
-static void xmit(struct td_tcp_sock *s, uint32_t seq, uint8_t flags, const uint8_t *data,
-		 uint32_t len, uint64_t now)
+/* Build and hand one segment to the output hook: len bytes of the send
+ * buffer from off (bytes past SND.UNA). gso (the data MSS, only with the
+ * IP layer's offloads) makes it a super-segment standing for ceil(len/gso)
+ * segments: one header, one TSval, one window - what a NIC's TSO sends. */
+static void xmit(struct td_tcp_sock *s, uint32_t seq, uint8_t flags, uint32_t off, uint32_t len,
+		 uint32_t gso, uint64_t now)
 {
 	struct td_tcp *tcp = s->tcp;
 	struct td_tcp_repr r;
@@ -125,10 +128,23 @@ static void xmit(struct td_tcp_sock *s, uint32_t seq, uint8_t flags, const uint8
 		s->zero_wnd_adv = w == 0;
 		fill_opts(s, &r, now);
 	}
-	r.payload.ptr = data;
-	r.payload.len = len;
-	int rc = tcp->output(tcp->output_ctx, &s->tu, &r);
-	tcp->c.tx_segs++;
+	int rc;
+	uint32_t gmax;
+	if (tcp->offload && tcp->offload->caps(tcp->output_ctx, s->tu.family, &gmax)) {
+		/* checksum left to the device: the payload goes from the ring
+		 * to the packet in one copy, never summed */
+		struct td_tcp_seg_out o = {.r = &r, .gso_size = (uint16_t)(len > gso ? gso : 0)};
+		if (len)
+			td_tcp_sbuf_pieces(s, off, len, o.pay);
+		r.payload.len = len;
+		rc = tcp->offload->output(tcp->output_ctx, &s->tu, &o);
+		tcp->c.tx_segs += o.gso_size ? (len + gso - 1) / gso : 1;
+	} else {
+		r.payload.ptr = len ? td_tcp_sbuf_peek(s, off, len) : NULL;
+		r.payload.len = len;
+		rc = tcp->output(tcp->output_ctx, &s->tu, &r);
+		tcp->c.tx_segs++;
+	}
 	tcp->c.tx_bytes += len;
 	if (rc < 0)
 		tcp->c.tx_errors++;
@@ -141,7 +157,7 @@ static void xmit(struct td_tcp_sock *s, uint32_t seq, uint8_t flags, const uint8
 
 void td_tcp_send_ack(struct td_tcp_sock *s, uint64_t now)
 {
-	xmit(s, s->snd_nxt, TD_TCP_ACK, NULL, 0, now);
+	xmit(s, s->snd_nxt, TD_TCP_ACK, 0, 0, 0, now);
 }
 
 /* RFC 5961 §7: at most challenge_ack_limit challenge ACKs per second for the
@@ -168,7 +184,7 @@ void td_tcp_send_syn(struct td_tcp_sock *s, uint64_t now)
 	uint8_t fl = TD_TCP_SYN;
 	if (s->state == TD_TCP_SYN_RECEIVED)
 		fl |= TD_TCP_ACK;
-	xmit(s, s->iss, fl, NULL, 0, now);
+	xmit(s, s->iss, fl, 0, 0, 0, now);
 	if (s->syn_rtx == 0) {
 		/* Karn: only an unretransmitted SYN gives an RTT sample */
 		s->rtt_timing = 1;
@@ -186,7 +202,7 @@ void td_tcp_send_rst(struct td_tcp_sock *s, uint64_t now)
 {
 	/* RFC 9293 §3.10.4 ABORT: <SEQ=SND.NXT><CTL=RST> */
 	s->tcp->c.tx_rst++;
-	xmit(s, s->snd_nxt, TD_TCP_RST, NULL, 0, now);
+	xmit(s, s->snd_nxt, TD_TCP_RST, 0, 0, 0, now);
 }
 
 /* RFC 9293 §3.10.7.1: a segment for no connection. "If the ACK bit is off,
@@ -277,8 +293,7 @@ void td_tcp_send_data_at(struct td_tcp_sock *s, uint32_t seq, uint32_t len, uint
 		return;
 	if (len && off + len == have)
 		fl |= TD_TCP_PSH;
-	const uint8_t *p = len ? td_tcp_sbuf_peek(s, off, len) : NULL;
-	xmit(s, seq, fl, p, len, now);
+	xmit(s, seq, fl, off, len, 0, now);
 }
 
 static bool can_send_data(const struct td_tcp_sock *s)
@@ -370,7 +385,17 @@ void td_tcp_output(struct td_tcp_sock *s, uint64_t now)
 		sent_ack = sack_recovery_send(s, now);
 
 	uint32_t dmss = td_tcp_data_mss(s);
+	/* With TSO (the IP layer's offloads) new data leaves as super-segments
+	 * of whole MSS segments, at most what fits one 64 KB packet beside the
+	 * largest header (60 bytes). Never in loss recovery: retransmissions
+	 * and what RFC 6675 sends stay one MSS each. */
 	for (;;) {
+		uint32_t gmax = 0; /* asked each time: the IP layer's big buffers may run out */
+		if (tcp->offload && !s->in_recovery &&
+		    tcp->offload->caps(tcp->output_ctx, s->tu.family, &gmax) && gmax > 60 + 2 * dmss)
+			gmax = (gmax - 60) / dmss * dmss;
+		else
+			gmax = 0;
 		uint32_t have = td_tcp_sbuf_len(s);
 		/* after an RTO, go-back-N skips what the peer SACKed (RFC 6675 §5.1) */
 		uint32_t run_end;
@@ -389,6 +414,15 @@ void td_tcp_output(struct td_tcp_sock *s, uint64_t now)
 		if (usable > pusable)
 			usable = pusable;
 		uint32_t len = avail < dmss ? avail : dmss;
+		if (gmax && avail > dmss && usable > dmss && SEQ_GEQ(s->snd_nxt, s->snd_max)) {
+			len = avail < usable ? avail : usable;
+			if (len > gmax)
+				len = gmax;
+			/* a short last segment only where one would go now on its
+			 * own (the end of the data, Nagle off or a FIN queued) */
+			if (len % dmss && !(len == avail && (s->nodelay || s->fin_queued)))
+				len -= len % dmss;
+		}
 		if (len > usable)
 			len = usable;
 		/* The FIN takes the sequence number after the last byte (it is
@@ -397,7 +431,7 @@ void td_tcp_output(struct td_tcp_sock *s, uint64_t now)
 		bool go;
 		if (len == 0)
 			go = fin && avail == 0;
-		else if (len == dmss)
+		else if (len >= dmss)
 			go = true;
 		else if (len == avail && (s->nodelay || s->snd_nxt == s->snd_una || s->fin_queued))
 			go = true; /* Nagle (§3.7.4): nothing unacknowledged, or disabled */
@@ -414,13 +448,12 @@ void td_tcp_output(struct td_tcp_sock *s, uint64_t now)
 			fl |= TD_TCP_FIN;
 		if (len && off + len == have)
 			fl |= TD_TCP_PSH;
-		const uint8_t *p = len ? td_tcp_sbuf_peek(s, off, len) : NULL;
 		bool is_new = SEQ_GEQ(s->snd_nxt, s->snd_max);
 		if (!is_new) {
 			s->retransmits++;
 			tcp->c.retransmits++;
 		}
-		xmit(s, s->snd_nxt, fl, p, len, now);
+		xmit(s, s->snd_nxt, fl, off, len, dmss, now);
 		sent_ack = true;
 		if (is_new && len && !s->rtt_timing) {
 			/* Karn: time one new segment per RTT (RFC 6298 §3) */

@@ -91,6 +91,16 @@ const uint8_t *td_tcp_sbuf_peek(struct td_tcp_sock *s, uint32_t off, uint32_t le
 	return s->tcp->scratch;
 }
 
+void td_tcp_sbuf_pieces(const struct td_tcp_sock *s, uint32_t off, uint32_t len,
+			struct td_bytes out[2])
+{
+	const struct tcp_sbuf *sb = s->sb;
+	uint32_t pos = (sb->head + off) % sb->cap;
+	uint32_t first = sb->cap - pos < len ? sb->cap - pos : len;
+	out[0] = (struct td_bytes){sb->data + pos, first};
+	out[1] = (struct td_bytes){sb->data, len - first};
+}
+
 /* Insert [l, r) keeping the scoreboard sorted and disjoint. */
 static bool sb_insert(struct td_tcp_sock *s, uint32_t l, uint32_t r)
 {

@@ -81,6 +81,42 @@ static int glue_output(void *ctx, const struct td_tcp_tuple *t, const struct td_
 	return td_stack_ip_send(g->st, g->tcp->now, &ip, TD_IPPROTO_TCP, &tx, g->buf, n);
 }
 
+static bool glue_caps(void *ctx, uint8_t family, uint32_t *gso_max)
+{
+	const struct tcp_glue *g = ctx;
+	*gso_max = td_stack_tx_gso_max(g->st, family);
+	return td_stack_tx_csum_partial(g->st);
+}
+
+/* With TX offloads: the header alone is built here, its checksum field the
+ * pseudo-header sum over the whole length (the device completes it), and
+ * the payload goes from the send ring into the packet in one copy. */
+static int glue_output_offload(void *ctx, const struct td_tcp_tuple *t,
+			       const struct td_tcp_seg_out *o)
+{
+	struct tcp_glue *g = ctx;
+	struct td_ip_pair ip;
+	tuple_to_pair(t, &ip);
+	struct td_tcp_repr h = *o->r;
+	h.payload.ptr = NULL;
+	h.payload.len = 0;
+	size_t hl = td_tcp_size(&h);
+	size_t total = hl + o->pay[0].len + o->pay[1].len;
+	if (td_tcp_emit(&h, 0, g->buf, hl) != TD_WIRE_OK)
+		return -EINVAL;
+	uint32_t pseudo = td_stack_pseudo(&ip, TD_IPPROTO_TCP, (uint32_t)total);
+	td_put_be16(g->buf + 16, (uint16_t)~td_csum_finish(pseudo));
+	struct td_bytes pieces[3] = {{g->buf, hl}, o->pay[0], o->pay[1]};
+	struct td_ip_tx tx = {.df = true};
+	return td_stack_ip_send_offload(g->st, g->tcp->now, &ip, TD_IPPROTO_TCP, &tx, pieces, 3,
+					o->gso_size, 16);
+}
+
+static const struct td_tcp_offload_ops glue_offload = {
+	.caps = glue_caps,
+	.output = glue_output_offload,
+};
+
 static enum td_l4_verdict glue_input(void *ctx, uint64_t now, const struct td_l4_rx *rx)
 {
 	struct tcp_glue *g = ctx;
@@ -178,6 +214,7 @@ int td_tcp_attach(struct td_stack *st, const struct td_tcp_config *cfg, struct t
 		return rc;
 	}
 	g->st = st;
+	g->tcp->offload = &glue_offload;
 	/* The registration is kept by the stack until its destroy() call. */
 	struct td_transport *tr = &g->tr;
 	tr->proto = TD_IPPROTO_TCP;
