@@ -74,11 +74,23 @@ static int glue_output(void *ctx, const struct td_tcp_tuple *t, const struct td_
 	if (n > sizeof(g->buf))
 		return -EMSGSIZE;
 	uint32_t pseudo = td_stack_pseudo(&ip, TD_IPPROTO_TCP, (uint32_t)n);
-	if (td_tcp_emit(seg, pseudo, g->buf, n) != TD_WIRE_OK)
+	/* the header alone is built here; the payload is summed where it lies
+	 * and copied once, by the IP layer, behind the IP header */
+	struct td_tcp_repr h = *seg;
+	h.payload.ptr = NULL;
+	h.payload.len = 0;
+	size_t hl = n - seg->payload.len;
+	if (td_tcp_emit(&h, 0, g->buf, hl) != TD_WIRE_OK)
 		return -EINVAL;
+	td_put_be16(g->buf + 16, 0);
+	uint32_t acc = td_csum_add(pseudo, g->buf, hl); /* hl is a multiple of 4 */
+	if (seg->payload.len)
+		acc = td_csum_add(acc, seg->payload.ptr, seg->payload.len);
+	td_put_be16(g->buf + 16, td_csum_finish(acc));
+	struct td_bytes pieces[2] = {{g->buf, hl}, seg->payload};
 	/* TCP does path MTU discovery (RFC 8201 / RFC 1191): never fragment */
 	struct td_ip_tx tx = {.df = true};
-	return td_stack_ip_send(g->st, g->tcp->now, &ip, TD_IPPROTO_TCP, &tx, g->buf, n);
+	return td_stack_ip_sendv(g->st, g->tcp->now, &ip, TD_IPPROTO_TCP, &tx, pieces, 2);
 }
 
 static bool glue_caps(void *ctx, uint8_t family, uint32_t *gso_max)
