@@ -5,18 +5,27 @@
 # lwIP when build/bench/lwip_tun exists (bench/lwip/lwip_tun.c), and kernel-to-kernel
 # over veth; one table, ratios against the peers of this run, and tundra's
 # CPU seconds per GB moved (utime+stime from /proc/PID/stat).
-# Needs root. OFFLOAD_BENCH_BYTES (default 400 MB), best of OFFLOAD_BENCH_REPS (2).
+# Latency in the same run: 1-byte TCP request/response rate (tcp_blast rr on
+# echo port 7) vs kernel-to-kernel over veth, and the median ICMP echo RTT
+# through the stack vs the minimal TUN responder (bench/tun_echo_min.c).
+# TUNDRA_BEFORE=path/to/an/older/tundra adds its --offload=off row (the
+# "offloads off is not slower" check).
+# Needs root. OFFLOAD_BENCH_BYTES (default 400 MB), best of OFFLOAD_BENCH_REPS (2),
+# OFFLOAD_BENCH_RRSEC (2 s per rr run), OFFLOAD_BENCH_PINGS (300 at 5 ms).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 B=build/bench
 T=${TUNDRA:-build/tundra}
 BYTES=${OFFLOAD_BENCH_BYTES:-400000000}
 REPS=${OFFLOAD_BENCH_REPS:-2}
+RRSEC=${OFFLOAD_BENCH_RRSEC:-2}
+PINGS=${OFFLOAD_BENCH_PINGS:-300}
+BEFORE=${TUNDRA_BEFORE:-}
 [ "$(id -u)" = 0 ] || { echo "45-offload: needs root (network namespaces); skipped"; exit 0; }
-for x in "$T" $B/tcp_blast $B/tcp_tun_min; do [ -x "$x" ] || { echo "45-offload: missing $x (make all bench-build)"; exit 1; }; done
+for x in "$T" $B/tcp_blast $B/tcp_tun_min $B/tun_echo_min; do [ -x "$x" ] || { echo "45-offload: missing $x (make all bench-build)"; exit 1; }; done
 
 id=$$-$RANDOM
-NS=(tdb-off-a-$id tdb-off-b-$id tdb-off-c-$id tdb-off-d-$id tdb-off-e-$id tdb-off-f-$id tdb-off-g-$id tdb-off-h-$id)
+NS=(tdb-off-a-$id tdb-off-b-$id tdb-off-c-$id tdb-off-d-$id tdb-off-e-$id tdb-off-f-$id tdb-off-g-$id tdb-off-h-$id tdb-off-i-$id tdb-off-j-$id)
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
@@ -52,21 +61,43 @@ run_pair() { # ns -> sets UP DOWN from tcp_blast against 10.0.0.2 9/19
   best ip netns exec "$1" $B/tcp_blast send 10.0.0.2 9 "$BYTES"; UP=$(cat "$log.best")
   best ip netns exec "$1" $B/tcp_blast recv 10.0.0.2 19 "$BYTES"; DOWN=$(cat "$log.best")
 }
+bestv() { # best of REPS runs of a command printing one number
+  local b=0 v
+  for _ in $(seq "$REPS"); do
+    v=$(timeout 60 "$@" 2>/dev/null) || v=0
+    b=$(awk -v a="$b" -v c="$v" 'BEGIN{print (c>a)?c:a}')
+  done
+  echo "$b"
+}
+ping_median() { # ns -> median ICMP echo RTT to 10.0.0.2 in us
+  ip netns exec "$1" ping -c 20 -i 0.005 -W 1 10.0.0.2 >/dev/null 2>&1 # warm-up
+  ip netns exec "$1" ping -c "$PINGS" -i 0.005 -W 1 10.0.0.2 2>/dev/null |
+    sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | sort -g |
+    awk '{a[NR]=$1} END{ if (NR) printf "%.1f", a[int((NR+1)/2)]*1000; else print "n/a" }'
+}
 cpu_per_gb() { awk -v t="$TICKS" -v b="$MOVED" -v hz="$(getconf CLK_TCK)" \
   'BEGIN{ if (b > 0) printf "%.2f", t / hz / (b / 1e9); else print "n/a" }'; }
 
 # 1, 2. tundra stack, offloads on and off
 declare -A R
-for mode in on off tso; do
-  n=${NS[0]}; [ $mode = off ] && n=${NS[1]}; [ $mode = tso ] && n=${NS[4]}
+R[b_up]=n/a R[b_down]=n/a R[b_cpu]=n/a
+for mode in on off tso before; do
+  n=${NS[0]}; [ $mode = off ] && n=${NS[1]}; [ $mode = tso ] && n=${NS[4]}; [ $mode = before ] && n=${NS[9]}
+  bin=$T om=$mode
+  if [ $mode = before ]; then [ -x "$BEFORE" ] || continue; bin=$BEFORE om=off; fi
   : > "$log"
   # ip netns exec execs the stack: $! is its pid (for /proc/PID/stat)
-  ip netns exec "$n" "$T" stack --name tdo0 --offload=$mode 2>"$log" & PIDS+=($!); CPID=$!
+  ip netns exec "$n" "$bin" stack --name tdo0 --offload=$om 2>"$log" & PIDS+=($!); CPID=$!
   waitready || { cat "$log"; exit 1; }
   grep -q "offload=on:" "$log" && sed -n 's/^tundra stack: //p' "$log" | grep offload >&2
   TICKS=0 MOVED=0
   run_pair "$n"
   R[t_${mode}_up]=$UP R[t_${mode}_down]=$DOWN R[t_${mode}_cpu]=$(cpu_per_gb)
+  [ $mode = before ] && R[b_up]=$UP R[b_down]=$DOWN R[b_cpu]=$(cpu_per_gb)
+  if [ $mode = on ] || [ $mode = off ]; then
+    R[t_${mode}_rr]=$(bestv ip netns exec "$n" $B/tcp_blast rr 10.0.0.2 7 "$RRSEC")
+    R[t_${mode}_ping]=$(ping_median "$n")
+  fi
   kill "$CPID"; wait "$CPID" 2>/dev/null
 done
 CPID=0
@@ -82,14 +113,24 @@ for mode in vnet plain; do
   kill "$mp"; wait "$mp" 2>/dev/null
 done
 
+# 4b. the minimal TUN echo responder: the ping RTT floor
+: > "$log"
+ip netns exec "${NS[8]}" $B/tun_echo_min tme0 2>"$log" & PIDS+=($!); ep=$!
+R[e_ping]=n/a
+waitready && R[e_ping]=$(ping_median "${NS[8]}")
+kill "$ep"; wait "$ep" 2>/dev/null
+
 # 5. lwIP over the same TUN, (bench/lwip/lwip_tun.c: same
 # interface assumed as tcp_tun_min: IFNAME, "ready" on stderr, 9 and 19)
-R[l_up]=n/a R[l_down]=n/a R[l_cpu]=n/a
+R[l_up]=n/a R[l_down]=n/a R[l_cpu]=n/a R[l_rr]=n/a
 if [ -x $B/lwip_tun ]; then
   : > "$log"
   ip netns exec "${NS[7]}" $B/lwip_tun tlo0 2>"$log" & PIDS+=($!); CPID=$!; lp=$!
   TICKS=0 MOVED=0
-  if waitready; then run_pair "${NS[7]}"; R[l_up]=$UP R[l_down]=$DOWN R[l_cpu]=$(cpu_per_gb); fi
+  if waitready; then
+    run_pair "${NS[7]}"; R[l_up]=$UP R[l_down]=$DOWN R[l_cpu]=$(cpu_per_gb)
+    R[l_rr]=$(bestv ip netns exec "${NS[7]}" $B/tcp_blast rr 10.0.0.2 7 "$RRSEC")
+  fi
   CPID=0
   kill "$lp" 2>/dev/null; wait "$lp" 2>/dev/null
 fi
@@ -102,6 +143,7 @@ ip netns exec "${NS[6]}" $B/tcp_blast serve 5000 & PIDS+=($!)
 sleep 0.3
 best ip netns exec "${NS[5]}" $B/tcp_blast send 10.9.0.2 5000 "$BYTES"; R[v_up]=$(cat "$log.best")
 best ip netns exec "${NS[5]}" $B/tcp_blast recv 10.9.0.2 5001 "$BYTES"; R[v_down]=$(cat "$log.best")
+R[v_rr]=$(bestv ip netns exec "${NS[5]}" $B/tcp_blast rr 10.9.0.2 5002 "$RRSEC")
 rm -f "$log.best"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b+0 > 0) printf "%.2fx", a/b; else print "n/a" }'; }
@@ -121,3 +163,17 @@ row "tundra off / plain ceiling" "$(ratio "${R[t_off_up]}" "${R[m_plain_up]}")" 
 row "tundra tso / offloaded ceiling" "$(ratio "${R[t_tso_up]}" "${R[m_vnet_up]}")" "$(ratio "${R[t_tso_down]}" "${R[m_vnet_down]}")"
 row "tundra on / lwIP (goal 4)" "$(ratio "${R[t_on_up]}" "${R[l_up]}")" "$(ratio "${R[t_on_down]}" "${R[l_down]}")"
 row "tundra on / veth (goal 0.5)" "$(ratio "${R[t_on_up]}" "${R[v_up]}")" "$(ratio "${R[t_on_down]}" "${R[v_down]}")"
+row "tundra on / lwIP, CPU s per GB" "" "" "$(ratio "${R[t_on_cpu]}" "${R[l_cpu]}")"
+if [ -n "$BEFORE" ]; then
+  row "tundra before ($BEFORE) --offload=off" "${R[b_up]}" "${R[b_down]}" "${R[b_cpu]}"
+  row "tundra off / before (goal 0.9)" "$(ratio "${R[t_off_up]}" "${R[b_up]}")" "$(ratio "${R[t_off_down]}" "${R[b_down]}")"
+fi
+echo "Latency: 1-byte TCP request/response (transactions/s, best of $REPS x ${RRSEC} s); ICMP echo RTT (median of $PINGS at 5 ms, us):"
+row "" "rr/s" "ping us"
+row "tundra --offload=on" "${R[t_on_rr]}" "${R[t_on_ping]}"
+row "tundra --offload=off" "${R[t_off_rr]}" "${R[t_off_ping]}"
+row "minimal TUN echo responder" "" "${R[e_ping]}"
+row "lwIP (build/bench/lwip_tun)" "${R[l_rr]}" ""
+row "kernel-kernel veth" "${R[v_rr]}" ""
+row "tundra on rr / veth (goal 0.8)" "$(ratio "${R[t_on_rr]}" "${R[v_rr]}")" ""
+row "tundra on ping / minimal (goal <= 1.2)" "" "$(ratio "${R[t_on_ping]}" "${R[e_ping]}")"
