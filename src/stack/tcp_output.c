@@ -133,12 +133,13 @@ static void xmit(struct td_tcp_sock *s, uint32_t seq, uint8_t flags, uint32_t of
 	if (tcp->offload && tcp->offload->caps(tcp->output_ctx, s->tu.family, &gmax)) {
 		/* checksum left to the device: the payload goes from the ring
 		 * to the packet in one copy, never summed */
-		struct td_tcp_seg_out o = {.r = &r, .gso_size = (uint16_t)(len > gso ? gso : 0)};
+		uint32_t nseg = gso && len > gso ? (len + gso - 1) / gso : 1;
+		struct td_tcp_seg_out o = {.r = &r, .gso_size = (uint16_t)(nseg > 1 ? gso : 0)};
 		if (len)
 			td_tcp_sbuf_pieces(s, off, len, o.pay);
 		r.payload.len = len;
 		rc = tcp->offload->output(tcp->output_ctx, &s->tu, &o);
-		tcp->c.tx_segs += o.gso_size ? (len + gso - 1) / gso : 1;
+		tcp->c.tx_segs += nseg;
 	} else {
 		r.payload.ptr = len ? td_tcp_sbuf_peek(s, off, len) : NULL;
 		r.payload.len = len;
