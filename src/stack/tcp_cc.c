@@ -4,10 +4,17 @@
 #include "stack/tcp_internal.h"
 
 /* RFC 5681 §3.1 slow start with appropriate byte counting, L = 2*SMSS
- * (RFC 3465 §2.2), shared by both algorithms. */
+ * (RFC 3465 §2.2), shared by both algorithms. L bounds the burst one ACK
+ * may release; with TSO one ACK commonly covers a whole 64 KB super-segment
+ * (the kernel acknowledges what its GRO delivered as one), and what it
+ * releases leaves as one super-segment anyway, so L is that burst - as
+ * Linux's tcp_slow_start, which counts every segment a stretch ACK covers.
+ * Otherwise slow start would grow by 2 MSS per 45 segments. */
 static void slow_start(struct td_tcp_sock *s, uint32_t acked)
 {
-	uint32_t lim = 2u * s->mss;
+	uint32_t lim = 2u * s->mss, burst = td_tcp_tso_burst(s);
+	if (burst > lim)
+		lim = burst;
 	s->cwnd += acked < lim ? acked : lim;
 }
 

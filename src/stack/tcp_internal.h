@@ -185,6 +185,8 @@ struct td_tcp_offload_ops {
 	int (*output)(void *ctx, const struct td_tcp_tuple *t, const struct td_tcp_seg_out *o);
 };
 
+#define TD_TCP_BCACHE 4 /* idle send/receive buffers kept for reuse */
+
 /* Module. */
 struct td_tcp {
 	struct td_tcp_config cfg;
@@ -214,6 +216,14 @@ struct td_tcp {
 	uint32_t chall_count;
 	uint64_t chall_epoch;
 	struct td_tcp_counters c;
+	/* buffers of connections that went idle, kept for the next one that
+	 * needs one: a request/response flow drains and refills both rings
+	 * every transaction, and malloc/free of 256 KB cost brk() syscalls */
+	struct {
+		void *p;
+		size_t size;
+	} bcache[TD_TCP_BCACHE];
+	unsigned nbcache;
 	uint8_t scratch[65536 + 64];   /* contiguous copy of a segment's payload when the ring wraps */
 };
 
@@ -282,7 +292,16 @@ bool td_tcp_sack_next_hole(const struct td_tcp_sock *s, uint32_t from, uint32_t 
 /* RFC 6675 pipe estimate (bytes). */
 uint32_t td_tcp_sack_pipe(const struct td_tcp_sock *s);
 
+/* ---- tcp_socket.c: buffer memory ---------------------------------------------- */
+/* malloc(size) through the module's small cache of idle buffers; release
+ * keeps up to TD_TCP_BCACHE of them (any size; taken back by exact size). */
+void *td_tcp_buf_alloc(struct td_tcp *tcp, size_t size);
+void td_tcp_buf_release(struct td_tcp *tcp, void *p, size_t size);
+
 /* ---- tcp_output.c ------------------------------------------------------------- */
+/* Payload bytes of the largest super-segment the connection may send now
+ * (a multiple of the data MSS), 0 without TSO. */
+uint32_t td_tcp_tso_burst(const struct td_tcp_sock *s);
 /* Send what the windows, Nagle and the state allow, plus a pending ACK. */
 void td_tcp_output(struct td_tcp_sock *s, uint64_t now);
 /* Send a bare ACK now. */

@@ -311,6 +311,16 @@ static bool can_send_data(const struct td_tcp_sock *s)
 	}
 }
 
+uint32_t td_tcp_tso_burst(const struct td_tcp_sock *s)
+{
+	const struct td_tcp *tcp = s->tcp;
+	uint32_t dmss = td_tcp_data_mss(s), gmax = 0;
+	if (!tcp->offload || !tcp->offload->caps(tcp->output_ctx, s->tu.family, &gmax) ||
+	    gmax <= 60 + 2 * dmss)
+		return 0;
+	return (gmax - 60) / dmss * dmss;
+}
+
 /* RFC 6675 §5 step (C): while pipe < cwnd, send NextSeg(): first a hole
  * below the highest SACKed byte not yet retransmitted (rule 1), then new data
  * (rule 2). Returns true if it sent something. */
@@ -391,12 +401,8 @@ void td_tcp_output(struct td_tcp_sock *s, uint64_t now)
 	 * largest header (60 bytes). Never in loss recovery: retransmissions
 	 * and what RFC 6675 sends stay one MSS each. */
 	for (;;) {
-		uint32_t gmax = 0; /* asked each time: the IP layer's big buffers may run out */
-		if (tcp->offload && !s->in_recovery &&
-		    tcp->offload->caps(tcp->output_ctx, s->tu.family, &gmax) && gmax > 60 + 2 * dmss)
-			gmax = (gmax - 60) / dmss * dmss;
-		else
-			gmax = 0;
+		/* asked each time: the IP layer's big buffers may run out */
+		uint32_t gmax = s->in_recovery ? 0 : td_tcp_tso_burst(s);
 		uint32_t have = td_tcp_sbuf_len(s);
 		/* after an RTO, go-back-N skips what the peer SACKed (RFC 6675 §5.1) */
 		uint32_t run_end;

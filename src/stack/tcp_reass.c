@@ -20,7 +20,7 @@ static struct tcp_rbuf *rbuf_get(struct td_tcp_sock *s)
 		return s->rb;
 	if (!td_tcp_mem_charge(s->tcp, s->rcvbuf))
 		return NULL;
-	struct tcp_rbuf *rb = malloc(sizeof(*rb) + s->rcvbuf);
+	struct tcp_rbuf *rb = td_tcp_buf_alloc(s->tcp, sizeof(*rb) + s->rcvbuf);
 	if (!rb) {
 		td_tcp_mem_uncharge(s->tcp, s->rcvbuf);
 		return NULL;
@@ -38,7 +38,7 @@ void td_tcp_reass_free(struct td_tcp_sock *s)
 	if (!s->rb)
 		return;
 	td_tcp_mem_uncharge(s->tcp, s->rb->cap);
-	free(s->rb);
+	td_tcp_buf_release(s->tcp, s->rb, sizeof(*s->rb) + s->rb->cap);
 	s->rb = NULL;
 }
 

@@ -13,7 +13,7 @@ static struct tcp_sbuf *sbuf_get(struct td_tcp_sock *s)
 		return s->sb;
 	if (!td_tcp_mem_charge(s->tcp, s->sndbuf))
 		return NULL;
-	struct tcp_sbuf *sb = malloc(sizeof(*sb) + s->sndbuf);
+	struct tcp_sbuf *sb = td_tcp_buf_alloc(s->tcp, sizeof(*sb) + s->sndbuf);
 	if (!sb) {
 		td_tcp_mem_uncharge(s->tcp, s->sndbuf);
 		return NULL;
@@ -30,7 +30,7 @@ void td_tcp_sbuf_free(struct td_tcp_sock *s)
 	if (!s->sb)
 		return;
 	td_tcp_mem_uncharge(s->tcp, s->sb->cap);
-	free(s->sb);
+	td_tcp_buf_release(s->tcp, s->sb, sizeof(*s->sb) + s->sb->cap);
 	s->sb = NULL;
 }
 

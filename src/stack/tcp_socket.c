@@ -88,9 +88,35 @@ void td_tcp_free(struct td_tcp *tcp)
 			td_tcp_sbuf_free(s);
 		}
 	}
+	for (unsigned i = 0; i < tcp->nbcache; i++)
+		free(tcp->bcache[i].p);
 	free(tcp->pool);
 	free(tcp->buckets);
 	free(tcp);
+}
+
+void *td_tcp_buf_alloc(struct td_tcp *tcp, size_t size)
+{
+	for (unsigned i = tcp->nbcache; i-- > 0;) {
+		if (tcp->bcache[i].size != size)
+			continue;
+		void *p = tcp->bcache[i].p;
+		tcp->bcache[i] = tcp->bcache[--tcp->nbcache];
+		return p;
+	}
+	return malloc(size);
+}
+
+void td_tcp_buf_release(struct td_tcp *tcp, void *p, size_t size)
+{
+	if (!p)
+		return;
+	if (tcp->nbcache < TD_TCP_BCACHE) {
+		tcp->bcache[tcp->nbcache].p = p;
+		tcp->bcache[tcp->nbcache++].size = size;
+		return;
+	}
+	free(p);
 }
 
 const struct td_tcp_counters *td_tcp_counters(const struct td_tcp *tcp)
