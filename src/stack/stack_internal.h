@@ -99,6 +99,11 @@ struct td_transport {
 	size_t (*counter_count)(const void *ctx);              /* may be NULL */
 	void (*counter_get)(const void *ctx, size_t i, const char **name, uint64_t *val);
 	void (*destroy)(void *ctx);                            /* may be NULL */
+	/* The segments cut from one GSO super-packet are input between
+	 * batch(begin = true) and batch(begin = false): a transport may hold
+	 * its replies until the end, one ACK for the run as a GRO receiver
+	 * sends. May be NULL. */
+	void (*batch)(void *ctx, uint64_t now, bool begin);
 };
 
 /* At most one transport per protocol. 0, -EEXIST, -ENOSPC. */

@@ -211,6 +211,7 @@ struct td_tcp {
 	uint64_t buf_bytes;
 	uint64_t now;
 	unsigned depth;                /* entry-point nesting (callbacks fire at depth 0) */
+	unsigned batch;                /* inside a GSO super-packet's run: output at its end */
 	uint16_t next_port;
 	/* RFC 5961 §7 challenge-ACK budget */
 	uint32_t chall_count;

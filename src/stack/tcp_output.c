@@ -377,6 +377,16 @@ void td_tcp_output(struct td_tcp_sock *s, uint64_t now)
 	struct td_tcp *tcp = s->tcp;
 	bool sent_ack = false;
 
+	if (tcp->batch) {
+		/* Segments cut from one super-packet: what they make us send -
+		 * the ACK every second segment would have had (RFC 5681 §4.2),
+		 * data the window opened - goes once the run is in (td_tcp_leave),
+		 * one stretch ACK as Linux's GRO receivers send. */
+		s->out_pending = 1;
+		td_tcp_timer_touch(s);
+		return;
+	}
+
 	if (s->state == TD_TCP_SYN_SENT || s->state == TD_TCP_SYN_RECEIVED) {
 		if (s->snd_nxt == s->iss) {
 			td_tcp_send_syn(s, now);

@@ -177,6 +177,19 @@ static bool glue_icmp(void *ctx, uint64_t now, const struct td_l4_icmp_err *e)
 	return td_tcp_icmp_error(g->tcp, now, &t, kind, e->mtu, seq);
 }
 
+/* One super-packet's segments: events and output (the ACK) once, at the end. */
+static void glue_batch(void *ctx, uint64_t now, bool begin)
+{
+	struct tcp_glue *g = ctx;
+	if (begin) {
+		td_tcp_enter(g->tcp, now);
+		g->tcp->batch++;
+	} else {
+		g->tcp->batch--;
+		td_tcp_leave(g->tcp);
+	}
+}
+
 static void glue_poll(void *ctx, uint64_t now)
 {
 	struct tcp_glue *g = ctx;
@@ -238,6 +251,7 @@ int td_tcp_attach(struct td_stack *st, const struct td_tcp_config *cfg, struct t
 	tr->counter_count = glue_ncounters;
 	tr->counter_get = glue_counter;
 	tr->destroy = glue_destroy;
+	tr->batch = glue_batch;
 	rc = td_stack_transport_register(st, tr);
 	if (rc) {
 		td_tcp_free(g->tcp);

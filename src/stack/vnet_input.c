@@ -152,6 +152,9 @@ static void input_gso(struct td_stack *st, uint64_t now, const struct td_vnet_re
 	uint32_t seq = tcp ? td_get_be32(pkt + iphl + 4) : 0;
 	uint16_t id = ver == 4 ? td_get_be16(pkt + 4) : 0;
 	bool trusted = !st->imp_in.active;
+	const struct td_transport *tp = td_stack_transport(st, proto);
+	if (tp && tp->batch)
+		tp->batch(tp->ctx, now, true);
 	for (size_t off = 0, i = 0; off < payload; off += vr->gso_size, i++) {
 		size_t n = payload - off < vr->gso_size ? payload - off : vr->gso_size;
 		bool first = off == 0, last = off + n == payload;
@@ -185,6 +188,8 @@ static void input_gso(struct td_stack *st, uint64_t now, const struct td_vnet_re
 			td_stack_input(st, now, seg, slen);
 		}
 	}
+	if (tp && tp->batch)
+		tp->batch(tp->ctx, now, false);
 }
 
 void td_stack_input_vnet(struct td_stack *st, uint64_t now, const void *buf, size_t len,

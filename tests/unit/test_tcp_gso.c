@@ -434,6 +434,61 @@ static void tcp_gso_off_under_output_impairment(void **state)
 	teardown(&h);
 }
 
+/* The kernel's TSO hands over 10 segments as one super-packet: the stack
+ * cuts it, TCP takes every segment, and answers with one ACK for all of
+ * them at the end (a GRO receiver's stretch ACK), not one every second. */
+static void tcp_gso_super_packet_in_answered_with_one_ack(void **state)
+{
+	(void)state;
+	struct h h;
+	setup(&h, false);
+	fill();
+	static uint8_t in[HS + 20 + 32 + 10 * DMSS];
+	struct td_tcp_repr r;
+	memset(&r, 0, sizeof(r));
+	r.src_port = 40000;
+	r.dst_port = 80;
+	r.seq = h.peer_nxt;
+	r.ack = h.iss + 1;
+	r.flags = TD_TCP_ACK | TD_TCP_PSH;
+	r.window = 65535;
+	r.opt.has_ts = true;
+	r.opt.tsval = ++peer_ts;
+	r.opt.tsecr = h.last_tsval;
+	r.payload.ptr = data;
+	r.payload.len = 10 * DMSS;
+	size_t tl = td_tcp_size(&r);
+	assert_int_equal(tl, 32 + 10 * DMSS);
+	struct td_ipv4_repr ip = {.src = PEER, .dst = US, .ttl = 64, .proto = TD_IPPROTO_TCP,
+				  .df = true, .payload_len = (uint16_t)tl};
+	assert_int_equal(td_ipv4_emit(&ip, in + HS, 20), TD_WIRE_OK);
+	assert_int_equal(td_tcp_emit(&r, 0, in + HS + 20, tl), TD_WIRE_OK);
+	/* the kernel leaves the pseudo-header sum in the field */
+	td_put_be16(in + HS + 20 + 16,
+		    (uint16_t)~td_csum_finish(td_csum_pseudo4(PEER, US, TD_IPPROTO_TCP, (uint16_t)tl)));
+	struct td_vnet_repr vr = {.flags = TD_VNET_F_NEEDS_CSUM,
+				  .gso_type = TD_VNET_GSO_TCPV4,
+				  .hdr_len = 20 + 32,
+				  .gso_size = DMSS,
+				  .csum_start = 20,
+				  .csum_offset = 16};
+	assert_int_equal(td_vnet_emit(&vr, in, HS), TD_WIRE_OK);
+	uint64_t rx0 = td_tcp_counters(h.tcp)->rx_segs;
+	td_stack_input_vnet(h.st, now, in, sizeof(in), HS);
+	assert_int_equal(td_tcp_counters(h.tcp)->rx_segs - rx0, 10);
+	struct out *o = test_malloc(sizeof(*o));
+	assert_true(next_out(&h, o));
+	assert_int_equal(o->r.flags, TD_TCP_ACK);
+	assert_int_equal(o->r.ack, h.peer_nxt + 10 * DMSS);
+	assert_int_equal(o->pay_len, 0);
+	assert_false(next_out(&h, o));
+	uint8_t got[10 * DMSS];
+	assert_int_equal(td_tcp_recv(h.c, got, sizeof(got), now), 10 * DMSS);
+	assert_memory_equal(got, data, 10 * DMSS);
+	test_free(o);
+	teardown(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -443,6 +498,7 @@ int main(void)
 		cmocka_unit_test(tcp_gso_sack_hole_in_super_segment_retransmitted_alone),
 		cmocka_unit_test(tcp_gso_plain_peek_completes_checksum_and_refuses_super_packet),
 		cmocka_unit_test(tcp_gso_off_under_output_impairment),
+		cmocka_unit_test(tcp_gso_super_packet_in_answered_with_one_ack),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
