@@ -2,8 +2,8 @@
 # TUN offloads: one TCP flow each way between the kernel and tundra stack with
 # --offload=on and --offload=off, the minimal TUN sink/source with the same
 # offloads (bench/tcp_tun_min.c vnet: the offloaded ceiling) and without,
-# lwIP when build/bench/lwip_tun exists (bench/lwip/lwip_tun.c), and kernel-to-kernel
-# over veth; one table, ratios against the peers of this run, and tundra's
+# lwIP when build/bench/lwip_tun exists (bench/lwip/lwip_tun.c), slirp4netns,
+# and kernel-to-kernel over veth; one table, ratios against the peers of this run, and tundra's
 # CPU seconds per GB moved (utime+stime from /proc/PID/stat).
 # Latency in the same run: 1-byte TCP request/response rate (tcp_blast rr on
 # echo port 7) vs kernel-to-kernel over veth, and the median ICMP echo RTT
@@ -25,7 +25,7 @@ BEFORE=${TUNDRA_BEFORE:-}
 for x in "$T" $B/tcp_blast $B/tcp_tun_min $B/tun_echo_min; do [ -x "$x" ] || { echo "45-offload: missing $x (make all bench-build)"; exit 1; }; done
 
 id=$$-$RANDOM
-NS=(tdb-off-a-$id tdb-off-b-$id tdb-off-c-$id tdb-off-d-$id tdb-off-e-$id tdb-off-f-$id tdb-off-g-$id tdb-off-h-$id tdb-off-i-$id tdb-off-j-$id)
+NS=(tdb-off-a-$id tdb-off-b-$id tdb-off-c-$id tdb-off-d-$id tdb-off-e-$id tdb-off-f-$id tdb-off-g-$id tdb-off-h-$id tdb-off-i-$id tdb-off-j-$id tdb-off-k-$id)
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
@@ -144,6 +144,17 @@ sleep 0.3
 best ip netns exec "${NS[5]}" $B/tcp_blast send 10.9.0.2 5000 "$BYTES"; R[v_up]=$(cat "$log.best")
 best ip netns exec "${NS[5]}" $B/tcp_blast recv 10.9.0.2 5001 "$BYTES"; R[v_down]=$(cat "$log.best")
 R[v_rr]=$(bestv ip netns exec "${NS[5]}" $B/tcp_blast rr 10.9.0.2 5002 "$RRSEC")
+
+# 7. slirp4netns (MTU 1500): namespace -> 10.0.2.2 -> host 127.0.0.1
+R[s_up]=n/a R[s_down]=n/a
+if command -v slirp4netns >/dev/null; then
+  port=$((20000 + RANDOM % 20000))
+  $B/tcp_blast serve $port 127.0.0.1 & PIDS+=($!)
+  slirp4netns --configure --mtu=1500 --netns-type=path "/run/netns/${NS[10]}" tap0 >/dev/null 2>&1 & PIDS+=($!)
+  sleep 1
+  best ip netns exec "${NS[10]}" $B/tcp_blast send 10.0.2.2 $port "$BYTES"; R[s_up]=$(cat "$log.best")
+  best ip netns exec "${NS[10]}" $B/tcp_blast recv 10.0.2.2 $((port + 1)) "$BYTES"; R[s_down]=$(cat "$log.best")
+fi
 rm -f "$log.best"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b+0 > 0) printf "%.2fx", a/b; else print "n/a" }'; }
@@ -157,11 +168,13 @@ row "minimal TUN sink/source, offloads (ceiling)" "${R[m_vnet_up]}" "${R[m_vnet_
 row "minimal TUN sink/source, plain" "${R[m_plain_up]}" "${R[m_plain_down]}"
 row "lwIP (build/bench/lwip_tun)" "${R[l_up]}" "${R[l_down]}" "${R[l_cpu]}"
 row "kernel-kernel veth" "${R[v_up]}" "${R[v_down]}"
+row "slirp4netns" "${R[s_up]}" "${R[s_down]}"
 row "tundra on / off" "$(ratio "${R[t_on_up]}" "${R[t_off_up]}")" "$(ratio "${R[t_on_down]}" "${R[t_off_down]}")"
 row "tundra on / offloaded ceiling (goal 0.8)" "$(ratio "${R[t_on_up]}" "${R[m_vnet_up]}")" "$(ratio "${R[t_on_down]}" "${R[m_vnet_down]}")"
 row "tundra off / plain ceiling" "$(ratio "${R[t_off_up]}" "${R[m_plain_up]}")" "$(ratio "${R[t_off_down]}" "${R[m_plain_down]}")"
 row "tundra tso / offloaded ceiling" "$(ratio "${R[t_tso_up]}" "${R[m_vnet_up]}")" "$(ratio "${R[t_tso_down]}" "${R[m_vnet_down]}")"
 row "tundra on / lwIP (goal 4)" "$(ratio "${R[t_on_up]}" "${R[l_up]}")" "$(ratio "${R[t_on_down]}" "${R[l_down]}")"
+row "tundra on / slirp4netns" "$(ratio "${R[t_on_up]}" "${R[s_up]}")" "$(ratio "${R[t_on_down]}" "${R[s_down]}")"
 row "tundra on / veth (goal 0.5)" "$(ratio "${R[t_on_up]}" "${R[v_up]}")" "$(ratio "${R[t_on_down]}" "${R[v_down]}")"
 row "tundra on / lwIP, CPU s per GB" "" "" "$(ratio "${R[t_on_cpu]}" "${R[l_cpu]}")"
 if [ -n "$BEFORE" ]; then
