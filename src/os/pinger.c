@@ -319,7 +319,10 @@ static int drain_rx(struct td_pinger *pg, struct td_icmp_sock *s)
 		}
 		bool idle = !td_probe_outstanding(pg->probe);
 		unlock(pg);
-		if ((unsigned)n < vlen || (vlen < BATCH && idle))
+		/* Nothing outstanding: a sweep's burst is all in. Another read
+		 * would fail (one syscall per burst for nothing); duplicates and
+		 * strays stay queued and wake ppoll. */
+		if ((unsigned)n < vlen || idle)
 			return 0;
 	}
 }
