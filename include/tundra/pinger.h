@@ -76,6 +76,7 @@ struct td_icmp_sock {
 	enum td_probe_sock kind;
 	enum td_ts_kind ts;
 	uint32_t tskey;            /* OPT_ID of the next send */
+	bool deaf;                 /* td_icmp_mute()d: only TX stamps can arrive */
 	struct {
 		uint32_t target, seq;
 	} txmap[TD_ICMP_TXMAP];

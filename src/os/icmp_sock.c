@@ -326,8 +326,14 @@ int td_icmp_mute(struct td_icmp_sock *s)
 	if (s->family == TD_PROBE_V6) {
 		struct icmp6_filter f;
 		ICMP6_FILTER_SETBLOCKALL(&f);
-		return setsockopt(s->fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof(f)) ? -errno : 0;
+		if (setsockopt(s->fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof(f)))
+			return -errno;
+		s->deaf = true;
+		return 0;
 	}
 	struct icmp_filter f = {.data = ~0u};
-	return setsockopt(s->fd, SOL_RAW, ICMP_FILTER, &f, sizeof(f)) ? -errno : 0;
+	if (setsockopt(s->fd, SOL_RAW, ICMP_FILTER, &f, sizeof(f)))
+		return -errno;
+	s->deaf = true;
+	return 0;
 }

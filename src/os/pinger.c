@@ -337,7 +337,8 @@ static uint64_t drain_all(struct td_pinger *pg)
 			continue;
 		if (s->ts == TD_TS_TIMESTAMPING || s->kind == TD_PROBE_SOCK_DGRAM)
 			drain_errqueue(pg, s);
-		drain_rx(pg, s);
+		if (!s->deaf) /* an extra loop's muted raw socket: a read would only fail */
+			drain_rx(pg, s);
 	}
 	return pg->rx_msgs + pg->tx_stamps - before;
 }
@@ -468,7 +469,7 @@ static int run_loop(struct td_pinger *pg, uint64_t until_ns, volatile sig_atomic
 		if (!pg->sock[i])
 			continue;
 		pfd[nfd].fd = pg->sock[i]->fd;
-		pfd[nfd].events = POLLIN;
+		pfd[nfd].events = pg->sock[i]->deaf ? 0 : POLLIN; /* POLLERR: TX stamps */
 		ps[nfd++] = pg->sock[i];
 	}
 	if (pg->wakefd >= 0) {
@@ -504,8 +505,12 @@ static int run_loop(struct td_pinger *pg, uint64_t until_ns, volatile sig_atomic
 				      .tv_nsec = (long)(wait % 1000000000ULL)};
 		/* Just sent: on loopback and fast paths the answers (and TX stamps)
 		 * are usually queued already, so look before sleeping; this saves
-		 * the poll call per probe in flood and ping-pong runs. */
-		if (!(pg->tx_msgs != tx0 && drain_all(pg) > 0)) {
+		 * the poll call per probe in flood and ping-pong runs. In the
+		 * middle of a burst (more) nothing is waited for: drain_all has
+		 * just read what was there, so a zero-timeout ppoll would only
+		 * repeat that. */
+		bool got = pg->tx_msgs != tx0 && drain_all(pg) > 0;
+		if (!got && !more) {
 			int n = ppoll(pfd, nfd, dl == UINT64_MAX && !more ? NULL : &ts, NULL);
 			pg->wakeups++;
 			if (n < 0 && errno != EINTR)
