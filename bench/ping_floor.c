@@ -52,7 +52,7 @@ int main(int argc, char **argv)
 	}
 	struct sockaddr_in dst = {.sin_family = AF_INET};
 	dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	uint8_t pkt[64], buf[192], ctl[64];
+	uint8_t pkt[64], buf[192] = {0}, ctl[64] = {0};
 	uint16_t ident = (uint16_t)getpid();
 	long got = 0;
 	uint64_t t0 = mono_ns();
