@@ -328,3 +328,30 @@ def test_threads_answer_every_target_once_with_single_thread_stats(ns, mode):
     assert totals["1"] == totals["3"]
     r = tundra(ns, "--threads", "17", "-c", "1", "127.0.0.1")
     assert r.returncode == 2 and "--threads" in r.stderr
+
+
+def test_threads_auto_sweep_lists_every_target_once(ns):
+    # 9000 targets back to back: --threads auto (the default) runs two loops
+    # on a machine with two CPUs; the listing must be the one loop's.
+    ns.run("ip", "link", "set", "lo", "up")
+    args = ["-c", "1", "-W", "1", "--spacing", "0", "--alive", "-g", "127.4.0.1-127.4.35.40"]
+    outs = []
+    for threads in (None, "auto", "1"):
+        r = tundra(ns, *(["--threads", threads] if threads else []), *args)
+        assert r.returncode == 0, r.stderr
+        lines = r.stdout.split()
+        assert len(lines) == 9000 and len(set(lines)) == 9000
+        outs.append(set(lines))
+    assert outs[0] == outs[1] == outs[2]
+    assert "127.4.35.40" in outs[0] and "127.4.0.1" in outs[0]
+
+
+def test_listing_exit_status_and_lists(ns):
+    # The listing's single pass over the targets also gives fping's exit status.
+    ns.run("ip", "link", "set", "lo", "up")
+    r = tundra(ns, "-c", "1", "-W", "0.3", "--unreachable", "127.0.0.1", "192.0.2.1")
+    assert r.returncode == 1 and r.stdout.split() == ["192.0.2.1"]
+    r = tundra(ns, "-c", "1", "-W", "0.3", "--alive", "127.0.0.1", "192.0.2.1")
+    assert r.returncode == 1 and r.stdout.split() == ["127.0.0.1"]
+    r = tundra(ns, "-c", "1", "-W", "0.3", "--alive", "127.0.0.1", "127.0.0.2")
+    assert r.returncode == 0 and r.stdout.split() == ["127.0.0.1", "127.0.0.2"]
