@@ -122,8 +122,8 @@ static void usage(FILE *f)
 		"  -q quiet  -D print timestamps  -O report outstanding replies  -n numeric  -a audible\n"
 		"  -U                user-space timestamps only (no kernel stamps)\n"
 		"  --tx-stamps on|off|auto   kernel TX stamps (auto: off for -f and for --alive/--unreachable)\n"
-		"  --threads N|auto  sender loops sharing the targets (auto: one per CPU, at most\n"
-		"                    2, for bursts of 8192+ targets without spacing; else 1)\n"
+		"  --threads N|auto  sender loops sharing the targets (auto: one per free CPU,\n"
+		"                    at most 2, for bursts of 8192+ targets without spacing; else 1)\n"
 		"  -4 / -6           IPv4 / IPv6 only\n"
 		"  --mode auto|dgram|raw   socket type (default auto: dgram when ping_group_range allows)\n"
 		"  --file FILE       read targets from FILE ('-' = stdin), one per line\n"
@@ -823,8 +823,9 @@ static double spacing_ms(const struct opts *o, double interval, uint32_t n, bool
  * burst (probes back to back: under 5 us apart, one loop's cost per probe is
  * ~3 us) long enough to amortise the extra sockets and thread, and only on a
  * CPU nobody else is using. Measured on 2 vCPUs, the other one idle: 1.2-1.5x
- * targets/s at 10 000 and 65 000 targets, none at 1 000 to 4 000; with the
- * other vCPU busy, two loops took the wall time of one for 45 % more CPU.
+ * targets/s at 10 000 and 65 000 targets for 40-50 % more CPU, nothing
+ * reliable at 1 000 to 4 000; with the other vCPU busy, two loops took the
+ * wall time of one.
  * More than 2 loops was not measured, so auto stops at 2. */
 #define AUTO_THREADS_MIN_TARGETS 8192
 #define AUTO_THREADS_MAX 2
