@@ -1280,12 +1280,16 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	int nthr = o->threads ? (int)o->threads : auto_threads(rp->n, spacing);
 	if (!rp->multi || o->flood || o->adaptive)
 		nthr = 1;
-	rp->nthr = nthr;
+	bool auto_thr = !o->threads;
 	if (nthr > 1 && !(rp->x = calloc((size_t)nthr, sizeof(*rp->x)))) {
-		fprintf(stderr, "tundra ping: --threads: out of memory\n");
-		return FP_SYS;
+		if (!auto_thr) {
+			fprintf(stderr, "tundra ping: --threads: out of memory\n");
+			return FP_SYS;
+		}
+		nthr = 1; /* auto: one loop does the job, only slower */
 	}
-	for (int t = 1; t < nthr; t++)
+	rp->nthr = nthr;
+	for (int t = 1; t < rp->nthr; t++)
 		for (int f = 0; f < 2; f++) {
 			if (!need[f])
 				continue;
@@ -1297,12 +1301,38 @@ static int ping_main(struct run *rp, int argc, char **argv)
 				rp->x[t].open[f] = true;
 				rc = td_icmp_mute(&rp->x[t].s[f]);
 			}
+			if (rc && auto_thr) {
+				/* auto: run the loops whose sockets opened (e.g. out of
+				 * descriptors); this one's go now, cleanup stops before it */
+				for (int g = 0; g < 2; g++)
+					if (rp->x[t].open[g])
+						td_icmp_close(&rp->x[t].s[g]);
+				rp->x[t].open[0] = rp->x[t].open[1] = false;
+				rp->nthr = t;
+				break;
+			}
 			if (rc) {
 				fprintf(stderr, "tundra ping: --threads: IPv%d socket: %s\n", f ? 6 : 4,
 					strerror(-rc));
 				return rp->multi ? FP_SYS : EX_ERR;
 			}
 		}
+	if (rp->nthr > 1) {
+		rp->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (rp->wakefd < 0 && !auto_thr) {
+			fprintf(stderr, "tundra ping: eventfd: %s\n", strerror(errno));
+			return FP_SYS;
+		}
+		if (rp->wakefd < 0) { /* auto: one loop then */
+			for (int t = 1; t < rp->nthr; t++)
+				for (int f = 0; f < 2; f++)
+					if (rp->x[t].open[f]) {
+						td_icmp_close(&rp->x[t].s[f]);
+						rp->x[t].open[f] = false;
+					}
+			rp->nthr = 1;
+		}
+	}
 	if (td_os_drop_caps() && privileged && geteuid() != 0) {
 		fprintf(stderr, "tundra ping: could not drop capabilities\n");
 		return rp->multi ? FP_SYS : EX_ERR;
@@ -1396,11 +1426,6 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	pthread_t thr[THREADS_MAX];
 	int started = 0;
 	if (rp->nthr > 1) {
-		rp->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (rp->wakefd < 0) {
-			fprintf(stderr, "tundra ping: eventfd: %s\n", strerror(errno));
-			return FP_SYS;
-		}
 		/* Adaptive: the engine is held for a few microseconds per
 		 * burst; spinning that long beats a futex sleep and wake-up. */
 		pthread_mutexattr_t ma;

@@ -5,6 +5,7 @@ import re
 import pytest
 
 from netns import Netns, veth_pair
+from conftest import TUNDRA
 from pinghelp import events, of, summary, tundra
 
 pytestmark = pytest.mark.timeout(120)
@@ -344,6 +345,15 @@ def test_threads_auto_sweep_lists_every_target_once(ns):
         outs.append(set(lines))
     assert outs[0] == outs[1] == outs[2]
     assert "127.4.35.40" in outs[0] and "127.4.0.1" in outs[0]
+    # auto falls back to one loop when the extra loop's socket or eventfd
+    # cannot be had (here: out of descriptors); an explicit count fails
+    for nofile in ("4", "5"):
+        r = ns.run("prlimit", "--nofile=" + nofile, TUNDRA, "ping", *args, check=False, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert set(r.stdout.split()) == outs[0]
+    r = ns.run("prlimit", "--nofile=4", TUNDRA, "ping", "--threads", "2", *args,
+               check=False, timeout=60)
+    assert r.returncode != 0 and "--threads" in r.stderr
 
 
 def test_listing_exit_status_and_lists(ns):
