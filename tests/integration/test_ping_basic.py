@@ -11,6 +11,20 @@ from pinghelp import events, of, summary, tundra
 pytestmark = pytest.mark.timeout(120)
 
 
+def after_first(replies):
+    """The replies but each target's first. When no socket on the system has
+    asked for timestamps yet, the kernel turns RX stamping on from a work
+    item (net_enable_timestamp() -> netstamp_work), so on a busy machine the
+    first reply can arrive before it has run, without a kernel RX stamp
+    (seen ~3 % of runs under load, with or without this branch's changes)."""
+    seen, out = set(), []
+    for e in replies:
+        if e["target"] in seen:
+            out.append(e)
+        seen.add(e["target"])
+    return out
+
+
 @pytest.fixture
 def ns():
     with Netns("tdping") as n:
@@ -42,7 +56,7 @@ def test_nobody_with_open_range_uses_dgram_and_kernel_tx_stamps(ns):
     assert ev[0]["socket_v4"] == "dgram" and ev[0]["socket_v6"] == "dgram"
     assert ev[0]["timestamps_v4"] == "kernel_tx_rx"
     assert len(of(ev, "reply")) == 4
-    assert all(e["kernel_timestamps"] for e in of(ev, "reply"))
+    assert all(e["kernel_timestamps"] for e in after_first(of(ev, "reply")))
 
 
 def test_nobody_with_closed_range_gets_exact_remedy(ns):
@@ -297,7 +311,7 @@ def test_flood_uses_kernel_rx_stamps_only_unless_tx_stamps_on(ns):
     assert r.returncode == 0, r.stderr
     ev = events(r.stdout)
     assert ev[0]["timestamps_v4"] == "kernel_tx_rx"
-    assert all(e["kernel_timestamps"] for e in of(ev, "reply"))
+    assert all(e["kernel_timestamps"] for e in after_first(of(ev, "reply")))
     # off without -f; a bad value is a clear error
     r = tundra(ns, "-c", "2", "-i", "0.05", "--tx-stamps", "off", "--json", "127.0.0.1")
     assert r.returncode == 0, r.stderr
