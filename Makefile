@@ -41,6 +41,9 @@ CPPFLAGS_ALL := -D_GNU_SOURCE -DTD_VERSION='"$(VERSION)"' -Iinclude -Isrc
 CFLAGS_ALL   := -std=gnu11 $(OPT) -g $(WARN) $(SANFLAGS) -MMD -MP $(CFLAGS)
 LDFLAGS_ALL  := $(SANFLAGS) $(LDFLAGS)
 LDLIBS_ALL   := -lmnl -lyaml -lmicrohttpd -lm -lpthread $(LDLIBS)
+# The tundra binary loads libmicrohttpd (and GnuTLS behind it) only when the
+# exporter starts (src/cli/mhd_lazy.c): ~1 ms and 3 MB less at every start.
+LDLIBS_BIN   := $(filter-out -lmicrohttpd,$(LDLIBS_ALL))
 
 LIB_SRC   := $(sort $(wildcard src/wire/*.c src/probe/*.c src/stack/*.c src/os/*.c))
 CLI_SRC   := $(sort $(wildcard src/cli/*.c))
@@ -73,7 +76,7 @@ $(LIB): $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BIN): $(CLI_OBJ) $(LIB)
-	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS_ALL)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS_BIN)
 
 # ---- unit tests (cmocka) ---------------------------------------------------
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_SUP_OBJ) $(LIB)

@@ -76,6 +76,7 @@ struct td_icmp_sock {
 	enum td_probe_sock kind;
 	enum td_ts_kind ts;
 	uint32_t tskey;            /* OPT_ID of the next send */
+	bool deaf;                 /* td_icmp_mute()d: only TX stamps can arrive */
 	struct {
 		uint32_t target, seq;
 	} txmap[TD_ICMP_TXMAP];
@@ -88,6 +89,10 @@ void td_icmp_close(struct td_icmp_sock *s);
 const char *td_icmp_sock_name(const struct td_icmp_sock *s); /* "dgram" / "raw" */
 const char *td_ts_name(enum td_ts_kind ts);
 
+/* CPUs this process may run on (its affinity mask) minus the other tasks
+ * runnable at this instant (/proc/loadavg), at least 1 (src/os/misc.c). A
+ * second sender loop only pays on a CPU nobody else is using. */
+int td_os_free_cpus(void);
 /* Drop every capability from all sets (and the bounding set where allowed). 0 or -errno. */
 int td_os_drop_caps(void);
 /* True when CAP_NET_RAW is in the effective set. */

@@ -86,9 +86,13 @@ int td_os_drop_caps(void)
 	 * then ambient, then permitted/effective/inheritable. No setuid: this
 	 * works the same under no_new_privs and with file capabilities. */
 	if (cap_effective(CAP_SETPCAP)) {
+		/* Dropping a capability that is not in the set is a no-op, and
+		 * EINVAL marks the first number past the kernel's last one: one
+		 * call per capability, not a read and a drop (~60 syscalls less
+		 * at every start). */
 		for (int c = 0; c <= 63; c++)
-			if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
-				(void)prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
+			if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) && errno == EINVAL)
+				break;
 	}
 	(void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
@@ -326,8 +330,14 @@ int td_icmp_mute(struct td_icmp_sock *s)
 	if (s->family == TD_PROBE_V6) {
 		struct icmp6_filter f;
 		ICMP6_FILTER_SETBLOCKALL(&f);
-		return setsockopt(s->fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof(f)) ? -errno : 0;
+		if (setsockopt(s->fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof(f)))
+			return -errno;
+		s->deaf = true;
+		return 0;
 	}
 	struct icmp_filter f = {.data = ~0u};
-	return setsockopt(s->fd, SOL_RAW, ICMP_FILTER, &f, sizeof(f)) ? -errno : 0;
+	if (setsockopt(s->fd, SOL_RAW, ICMP_FILTER, &f, sizeof(f)))
+		return -errno;
+	s->deaf = true;
+	return 0;
 }

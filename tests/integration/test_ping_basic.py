@@ -5,9 +5,24 @@ import re
 import pytest
 
 from netns import Netns, veth_pair
+from conftest import TUNDRA
 from pinghelp import events, of, summary, tundra
 
 pytestmark = pytest.mark.timeout(120)
+
+
+def after_first(replies):
+    """The replies but each target's first. When no socket on the system has
+    asked for timestamps yet, the kernel turns RX stamping on from a work
+    item (net_enable_timestamp() -> netstamp_work), so on a busy machine the
+    first reply can arrive before it has run, without a kernel RX stamp
+    (seen ~3 % of runs under load, with or without this branch's changes)."""
+    seen, out = set(), []
+    for e in replies:
+        if e["target"] in seen:
+            out.append(e)
+        seen.add(e["target"])
+    return out
 
 
 @pytest.fixture
@@ -41,7 +56,7 @@ def test_nobody_with_open_range_uses_dgram_and_kernel_tx_stamps(ns):
     assert ev[0]["socket_v4"] == "dgram" and ev[0]["socket_v6"] == "dgram"
     assert ev[0]["timestamps_v4"] == "kernel_tx_rx"
     assert len(of(ev, "reply")) == 4
-    assert all(e["kernel_timestamps"] for e in of(ev, "reply"))
+    assert all(e["kernel_timestamps"] for e in after_first(of(ev, "reply")))
 
 
 def test_nobody_with_closed_range_gets_exact_remedy(ns):
@@ -296,7 +311,7 @@ def test_flood_uses_kernel_rx_stamps_only_unless_tx_stamps_on(ns):
     assert r.returncode == 0, r.stderr
     ev = events(r.stdout)
     assert ev[0]["timestamps_v4"] == "kernel_tx_rx"
-    assert all(e["kernel_timestamps"] for e in of(ev, "reply"))
+    assert all(e["kernel_timestamps"] for e in after_first(of(ev, "reply")))
     # off without -f; a bad value is a clear error
     r = tundra(ns, "-c", "2", "-i", "0.05", "--tx-stamps", "off", "--json", "127.0.0.1")
     assert r.returncode == 0, r.stderr
@@ -328,3 +343,39 @@ def test_threads_answer_every_target_once_with_single_thread_stats(ns, mode):
     assert totals["1"] == totals["3"]
     r = tundra(ns, "--threads", "17", "-c", "1", "127.0.0.1")
     assert r.returncode == 2 and "--threads" in r.stderr
+
+
+def test_threads_auto_sweep_lists_every_target_once(ns):
+    # 9000 targets back to back: --threads auto (the default) runs two loops
+    # on a machine with two CPUs; the listing must be the one loop's.
+    ns.run("ip", "link", "set", "lo", "up")
+    args = ["-c", "1", "-W", "1", "--spacing", "0", "--alive", "-g", "127.4.0.1-127.4.35.40"]
+    outs = []
+    for threads in (None, "auto", "1"):
+        r = tundra(ns, *(["--threads", threads] if threads else []), *args)
+        assert r.returncode == 0, r.stderr
+        lines = r.stdout.split()
+        assert len(lines) == 9000 and len(set(lines)) == 9000
+        outs.append(set(lines))
+    assert outs[0] == outs[1] == outs[2]
+    assert "127.4.35.40" in outs[0] and "127.4.0.1" in outs[0]
+    # auto falls back to one loop when the extra loop's socket or eventfd
+    # cannot be had (here: out of descriptors); an explicit count fails
+    for nofile in ("4", "5"):
+        r = ns.run("prlimit", "--nofile=" + nofile, TUNDRA, "ping", *args, check=False, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert set(r.stdout.split()) == outs[0]
+    r = ns.run("prlimit", "--nofile=4", TUNDRA, "ping", "--threads", "2", *args,
+               check=False, timeout=60)
+    assert r.returncode != 0 and "--threads" in r.stderr
+
+
+def test_listing_exit_status_and_lists(ns):
+    # The listing's single pass over the targets also gives fping's exit status.
+    ns.run("ip", "link", "set", "lo", "up")
+    r = tundra(ns, "-c", "1", "-W", "0.3", "--unreachable", "127.0.0.1", "192.0.2.1")
+    assert r.returncode == 1 and r.stdout.split() == ["192.0.2.1"]
+    r = tundra(ns, "-c", "1", "-W", "0.3", "--alive", "127.0.0.1", "192.0.2.1")
+    assert r.returncode == 1 and r.stdout.split() == ["127.0.0.1"]
+    r = tundra(ns, "-c", "1", "-W", "0.3", "--alive", "127.0.0.1", "127.0.0.2")
+    assert r.returncode == 0 and r.stdout.split() == ["127.0.0.1", "127.0.0.2"]

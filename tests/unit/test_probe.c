@@ -789,6 +789,45 @@ static void short_payload_matched_unauthenticated(void **st)
 	td_probe_free(p);
 }
 
+/* The address table is filled on the first lookup: a renamed target and a
+ * target added after that lookup must both be found by address. */
+static void address_lookup_follows_set_addr_and_late_add(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 1;
+	c.payload_len = 8; /* too short to authenticate: matched by address */
+	c.max_targets = 4;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(10, 0, 0, 1), b = v4(10, 0, 0, 2), d = v4(10, 0, 0, 4);
+	td_probe_add(p, &a, NULL);
+	td_probe_add(p, &b, NULL);
+	struct td_probe_addr a2 = v4(10, 0, 0, 3);
+	assert_int_equal(td_probe_set_addr(p, 0, &a2), 0); /* before any lookup */
+	td_probe_start(p, 0);
+	struct sent s0, s1;
+	assert_int_equal(poll1(p, 0, &s0), 1);
+	assert_int_equal(poll1(p, 0, &s1), 1);
+	uint8_t rep[2048];
+	size_t n = make_reply(&s0, rep);
+	deliver(p, 1 * MS, rep, n, &a, TD_PROBE_SOCK_DGRAM); /* the old address: unknown */
+	assert_int_equal(td_probe_target_stats(p, 0)->received, 0);
+	assert_int_equal(td_probe_drops(p, TD_PROBE_DROP_UNKNOWN), 1);
+	deliver(p, 1 * MS, rep, n, &a2, TD_PROBE_SOCK_DGRAM);
+	assert_int_equal(td_probe_target_stats(p, 0)->received, 1);
+	uint32_t id = 0;
+	assert_int_equal(td_probe_add(p, &d, &id), 0); /* after the table was filled */
+	struct sent s2;
+	assert_int_equal(poll1(p, 2 * MS, &s2), 1);
+	assert_int_equal(s2.target, id);
+	n = make_reply(&s2, rep);
+	deliver(p, 3 * MS, rep, n, &d, TD_PROBE_SOCK_DGRAM);
+	assert_int_equal(td_probe_target_stats(p, id)->received, 1);
+	td_probe_free(p);
+}
+
 static void ipv6_reply_matches(void **st)
 {
 	(void)st;
@@ -851,6 +890,7 @@ int main(void)
 		cmocka_unit_test(start_run_merges_with_targets_added_later),
 		cmocka_unit_test(flood_sends_next_on_reply),
 		cmocka_unit_test(short_payload_matched_unauthenticated),
+		cmocka_unit_test(address_lookup_follows_set_addr_and_late_add),
 		cmocka_unit_test(ipv6_reply_matches),
 		cmocka_unit_test(siphash_matches_reference_vector),
 	};
