@@ -168,7 +168,6 @@ void td_tcp_cc_enter_recovery(struct td_tcp_sock *s, uint64_t now)
 {
 	s->ssthresh = s->cc->ssthresh(s, now);
 	s->recover = s->snd_max;
-	s->high_rxt = s->snd_una;
 	s->in_recovery = 1;
 	if (s->sack_ok)
 		s->cwnd = s->ssthresh;
