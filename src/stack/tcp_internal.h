@@ -322,9 +322,10 @@ void td_tcp_rack_on_ack(struct td_tcp_sock *s, uint64_t now);
 void td_tcp_rack_timer(struct td_tcp_sock *s, uint64_t now);
 /* A D-SACK arrived: reo_wnd_mult (§6.2 step 4) and undo (RFC 3708). */
 void td_tcp_rack_on_dsack(struct td_tcp_sock *s, bool rtx);
-/* Arm the probe timeout instead of the RTO when a TLP is allowed (§7.2);
- * returns true when it did. */
-bool td_tcp_tlp_arm(struct td_tcp_sock *s, uint64_t now);
+/* Arm the probe timeout instead of the RTO (running, or restarted now when
+ * restart_rto) when a TLP is allowed and comes first (§7.2); returns true
+ * when it did. */
+bool td_tcp_tlp_arm(struct td_tcp_sock *s, uint64_t now, bool restart_rto);
 /* The PTO fired (§7.3). */
 void td_tcp_tlp_fire(struct td_tcp_sock *s, uint64_t now);
 /* An ACK after the probe (§7.4); dsack: it carried a D-SACK. */

@@ -428,6 +428,8 @@ void td_tcp_output(struct td_tcp_sock *s, uint64_t now)
 			s->snd_max = s->snd_nxt;
 		if (s->rtx_at == TD_NEVER || s->rtx_kind == TT_PERSIST || s->rtx_kind == TT_TLP)
 			td_tcp_timer_rearm_rtx(s, now);
+		else if (is_new && s->sack_ok)
+			td_tcp_tlp_arm(s, now, false); /* RFC 8985 §7.2: after new data */
 		if (fin || len == 0)
 			break;
 	}

@@ -137,6 +137,9 @@ void td_tcp_rack_on_ack(struct td_tcp_sock *s, uint64_t now)
 		td_tcp_timer_touch(s);
 		s->rack_at = TD_NEVER;
 	}
+	/* a probe armed before SACKs or a recovery began gives way to the RTO */
+	if (s->rtx_kind == TT_TLP && (td_tcp_sack_bytes(s) || s->in_recovery))
+		td_tcp_timer_rearm_rtx(s, now);
 }
 
 void td_tcp_rack_timer(struct td_tcp_sock *s, uint64_t now)
@@ -214,17 +217,21 @@ bool td_tcp_rack_spurious_rto(struct td_tcp_sock *s, const struct td_tcp_repr *s
 
 /* §7.2: a probe timeout replaces the RTO while there is data in flight,
  * no recovery, no probe outstanding, and an RTT estimate. */
-bool td_tcp_tlp_arm(struct td_tcp_sock *s, uint64_t now)
+bool td_tcp_tlp_arm(struct td_tcp_sock *s, uint64_t now, bool restart_rto)
 {
+	/* only in the "open" state: with SACKed data outstanding the ACK
+	 * clock runs and RACK's timer covers the tail (Linux: CA_Open only) */
 	if (!s->sack_ok || s->tlp_out || s->in_recovery || s->srtt_us == 0 ||
-	    s->snd_una == s->snd_max || s->state != TD_TCP_ESTABLISHED)
+	    s->snd_una == s->snd_max || s->state != TD_TCP_ESTABLISHED || td_tcp_sack_bytes(s))
 		return false;
 	uint64_t pto = 2ull * s->srtt_us * NS_PER_US;
 	uint32_t flight = s->snd_max - s->snd_una;
 	pto += flight <= td_tcp_data_mss(s) ? TLP_WCDELACK_NS : TLP_MIN_EXTRA_NS;
-	uint64_t rto = (uint64_t)s->rto_ms * NS_PER_MS;
-	if (pto >= rto)
-		return false; /* the RTO comes first anyway */
+	/* the RTO when it would come first (a running one, or one restarted now) */
+	uint64_t rto_at = restart_rto || s->rtx_kind != TT_RTX ? now + (uint64_t)s->rto_ms * NS_PER_MS
+							      : s->rtx_at;
+	if (now + pto >= rto_at)
+		return false;
 	td_tcp_timer_touch(s);
 	s->rtx_kind = TT_TLP;
 	s->rtx_at = now + pto;

@@ -161,7 +161,7 @@ void td_tcp_txrec_sent(struct td_tcp_sock *s, uint32_t seq, uint32_t len, uint64
 	if (!SEQ_GT(end, rec_end))
 		return;
 	/* new bytes: a new record, or the last one grows when the ring is full */
-	if (sb->nrec == sb->rcap) {
+	if (sb->nrec > 0 && sb->nrec >= sb->rcap) {
 		struct tcp_txrec *last = rec_at(sb, sb->nrec - 1);
 		if (last->flags & TXR_SACKED)
 			sb->sacked -= last->end - rec_start(s, sb->nrec - 1);

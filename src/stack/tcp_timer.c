@@ -46,7 +46,7 @@ static uint64_t backed_off_ms(const struct td_tcp_sock *s)
  * earlier tail loss probe (RFC 8985 §7.2) when one is allowed. */
 void td_tcp_timer_rearm_rtx(struct td_tcp_sock *s, uint64_t now)
 {
-	if (td_tcp_tlp_arm(s, now))
+	if (td_tcp_tlp_arm(s, now, true))
 		return;
 	td_tcp_timer_touch(s);
 	s->rtx_kind = TT_RTX;
