@@ -357,6 +357,22 @@ static void note_dsack(struct td_tcp_sock *s, uint32_t l, uint32_t r)
 	s->ack_now = 1;
 }
 
+/* A pure duplicate ACK that a reordering path delivered after a newer one:
+ * its older TSval is no sign of an old duplicate from a previous
+ * incarnation, and its SACK blocks are news. As Linux's
+ * tcp_disordered_ack(): no data, at RCV.NXT, ACK = SND.UNA, no window
+ * change, TSval within one RTO of TS.Recent (RFC 7323 §5.3 aims PAWS at
+ * segments a wrapped sequence space could let in, not at these). */
+static bool disordered_ack(const struct td_tcp_sock *s, const struct td_tcp_repr *seg)
+{
+	if (seg->payload.len || (seg->flags & (TD_TCP_SYN | TD_TCP_FIN)) || !(seg->flags & TD_TCP_ACK))
+		return false;
+	if (seg->seq != s->rcv_nxt || seg->ack != s->snd_una ||
+	    ((uint32_t)seg->window << s->snd_wscale) != s->snd_wnd)
+		return false;
+	return s->ts_recent - seg->opt.tsval <= (uint32_t)s->rto_ms; /* TS clock: 1 ms */
+}
+
 /* The ACK field of a segment in a synchronized state (fifth step). Returns
  * false when the segment must be dropped. */
 static bool process_ack(struct td_tcp_sock *s, const struct td_tcp_repr *seg, uint64_t now)
@@ -549,13 +565,18 @@ static void conn_input(struct td_tcp_sock *s, const struct td_tcp_repr *seg_in, 
 		}
 	}
 
-	/* first: PAWS (RFC 7323 §5.3 R1-R3), not applied to RSTs */
+	/* first: PAWS (RFC 7323 §5.3 R1-R3), not applied to RSTs nor to a
+	 * reordered duplicate ACK */
 	if (s->ts_ok && seg.opt.has_ts && !(fl & TD_TCP_RST) &&
-	    SEQ_LT(seg.opt.tsval, s->ts_recent) && now - s->ts_recent_at < TS_RECENT_MAX_AGE_NS) {
+	    SEQ_LT(seg.opt.tsval, s->ts_recent) && now - s->ts_recent_at < TS_RECENT_MAX_AGE_NS &&
+	    !disordered_ack(s, &seg)) {
 		tcp->c.rx_paws_reject++;
 		if (seg.payload.len && SEQ_LEQ(seg.seq + (uint32_t)seg.payload.len, s->rcv_nxt))
 			note_dsack(s, seg.seq, seg.seq + (uint32_t)seg.payload.len);
-		td_tcp_send_ack(s, now);
+		/* answer what carries sequence space; an ACK answered with an
+		 * ACK could loop (Linux rate-limits these, tcp_oow_rate_limited) */
+		if (seg.payload.len || (fl & (TD_TCP_SYN | TD_TCP_FIN)))
+			td_tcp_send_ack(s, now);
 		return;
 	}
 

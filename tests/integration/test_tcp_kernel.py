@@ -126,6 +126,18 @@ def test_tcp_http_upload_counted_and_stats_json():
         assert json.loads(r.stdout)["received"] == n
         stats = json.loads(curl(ns, "http://10.0.0.2/stats").stdout)
         assert stats["http_upload_bytes"] == n
+        # /upload/stream checks the body against the /bytes stream
+        good = f"/tmp/{ns.name}.good"
+        with open(good, "wb") as f:
+            f.write(tcp_stream.stream(0, 300000))
+        r = json.loads(curl(ns, "-T", good, "http://10.0.0.2/upload/stream").stdout)
+        assert r == {"received": 300000, "stream_ok": True}
+        with open(good, "r+b") as f:
+            f.seek(299999)
+            f.write(b"\x00" if tcp_stream.stream(299999, 1) != b"\x00" else b"\x01")
+        r = json.loads(curl(ns, "-T", good, "http://10.0.0.2/upload/stream").stdout)
+        os.unlink(good)
+        assert r == {"received": 300000, "stream_ok": False}
         assert stats["tcp_rx_bytes"] >= n
         assert curl(ns, "-o", "/dev/null", "-w", "%{http_code}", "http://10.0.0.2/nope",
                     ).stdout == "404"
@@ -204,8 +216,9 @@ IMPAIR = "loss=5%,reorder=2%,dup=1%,delay=20,jitter=5,seed=7"
 
 def _impaired_transfers(ns, n, timeout):
     """Concurrently, on two connections: curl downloads /bytes/n (the stack
-    sends; sha256 checked) and uploads n bytes of the same stream to /upload
-    (the kernel sends; the count is checked). Returns {dir: seconds}."""
+    sends; sha256 checked here) and uploads n bytes of the same stream to
+    /upload/stream (the kernel sends; the stack compares every byte with the
+    stream and counts them). Returns {dir: seconds}."""
     import threading
     out, src = f"/tmp/{ns.name}.dl", f"/tmp/{ns.name}.up"
     with open(src, "wb") as f:
@@ -220,7 +233,7 @@ def _impaired_transfers(ns, n, timeout):
         res[name] = (time.time() - t, r)
 
     ths = [threading.Thread(target=run, args=("down", "-o", out, f"http://10.0.0.2/bytes/{n}")),
-           threading.Thread(target=run, args=("up", "-T", src, "http://10.0.0.2/upload"))]
+           threading.Thread(target=run, args=("up", "-T", src, "http://10.0.0.2/upload/stream"))]
     for t in ths:
         t.start()
     for t in ths:
@@ -234,7 +247,8 @@ def _impaired_transfers(ns, n, timeout):
             h.update(b)
     os.unlink(out)
     assert h.hexdigest() == tcp_stream.sha256(n)
-    assert json.loads(res["up"][1].stdout)["received"] == n
+    up = json.loads(res["up"][1].stdout)
+    assert up["received"] == n and up["stream_ok"] is True  # compared byte for byte
     return {k: v[0] for k, v in res.items()}
 
 

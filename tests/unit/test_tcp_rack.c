@@ -404,6 +404,40 @@ static void tcp_rto_with_sack_resends_only_unsacked_segments(void **state)
 	teardown(&k);
 }
 
+static void tcp_reordered_duplicate_ack_passes_paws_with_its_sack(void **state)
+{
+	(void)state;
+	struct rk k;
+	setup(&k, true);
+	hole_at_first(&k); /* TS.Recent is the peer's clock now */
+	uint32_t newer = k.ptsval;
+	/* a duplicate ACK the peer sent earlier, overtaken on the way: its
+	 * TSval is older, its SACK block new. Not a PAWS drop (Linux's
+	 * tcp_disordered_ack), and no ACK is sent back for it. */
+	struct td_tcp_opts o;
+	memset(&o, 0, sizeof(o));
+	o.has_ts = true;
+	o.tsval = newer - 1;
+	o.tsecr = k.last_tsval;
+	o.sack_count = 1;
+	o.sack[0] = (struct td_tcp_sack_block){k.b + 2 * k.seg, k.b + 4 * k.seg};
+	h_in(&k.h, TD_TCP_ACK, k.pseq, k.b, 65535, &o, NULL, 0);
+	assert_int_equal(ctr(&k)->rx_paws_reject, 0);
+	/* it was taken: three segments SACKed above the first, no reordering
+	 * seen, so reo_wnd is 0 and the first is retransmitted at once */
+	const struct h_seg *r = out(&k);
+	assert_non_null(r);
+	assert_int_equal(r->r.seq, k.b);
+	assert_int_equal(r->r.payload.len, k.seg);
+	assert_null(out(&k));
+	/* an older cumulative ACK with an old TSval is dropped, silently */
+	o.sack_count = 0;
+	h_in(&k.h, TD_TCP_ACK, k.pseq, k.b - 1, 65535, &o, NULL, 0);
+	assert_int_equal(ctr(&k)->rx_paws_reject, 1);
+	assert_int_equal(h_pending(&k.h), 0);
+	teardown(&k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -417,6 +451,7 @@ int main(void)
 		cmocka_unit_test(tcp_dsack_of_a_network_duplicate_does_not_undo),
 		cmocka_unit_test(tcp_spurious_rto_detected_by_timestamp_is_undone),
 		cmocka_unit_test(tcp_rto_with_sack_resends_only_unsacked_segments),
+		cmocka_unit_test(tcp_reordered_duplicate_ack_passes_paws_with_its_sack),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
