@@ -309,8 +309,7 @@ void td_tcp_txrec_unmark_lost(struct td_tcp_sock *s);
 
 /* ---- tcp_rack.c: RACK-TLP loss detection (RFC 8985) ----------------------------- */
 /* A record was delivered (cumulatively or by SACK): §6.2 steps 2-3. */
-void td_tcp_rack_delivered(struct td_tcp_sock *s, const struct tcp_txrec *r, uint32_t start,
-			   uint64_t now);
+void td_tcp_rack_delivered(struct td_tcp_sock *s, const struct tcp_txrec *r, uint64_t now);
 /* §6.2 step 4 (reo_wnd in us) */
 uint32_t td_tcp_rack_reo_wnd(const struct td_tcp_sock *s);
 /* §6.2 step 5: mark records lost; arms the reordering timer for the rest.

@@ -29,10 +29,8 @@ static bool sent_after(uint64_t t1, uint32_t seq1, uint64_t t2, uint32_t seq2)
 	return t1 > t2 || (t1 == t2 && SEQ_GT(seq1, seq2));
 }
 
-void td_tcp_rack_delivered(struct td_tcp_sock *s, const struct tcp_txrec *r, uint32_t start,
-			   uint64_t now)
+void td_tcp_rack_delivered(struct td_tcp_sock *s, const struct tcp_txrec *r, uint64_t now)
 {
-	(void)start;
 	uint64_t rtt_ns = now > r->xmit ? now - r->xmit : 0;
 	/* Step 2: an ACK of a retransmitted segment may be for the original;
 	 * one sooner than min_RTT after the retransmission surely is. */
@@ -250,9 +248,15 @@ void td_tcp_tlp_fire(struct td_tcp_sock *s, uint64_t now)
 	uint32_t have = td_tcp_sbuf_len(s);
 	uint32_t off = s->snd_max - s->snd_una;
 	uint32_t wnd_end = s->snd_una + s->snd_wnd;
+	uint32_t n = td_tcp_txrec_count(s);
+	bool fresh = off < have && SEQ_LT(s->snd_max, wnd_end);
+	if (!fresh && n == 0) {
+		td_tcp_timer_rearm_rtx(s, now); /* nothing to probe with: the RTO */
+		return;
+	}
 	s->tlp_out = 1;
 	tcp->c.tlp_probes++;
-	if (off < have && SEQ_LT(s->snd_max, wnd_end)) {
+	if (fresh) {
 		uint32_t len = have - off;
 		if (len > dmss)
 			len = dmss;
@@ -264,10 +268,7 @@ void td_tcp_tlp_fire(struct td_tcp_sock *s, uint64_t now)
 		s->snd_max = s->snd_nxt;
 		s->tlp_rtx = 0;
 	} else {
-		uint32_t n = td_tcp_txrec_count(s);
 		uint32_t start;
-		if (n == 0)
-			return;
 		struct tcp_txrec *r = td_tcp_txrec_at(s, n - 1, &start);
 		uint32_t from = r->end - start > dmss ? r->end - dmss : start;
 		td_tcp_send_data_at(s, from, r->end - from, now);

@@ -188,7 +188,7 @@ void td_tcp_txrec_cumack(struct td_tcp_sock *s, uint32_t ack, uint64_t now)
 		if (SEQ_GT(r->end, ack))
 			break;
 		if (!(r->flags & TXR_SACKED))
-			td_tcp_rack_delivered(s, r, rec_start(s, i), now);
+			td_tcp_rack_delivered(s, r, now);
 	}
 }
 
@@ -253,7 +253,7 @@ bool td_tcp_sack_update(struct td_tcp_sock *s, const struct td_tcp_opts *o, uint
 			t->flags |= TXR_SACKED;
 			sb->sacked += n;
 			news = true;
-			td_tcp_rack_delivered(s, t, st, now);
+			td_tcp_rack_delivered(s, t, now);
 		}
 	}
 	return news;
