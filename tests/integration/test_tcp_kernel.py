@@ -24,7 +24,7 @@ LONG = os.environ.get("TUNDRA_LONG") == "1"
 BIG = (1 << 30) if LONG else (64 << 20)
 # 100 MB each way under impairment (test_tcp_under_impairment_...): measured
 # times are in docs/tcp.md; the bound is about twice the slower direction.
-BOUND_LONG_S = 1800
+BOUND_LONG_S = 1400
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for namespaces")
 
