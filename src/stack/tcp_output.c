@@ -434,10 +434,12 @@ void td_tcp_output(struct td_tcp_sock *s, uint64_t now)
 			break;
 	}
 
-	/* §3.8.6.1: data waits, the peer's window is zero and nothing is in
-	 * flight to elicit a window update: start probing. */
+	/* §3.8.6.1: data waits, the peer's window is zero (or, §3.8.6.2.1,
+	 * too small for sender SWS avoidance) and nothing is in flight to
+	 * elicit a window update: start probing (persist_expired sends what
+	 * fits in a small window: the override timeout). */
 	uint32_t have = td_tcp_sbuf_len(s);
-	if (have > s->snd_nxt - s->snd_una && s->snd_wnd == 0 && s->snd_nxt == s->snd_una &&
+	if (have > s->snd_nxt - s->snd_una && s->snd_nxt == s->snd_una && s->snd_nxt == s->snd_max &&
 	    s->rtx_at == TD_NEVER)
 		td_tcp_timer_persist(s, now);
 

@@ -94,6 +94,39 @@ static void rec_uncount(struct tcp_sbuf *sb, const struct tcp_txrec *r, uint32_t
 		sb->lost -= n;
 }
 
+#ifdef TD_FUZZING
+/* The fuzzing build checks the records after every change: ends strictly
+ * increasing within the buffer, the totals equal to their flags. */
+static void rec_verify(const struct td_tcp_sock *s)
+{
+	const struct tcp_sbuf *sb = s->sb;
+	if (!sb)
+		return;
+	uint32_t sacked = 0, lost = 0, prev = s->snd_una;
+	if (sb->nrec > sb->rcap)
+		abort();
+	for (uint32_t i = 0; i < sb->nrec; i++) {
+		const struct tcp_txrec *r = rec_at(sb, i);
+		if (!SEQ_GT(r->end, prev) || SEQ_GT(r->end, s->snd_una + sb->len))
+			abort();
+		if ((r->flags & TXR_SACKED) && (r->flags & TXR_LOST))
+			abort();
+		if (r->flags & TXR_SACKED)
+			sacked += r->end - prev;
+		if (r->flags & TXR_LOST)
+			lost += r->end - prev;
+		prev = r->end;
+	}
+	if (sacked != sb->sacked || lost != sb->lost)
+		abort();
+}
+#else
+static void rec_verify(const struct td_tcp_sock *s)
+{
+	(void)s;
+}
+#endif
+
 /* SND.UNA moved by n data bytes (already updated in s). */
 void td_tcp_sbuf_ack(struct td_tcp_sock *s, uint32_t n)
 {
@@ -120,6 +153,7 @@ void td_tcp_sbuf_ack(struct td_tcp_sock *s, uint32_t n)
 			rec_uncount(sb, r, s->snd_una - start);
 		break;
 	}
+	rec_verify(s);
 	if (sb->len == 0)
 		td_tcp_sbuf_free(s);
 }
@@ -170,12 +204,14 @@ void td_tcp_txrec_sent(struct td_tcp_sock *s, uint32_t seq, uint32_t len, uint64
 		last->flags = 0;
 		last->end = end;
 		last->xmit = now;
+		rec_verify(s);
 		return;
 	}
 	struct tcp_txrec *r = rec_at(sb, sb->nrec++);
 	r->end = end;
 	r->xmit = now;
 	r->flags = 0;
+	rec_verify(s);
 }
 
 void td_tcp_txrec_cumack(struct td_tcp_sock *s, uint32_t ack, uint64_t now)
@@ -256,6 +292,7 @@ bool td_tcp_sack_update(struct td_tcp_sock *s, const struct td_tcp_opts *o, uint
 			td_tcp_rack_delivered(s, t, now);
 		}
 	}
+	rec_verify(s);
 	return news;
 }
 
@@ -305,6 +342,7 @@ void td_tcp_txrec_mark_all_lost(struct td_tcp_sock *s)
 		r->flags |= TXR_LOST;
 		sb->lost += r->end - rec_start(s, i);
 	}
+	rec_verify(s);
 }
 
 bool td_tcp_txrec_first_lost(const struct td_tcp_sock *s, uint32_t *start, uint32_t *end)
@@ -339,6 +377,7 @@ void td_tcp_txrec_set_lost(struct td_tcp_sock *s, struct tcp_txrec *r, uint32_t 
 {
 	r->flags |= TXR_LOST;
 	s->sb->lost += r->end - start;
+	rec_verify(s);
 }
 
 void td_tcp_txrec_unmark_lost(struct td_tcp_sock *s)

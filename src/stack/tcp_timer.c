@@ -175,7 +175,27 @@ static void rtx_expired(struct td_tcp_sock *s, uint64_t now)
 static void persist_expired(struct td_tcp_sock *s, uint64_t now)
 {
 	td_tcp_timer_stop_rtx(s);
-	if (s->snd_wnd != 0 || td_tcp_sbuf_len(s) == 0) {
+	if (td_tcp_sbuf_len(s) == 0) {
+		td_tcp_output(s, now);
+		return;
+	}
+	if (s->snd_wnd != 0) {
+		/* RFC 9293 §3.8.6.2.1 (4), the override timeout: the window
+		 * is open but smaller than sender SWS avoidance waits for, and
+		 * nothing in flight will bring an update: send what fits. */
+		uint32_t off = s->snd_nxt - s->snd_una, have = td_tcp_sbuf_len(s);
+		uint32_t len = have > off ? have - off : 0;
+		uint32_t room = s->snd_wnd > off ? s->snd_wnd - off : 0;
+		if (len > room)
+			len = room;
+		if (len > td_tcp_data_mss(s))
+			len = td_tcp_data_mss(s);
+		if (len && s->snd_nxt == s->snd_max) {
+			td_tcp_send_data_at(s, s->snd_nxt, len, now);
+			s->snd_nxt += len;
+			s->snd_max = s->snd_nxt;
+			td_tcp_timer_rearm_rtx(s, now);
+		}
 		td_tcp_output(s, now);
 		return;
 	}
