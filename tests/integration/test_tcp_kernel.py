@@ -269,7 +269,8 @@ def test_tcp_under_impairment_arrives_exact_within_bound():
         for d, who in (("down", "stack sends"), ("up", "kernel sends")):
             print(f"impaired {d} ({who}): {n} bytes in {took[d]:.1f} s, "
                   f"{n / 1024 / took[d]:.0f} KB/s")
-        print(f"impaired: ours/kernel sender rate {took['up'] / took['down']:.2f}; "
+        kcc = ns.run("sysctl", "-n", "net.ipv4.tcp_congestion_control").stdout.strip()
+        print(f"impaired: ours/kernel ({kcc}) sender rate {took['up'] / took['down']:.2f}; "
               f"retransmits {s['tcp_retransmits']} (fast {s['tcp_fast_retransmits']}, "
               f"sack {s['tcp_sack_retransmits']}, rto {s['tcp_rto_expired']})")
         assert wall < bound, f"{n} bytes each way took {wall:.0f} s, bound {bound} s"
