@@ -150,6 +150,9 @@ void td_tcp_rack_timer(struct td_tcp_sock *s, uint64_t now)
 	}
 }
 
+/* Back to the window before the reduction. A fast recovery in progress
+ * ends here: its exit would set cwnd to ssthresh, now the restored (maybe
+ * still initial, "arbitrarily high") one. */
 static void undo(struct td_tcp_sock *s)
 {
 	if (s->prior_ssthresh > s->ssthresh)
@@ -158,6 +161,11 @@ static void undo(struct td_tcp_sock *s)
 		s->cwnd = s->prior_cwnd;
 	s->undo_ok = 0;
 	s->ccs.epoch_start = 0;
+	if (s->in_recovery && !s->in_loss) {
+		s->in_recovery = 0;
+		s->dupacks = 0;
+		td_tcp_rack_recovery_done(s);
+	}
 }
 
 void td_tcp_rack_on_dsack(struct td_tcp_sock *s, bool rtx)

@@ -319,6 +319,32 @@ static void tcp_dsack_for_every_retransmission_undoes_reduction(void **state)
 	teardown(&k);
 }
 
+static void tcp_dsack_undo_during_recovery_ends_it_at_the_old_window(void **state)
+{
+	(void)state;
+	struct rk k;
+	setup(&k, false);
+	hole_at_first(&k);
+	uint32_t before = cwnd(&k);
+	h_advance(&k.h, 10); /* T+50: retransmitted, recovery up to the fourth */
+	assert_int_equal(out(&k)->r.seq, k.b);
+	/* the late original arrives (partial ACK), then the retransmission as
+	 * a duplicate: undone while the recovery is still open */
+	h_advance(&k.h, 2);
+	ack(&k, k.b + 2 * k.seg, 0, 0, NULL);
+	h_advance(&k.h, 40);
+	uint32_t blk[2] = {k.b, k.b + k.seg};
+	ack(&k, k.b + 2 * k.seg, 0, 1, blk);
+	assert_int_equal(ctr(&k)->undo_dsack, 1);
+	assert_int_equal(cwnd(&k), before);
+	/* the full ACK must not "deflate" to the restored initial ssthresh */
+	h_advance(&k.h, 5);
+	ack(&k, k.b + 4 * k.seg, 0, 0, NULL);
+	assert_true(cwnd(&k) <= before + 2 * k.seg); /* at most slow start's step */
+	assert_int_equal(ctr(&k)->fast_retransmits, 1);
+	teardown(&k);
+}
+
 static void tcp_dsack_of_a_network_duplicate_does_not_undo(void **state)
 {
 	(void)state;
@@ -448,6 +474,7 @@ int main(void)
 		cmocka_unit_test(tcp_tlp_sends_new_data_when_it_can),
 		cmocka_unit_test(tcp_dsack_reports_duplicate_segments_first_once),
 		cmocka_unit_test(tcp_dsack_for_every_retransmission_undoes_reduction),
+		cmocka_unit_test(tcp_dsack_undo_during_recovery_ends_it_at_the_old_window),
 		cmocka_unit_test(tcp_dsack_of_a_network_duplicate_does_not_undo),
 		cmocka_unit_test(tcp_spurious_rto_detected_by_timestamp_is_undone),
 		cmocka_unit_test(tcp_rto_with_sack_resends_only_unsacked_segments),
