@@ -165,6 +165,7 @@ static void undo(struct td_tcp_sock *s)
 		s->in_recovery = 0;
 		s->dupacks = 0;
 		td_tcp_rack_recovery_done(s);
+		td_tcp_txrec_unmark_lost(s); /* RACK marks again what is really lost */
 	}
 }
 
