@@ -180,8 +180,9 @@ void td_tcp_txrec_sent(struct td_tcp_sock *s, uint32_t seq, uint32_t len, uint64
 		return;
 	uint32_t end = seq + len;
 	uint32_t rec_end = sb->nrec ? rec_at(sb, sb->nrec - 1)->end : s->snd_una;
-	/* bytes sent before: a retransmission of every record it touches */
-	for (uint32_t i = rec_find(s, seq); i < sb->nrec; i++) {
+	/* bytes sent before: a retransmission of every record it touches (new
+	 * data, the common case, skips the search) */
+	for (uint32_t i = SEQ_LT(seq, rec_end) ? rec_find(s, seq) : sb->nrec; i < sb->nrec; i++) {
 		struct tcp_txrec *r = rec_at(sb, i);
 		if (!SEQ_LT(rec_start(s, i), end))
 			break;
