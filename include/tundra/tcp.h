@@ -168,7 +168,8 @@ uint64_t td_tcp_buf_bytes(const struct td_tcp *tcp);
 	X(conn_timeouts) X(conn_resets_rx) X(conn_refused) X(active_opens)            \
 	X(passive_opens) X(established) X(time_wait_reused) X(mem_limit_drop)         \
 	X(icmp_ptb) X(icmp_unreach) X(delayed_acks) X(tx_window_updates)          \
-	X(conn_limit_refused)
+	X(conn_limit_refused) X(rack_lost) X(tlp_probes) X(tlp_recoveries) X(rx_dsack)    \
+	X(tx_dsack) X(undo_dsack) X(undo_rto)
 
 struct td_tcp_counters {
 #define TD_TCP_X(n) uint64_t n;

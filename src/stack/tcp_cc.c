@@ -51,7 +51,7 @@ static void reno_on_ack(struct td_tcp_sock *s, uint32_t acked, uint64_t now)
 static void reno_on_rto(struct td_tcp_sock *s, uint64_t now)
 {
 	(void)now;
-	s->cwnd = s->mss; /* RFC 5681 §3.1: LW = 1 SMSS */
+	s->cwnd = td_tcp_data_mss(s); /* RFC 5681 §3.1: LW = 1 SMSS (of data) */
 	s->ccs.bytes_acked = 0;
 }
 
@@ -150,7 +150,7 @@ static uint32_t cubic_ssthresh(struct td_tcp_sock *s, uint64_t now)
 static void cubic_on_rto(struct td_tcp_sock *s, uint64_t now)
 {
 	(void)now;
-	s->cwnd = s->mss; /* §4.8: as RFC 5681 */
+	s->cwnd = td_tcp_data_mss(s); /* §4.8: as RFC 5681 */
 	s->ccs.epoch_start = 0;
 	s->ccs.bytes_acked = 0;
 }
@@ -175,7 +175,6 @@ void td_tcp_cc_enter_recovery(struct td_tcp_sock *s, uint64_t now)
 {
 	s->ssthresh = s->cc->ssthresh(s, now);
 	s->recover = s->snd_max;
-	s->high_rxt = s->snd_una;
 	s->in_recovery = 1;
 	if (s->sack_ok)
 		s->cwnd = s->ssthresh;

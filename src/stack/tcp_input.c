@@ -344,6 +344,35 @@ static void fin_received(struct td_tcp_sock *s, uint64_t now)
 	}
 }
 
+/* RFC 2883 §4: a segment (or part) that arrived before is reported as
+ * the first SACK block of the ACK it provokes; acked at once (§4.2 of RFC
+ * 5681: a duplicate should be acknowledged immediately). */
+static void note_dsack(struct td_tcp_sock *s, uint32_t l, uint32_t r)
+{
+	if (!s->sack_ok || !SEQ_LT(l, r))
+		return;
+	s->dsack_l = l;
+	s->dsack_r = r;
+	s->dsack_pending = 1;
+	s->ack_now = 1;
+}
+
+/* A pure duplicate ACK that a reordering path delivered after a newer one:
+ * its older TSval is no sign of an old duplicate from a previous
+ * incarnation, and its SACK blocks are news. As Linux's
+ * tcp_disordered_ack(): no data, at RCV.NXT, ACK = SND.UNA, no window
+ * change, TSval within one RTO of TS.Recent (RFC 7323 §5.3 aims PAWS at
+ * segments a wrapped sequence space could let in, not at these). */
+static bool disordered_ack(const struct td_tcp_sock *s, const struct td_tcp_repr *seg)
+{
+	if (seg->payload.len || (seg->flags & (TD_TCP_SYN | TD_TCP_FIN)) || !(seg->flags & TD_TCP_ACK))
+		return false;
+	if (seg->seq != s->rcv_nxt || seg->ack != s->snd_una ||
+	    ((uint32_t)seg->window << s->snd_wscale) != s->snd_wnd)
+		return false;
+	return s->ts_recent - seg->opt.tsval <= (uint32_t)s->rto_ms; /* TS clock: 1 ms */
+}
+
 /* The ACK field of a segment in a synchronized state (fifth step). Returns
  * false when the segment must be dropped. */
 static bool process_ack(struct td_tcp_sock *s, const struct td_tcp_repr *seg, uint64_t now)
@@ -363,7 +392,10 @@ static bool process_ack(struct td_tcp_sock *s, const struct td_tcp_repr *seg, ui
 		return false;
 	}
 	uint32_t win = (uint32_t)seg->window << s->snd_wscale;
-	bool sack_news = td_tcp_sack_update(s, &seg->opt);
+	bool dsack, dsack_rtx;
+	bool sack_news = td_tcp_sack_update(s, &seg->opt, ack, now, &dsack, &dsack_rtx);
+	if (dsack)
+		td_tcp_rack_on_dsack(s, dsack_rtx);
 	if (s->user_open)
 		s->probes = 0; /* the peer is alive (see persist_expired) */
 	uint32_t dmss = td_tcp_data_mss(s);
@@ -382,21 +414,26 @@ static bool process_ack(struct td_tcp_sock *s, const struct td_tcp_repr *seg, ui
 			if (d < 60000)
 				td_tcp_rtt_sample(s, d * 1000);
 		}
+		if (s->sack_ok)
+			td_tcp_txrec_cumack(s, ack, now); /* RACK learns from them first */
+		bool spurious_rto = td_tcp_rack_spurious_rto(s, seg);
 		s->snd_una = ack;
 		td_tcp_sbuf_ack(s, data_acked);
 		if (SEQ_LT(s->snd_nxt, s->snd_una))
 			s->snd_nxt = s->snd_una;
-		if (SEQ_LT(s->high_rxt, s->snd_una))
-			s->high_rxt = s->snd_una;
 		s->backoff = 0;
 		if (s->in_recovery) {
 			if (SEQ_GEQ(ack, s->recover)) {
-				/* RFC 6582 §3.2 step 3, full ACK: deflate */
+				/* RFC 6582 §3.2 step 3, full ACK: deflate. After an
+				 * RTO (in_loss) cwnd is where slow start took it. */
 				uint32_t flight = s->snd_max - s->snd_una;
 				uint32_t w = flight + s->mss;
-				s->cwnd = s->ssthresh < w || s->sack_ok ? s->ssthresh : w;
+				if (!s->in_loss)
+					s->cwnd = s->ssthresh < w || s->sack_ok ? s->ssthresh : w;
 				s->in_recovery = 0;
+				s->in_loss = 0;
 				s->dupacks = 0;
+				td_tcp_rack_recovery_done(s);
 			} else if (!s->sack_ok) {
 				/* partial ACK: retransmit the first unacknowledged
 				 * segment, deflate by the amount acked, add one SMSS */
@@ -409,8 +446,10 @@ static bool process_ack(struct td_tcp_sock *s, const struct td_tcp_repr *seg, ui
 				if (s->cwnd < s->mss)
 					s->cwnd = s->mss;
 				td_tcp_timer_rearm_rtx(s, now);
+			} else if (s->in_loss) {
+				s->cc->on_ack(s, data_acked, now); /* slow start after the RTO */
 			}
-		} else {
+		} else if (!spurious_rto) {
 			s->dupacks = 0;
 			s->cc->on_ack(s, data_acked, now);
 		}
@@ -439,14 +478,13 @@ static bool process_ack(struct td_tcp_sock *s, const struct td_tcp_repr *seg, ui
 				break;
 			}
 		}
-	} else if (ack == s->snd_una && s->snd_max != s->snd_una && seg->payload.len == 0 &&
-		   !(seg->flags & (TD_TCP_SYN | TD_TCP_FIN)) && (win == s->snd_wnd || sack_news)) {
-		/* RFC 5681 §2 duplicate ACK (or one carrying new SACK information,
-		 * RFC 6675 §5) */
+	} else if (!s->sack_ok && ack == s->snd_una && s->snd_max != s->snd_una &&
+		   seg->payload.len == 0 && !(seg->flags & (TD_TCP_SYN | TD_TCP_FIN)) &&
+		   win == s->snd_wnd) {
+		/* RFC 5681 §2 duplicate ACK. With SACK, RACK (tcp_rack.c)
+		 * decides what is lost instead of a count of these. */
 		s->dupacks++;
-		bool lost = s->dupacks >= TCP_DUPTHRESH ||
-			    (s->sack_ok && td_tcp_sack_bytes(s) > (TCP_DUPTHRESH - 1) * (uint32_t)s->mss);
-		if (!s->in_recovery && lost) {
+		if (!s->in_recovery && s->dupacks >= TCP_DUPTHRESH) {
 			/* RFC 6582 §3.2 step 1: only if this loss is past "recover" */
 			if (SEQ_GT(ack, s->recover) || s->recover == s->iss || s->recover == 0) {
 				td_tcp_cc_enter_recovery(s, now);
@@ -454,21 +492,19 @@ static bool process_ack(struct td_tcp_sock *s, const struct td_tcp_repr *seg, ui
 				tcp->c.retransmits++;
 				s->retransmits++;
 				s->rtt_timing = 0;
-				uint32_t len = dmss;
-				if (s->sack_ok) {
-					uint32_t hs, he;
-					if (td_tcp_sack_next_hole(s, s->snd_una, &hs, &he) && he - hs < len)
-						len = he - hs;
-				}
-				td_tcp_send_data_at(s, s->snd_una, len, now);
-				s->high_rxt = s->snd_una + len;
+				td_tcp_send_data_at(s, s->snd_una, dmss, now);
 				td_tcp_timer_rearm_rtx(s, now);
 			} else {
 				tcp->c.spurious_dup++;
 			}
-		} else if (s->in_recovery && !s->sack_ok) {
+		} else if (s->in_recovery) {
 			s->cwnd += s->mss; /* RFC 6582 §3.2 step 4 / RFC 5681 §3.2 step 4 */
 		}
+	}
+	if (s->sack_ok) {
+		(void)sack_news;
+		td_tcp_tlp_acked(s, dsack, now);
+		td_tcp_rack_on_ack(s, now);
 	}
 
 	/* window update (fifth step): SND.WL1 / SND.WL2 prevent old segments
@@ -529,11 +565,18 @@ static void conn_input(struct td_tcp_sock *s, const struct td_tcp_repr *seg_in, 
 		}
 	}
 
-	/* first: PAWS (RFC 7323 §5.3 R1-R3), not applied to RSTs */
+	/* first: PAWS (RFC 7323 §5.3 R1-R3), not applied to RSTs nor to a
+	 * reordered duplicate ACK */
 	if (s->ts_ok && seg.opt.has_ts && !(fl & TD_TCP_RST) &&
-	    SEQ_LT(seg.opt.tsval, s->ts_recent) && now - s->ts_recent_at < TS_RECENT_MAX_AGE_NS) {
+	    SEQ_LT(seg.opt.tsval, s->ts_recent) && now - s->ts_recent_at < TS_RECENT_MAX_AGE_NS &&
+	    !disordered_ack(s, &seg)) {
 		tcp->c.rx_paws_reject++;
-		td_tcp_send_ack(s, now);
+		if (seg.payload.len && SEQ_LEQ(seg.seq + (uint32_t)seg.payload.len, s->rcv_nxt))
+			note_dsack(s, seg.seq, seg.seq + (uint32_t)seg.payload.len);
+		/* answer what carries sequence space; an ACK answered with an
+		 * ACK could loop (Linux rate-limits these, tcp_oow_rate_limited) */
+		if (seg.payload.len || (fl & (TD_TCP_SYN | TD_TCP_FIN)))
+			td_tcp_send_ack(s, now);
 		return;
 	}
 
@@ -551,9 +594,12 @@ static void conn_input(struct td_tcp_sock *s, const struct td_tcp_repr *seg_in, 
 			seg.flags &= (uint8_t)~TD_TCP_FIN;
 			fl = seg.flags;
 		} else {
-			if (SEQ_LT(seg.seq, s->rcv_nxt))
+			if (SEQ_LT(seg.seq, s->rcv_nxt)) {
 				tcp->c.rx_dup_segs++;
-			else
+				if (seg.payload.len)
+					note_dsack(s, seg.seq, SEQ_MIN(seg.seq + (uint32_t)seg.payload.len,
+								       s->rcv_nxt));
+			} else
 				tcp->c.rx_unacceptable++;
 			if (!(fl & TD_TCP_RST)) {
 				if (s->state == TD_TCP_TIME_WAIT && (fl & TD_TCP_FIN))
@@ -603,6 +649,8 @@ static void conn_input(struct td_tcp_sock *s, const struct td_tcp_repr *seg_in, 
 	 * what passes the right edge will come again */
 	if (SEQ_LT(seg.seq, s->rcv_nxt)) {
 		uint32_t cut = s->rcv_nxt - seg.seq;
+		if (seg.payload.len)
+			note_dsack(s, seg.seq, seg.seq + SEQ_MIN(cut, (uint32_t)seg.payload.len));
 		if (cut >= seg.payload.len) {
 			if (cut > seg.payload.len)
 				seg.flags &= (uint8_t)~TD_TCP_FIN; /* the FIN too was seen */
@@ -673,6 +721,8 @@ static void conn_input(struct td_tcp_sock *s, const struct td_tcp_repr *seg_in, 
 			s->ack_now = 1;
 		} else {
 			bool in_order = seg.seq == s->rcv_nxt;
+			if (!in_order && td_tcp_reass_holds(s, seg.seq, seg.seq + n))
+				note_dsack(s, seg.seq, seg.seq + n); /* RFC 2883 §4 case 2 */
 			int r = td_tcp_reass_insert(s, seg.seq, seg.payload.ptr, n);
 			if (r < 0) {
 				if (r == -ENOMEM)
@@ -776,7 +826,10 @@ bool td_tcp_icmp_error(struct td_tcp *tcp, uint64_t now, const struct td_tcp_tup
 		s->mss = (uint16_t)mss;
 		if (s->state >= TD_TCP_ESTABLISHED) {
 			/* resend what was too big, without a congestion response */
-			s->snd_nxt = s->snd_una;
+			if (s->sack_ok && td_tcp_txrec_count(s))
+				td_tcp_txrec_mark_all_lost(s);
+			else
+				s->snd_nxt = s->snd_una;
 			s->rtt_timing = 0;
 			td_tcp_output(s, now);
 		}

@@ -21,8 +21,7 @@
 #define NS_PER_US 1000ull
 #define TD_NEVER UINT64_MAX
 
-#define TCP_OOO_MAX 8     /* out-of-order ranges held by a receiver */
-#define TCP_SB_MAX 16     /* SACKed ranges held by a sender's scoreboard */
+#define TCP_OOO_MAX 32    /* out-of-order ranges held by a receiver (in the on-demand buffer) */
 #define TCP_IW_SEGS 10    /* RFC 6928 */
 #define TCP_DUPTHRESH 3   /* RFC 5681 / RFC 6675 */
 #define TCP_WSCALE_MAX 14 /* RFC 7323 §2.3 */
@@ -46,16 +45,26 @@ struct tcp_rbuf {
 	uint8_t data[];
 };
 
-/* Send buffer: bytes from SND.UNA on (sent and unsent), plus the SACK
- * scoreboard (RFC 6675 §3) of ranges above SND.UNA the peer reported. */
-struct tcp_range {
-	uint32_t start, end;
+/* Send buffer: bytes from SND.UNA on (sent and unsent), plus one record per
+ * transmission of the bytes sent so far: the sender's scoreboard (RFC 6675
+ * §3) and RACK's per-segment state (RFC 8985 §5.2) in one. Records cover
+ * [SND.UNA, SND.UNA + recorded) contiguously: record i spans from the end of
+ * record i-1 (SND.UNA for the first) to its end. */
+struct tcp_txrec {
+	uint64_t xmit;  /* ns: when these bytes were last (re)transmitted */
+	uint32_t end;   /* sequence number after the last byte */
+	uint8_t flags;  /* TXR_* */
 };
+#define TXR_SACKED 0x1u  /* the peer holds them (SACK) */
+#define TXR_LOST 0x2u    /* deemed lost, not retransmitted since */
+#define TXR_RETRANS 0x4u /* retransmitted at least once */
 
 struct tcp_sbuf {
 	uint32_t cap, head, len;
-	uint8_t nsack;
-	struct tcp_range sack[TCP_SB_MAX];
+	uint32_t charged;        /* bytes charged to the memory ceiling */
+	struct tcp_txrec *rec;   /* ring of rcap records */
+	uint32_t rcap, rhead, nrec;
+	uint32_t sacked, lost;   /* bytes in SACKED / LOST records */
 	uint8_t data[];
 };
 
@@ -72,7 +81,7 @@ struct tcp_cc_state {
 
 struct td_tcp_cc_ops;
 
-enum tcp_timer_kind { TT_NONE = 0, TT_RTX, TT_PERSIST };
+enum tcp_timer_kind { TT_NONE = 0, TT_RTX, TT_PERSIST, TT_TLP };
 
 /* Control block (see also issue 7's goal of <= 512 bytes: buffers and the
  * scoreboard live in the on-demand buffers, not here). */
@@ -129,6 +138,13 @@ struct td_tcp_sock {
 	unsigned in_accq : 1;       /* child on its listener's accept queue */
 	unsigned touched : 1;       /* on the touched list */
 	unsigned out_pending : 1;   /* sent from a callback: output once they all ran (touched list) */
+	unsigned in_loss : 1;       /* recovery after an RTO (slow start, RFC 6675 §5.1) */
+	unsigned rack_reord : 1;    /* RACK saw reordering (RFC 8985 §6.2 step 3) */
+	unsigned dsack_round_on : 1;
+	unsigned dsack_pending : 1; /* dsack_l/dsack_r to send */
+	unsigned tlp_out : 1;       /* a tail loss probe is unacknowledged (§7.4) */
+	unsigned tlp_rtx : 1;       /* ... and it was a retransmission */
+	unsigned undo_ok : 1;       /* the reduction in force may be undone */
 
 	uint16_t mss;         /* effective send MSS (payload bytes per segment, without options) */
 	uint16_t our_mss;     /* what we advertise */
@@ -153,7 +169,23 @@ struct td_tcp_sock {
 	uint32_t rtt_seq;
 	uint64_t rtt_start;
 	/* congestion control */
-	uint32_t cwnd, ssthresh, recover, high_rxt;
+	uint32_t cwnd, ssthresh, recover;
+	uint32_t prior_cwnd, prior_ssthresh; /* before the last reduction, for undo (RFC 3708) */
+	uint32_t undo_retrans;               /* retransmissions not yet shown spurious (RFC 3708 §3) */
+	uint32_t undo_marker;                /* SND.UNA when that reduction was made */
+	uint32_t loss_tsval;                 /* TSval of the first RTO retransmission (RFC 3522) */
+	/* RFC 8985 RACK-TLP (SACK connections) */
+	uint64_t rack_xmit;    /* ns: send time of the most recently sent delivered segment */
+	uint64_t rack_at;      /* reordering-window timer (§6.3), TD_NEVER when off */
+	uint32_t rack_end;     /* its end sequence number */
+	uint32_t rack_rtt_us;  /* RTT measured with that segment */
+	uint32_t min_rtt_us;   /* smallest RTT seen (0: none yet) */
+	uint32_t rack_fack;    /* highest end sequence delivered (reordering test) */
+	uint32_t dsack_round;  /* SND.NXT when reo_wnd_mult last grew (§6.2 step 4) */
+	uint32_t tlp_end;      /* SND.MAX when the outstanding TLP was sent (§7.4) */
+	uint8_t reo_mult, reo_persist;
+	/* RFC 2883: a duplicate segment to report as the first SACK block */
+	uint32_t dsack_l, dsack_r;
 	struct tcp_cc_state ccs;
 	uint32_t sndbuf, rcvbuf;
 	uint32_t retransmits;
@@ -263,6 +295,8 @@ uint16_t td_tcp_cookie_check(const struct td_tcp *tcp, const struct td_tcp_tuple
 int td_tcp_reass_insert(struct td_tcp_sock *s, uint32_t seq, const uint8_t *data, uint32_t len);
 uint32_t td_tcp_reass_read(struct td_tcp_sock *s, uint8_t *out, uint32_t len);
 void td_tcp_reass_free(struct td_tcp_sock *s);
+/* Is [l, r) already held out of order? (a duplicate: RFC 2883) */
+bool td_tcp_reass_holds(const struct td_tcp_sock *s, uint32_t l, uint32_t r);
 uint32_t td_tcp_rcv_buffered(const struct td_tcp_sock *s);
 /* SACK blocks for the next segment (RFC 2018 §4), up to max. */
 unsigned td_tcp_reass_sack_blocks(const struct td_tcp_sock *s, struct td_tcp_sack_block *out,
@@ -281,17 +315,59 @@ const uint8_t *td_tcp_sbuf_peek(struct td_tcp_sock *s, uint32_t off, uint32_t le
 void td_tcp_sbuf_pieces(const struct td_tcp_sock *s, uint32_t off, uint32_t len,
 			struct td_bytes out[2]);
 void td_tcp_sbuf_free(struct td_tcp_sock *s);
-/* Merge the SACK blocks of an ACK into the scoreboard; returns true when new
- * bytes were SACKed. */
-bool td_tcp_sack_update(struct td_tcp_sock *s, const struct td_tcp_opts *o);
+/* A data segment [seq, seq+len) leaves at now: a new record, or a
+ * retransmission of recorded bytes (tcp_output.c calls it for every one). */
+void td_tcp_txrec_sent(struct td_tcp_sock *s, uint32_t seq, uint32_t len, uint64_t now);
+/* Records below ack were delivered cumulatively: RACK learns from them
+ * (call before td_tcp_sbuf_ack, which drops them). */
+void td_tcp_txrec_cumack(struct td_tcp_sock *s, uint32_t ack, uint64_t now);
+/* Mark the SACK blocks of an ACK in the records (RFC 2018, RFC 6675 §3);
+ * returns true when new bytes were SACKed. *dsack: an RFC 2883 D-SACK came
+ * with it, *dsack_rtx: it reported a retransmitted record. */
+bool td_tcp_sack_update(struct td_tcp_sock *s, const struct td_tcp_opts *o, uint32_t ack,
+			uint64_t now, bool *dsack, bool *dsack_rtx);
 uint32_t td_tcp_sack_bytes(const struct td_tcp_sock *s);
-uint32_t td_tcp_sack_highest(const struct td_tcp_sock *s);
+uint32_t td_tcp_lost_bytes(const struct td_tcp_sock *s);
 bool td_tcp_sack_is_sacked(const struct td_tcp_sock *s, uint32_t seq, uint32_t *run_end);
-/* RFC 6675 §4 NextSeg() rule 1: first unSACKed byte >= from below the highest SACKed byte. */
-bool td_tcp_sack_next_hole(const struct td_tcp_sock *s, uint32_t from, uint32_t *start,
-			uint32_t *end);
-/* RFC 6675 pipe estimate (bytes). */
+/* RFC 6675 §4 pipe as RFC 8985 keeps it: bytes sent and neither
+ * acknowledged, SACKed nor deemed lost (a retransmission counts again). */
 uint32_t td_tcp_sack_pipe(const struct td_tcp_sock *s);
+/* Every unSACKed record is deemed lost (RTO, RFC 6675 §5.1; PTB). */
+void td_tcp_txrec_mark_all_lost(struct td_tcp_sock *s);
+/* First record deemed lost: [*start, *end); false when none. */
+bool td_tcp_txrec_first_lost(const struct td_tcp_sock *s, uint32_t *start, uint32_t *end);
+uint32_t td_tcp_txrec_count(const struct td_tcp_sock *s);
+/* Record i (0 = at SND.UNA) and its first sequence number. */
+struct tcp_txrec *td_tcp_txrec_at(struct td_tcp_sock *s, uint32_t i, uint32_t *start);
+void td_tcp_txrec_set_lost(struct td_tcp_sock *s, struct tcp_txrec *r, uint32_t start);
+/* Forget every loss mark (a spurious RTO). */
+void td_tcp_txrec_unmark_lost(struct td_tcp_sock *s);
+
+/* ---- tcp_rack.c: RACK-TLP loss detection (RFC 8985) ----------------------------- */
+/* A record was delivered (cumulatively or by SACK): §6.2 steps 2-3. */
+void td_tcp_rack_delivered(struct td_tcp_sock *s, const struct tcp_txrec *r, uint64_t now);
+/* §6.2 step 4 (reo_wnd in us) */
+uint32_t td_tcp_rack_reo_wnd(const struct td_tcp_sock *s);
+/* §6.2 step 5: mark records lost; arms the reordering timer for the rest.
+ * Returns true when records were newly marked lost. */
+bool td_tcp_rack_detect_loss(struct td_tcp_sock *s, uint64_t now);
+/* After an ACK was processed: detect losses, enter recovery, (re)arm TLP. */
+void td_tcp_rack_on_ack(struct td_tcp_sock *s, uint64_t now);
+/* The reordering timer fired (§6.3). */
+void td_tcp_rack_timer(struct td_tcp_sock *s, uint64_t now);
+/* A D-SACK arrived: reo_wnd_mult (§6.2 step 4) and undo (RFC 3708). */
+void td_tcp_rack_on_dsack(struct td_tcp_sock *s, bool rtx);
+/* Arm the probe timeout instead of the RTO (running, or restarted now when
+ * restart_rto) when a TLP is allowed and comes first (§7.2); returns true
+ * when it did. */
+bool td_tcp_tlp_arm(struct td_tcp_sock *s, uint64_t now, bool restart_rto);
+/* The PTO fired (§7.3). */
+void td_tcp_tlp_fire(struct td_tcp_sock *s, uint64_t now);
+/* An ACK after the probe (§7.4); dsack: it carried a D-SACK. */
+void td_tcp_tlp_acked(struct td_tcp_sock *s, bool dsack, uint64_t now);
+void td_tcp_rack_recovery_done(struct td_tcp_sock *s);
+/* Eifel detection after an RTO; true when it undid the timeout's reduction. */
+bool td_tcp_rack_spurious_rto(struct td_tcp_sock *s, const struct td_tcp_repr *seg);
 
 /* ---- tcp_socket.c: buffer memory ---------------------------------------------- */
 /* malloc(size) through the module's small cache of idle buffers; release

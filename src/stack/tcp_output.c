@@ -93,7 +93,16 @@ static void fill_opts(struct td_tcp_sock *s, struct td_tcp_repr *r, uint64_t now
 	if (s->sack_ok && (r->flags & TD_TCP_ACK) && !(r->flags & TD_TCP_RST)) {
 		/* RFC 2018 §3: up to 4 blocks, 3 alongside timestamps */
 		unsigned max = s->ts_ok ? 3 : 4;
-		o->sack_count = (uint8_t)td_tcp_reass_sack_blocks(s, o->sack, max);
+		unsigned n = 0;
+		if (s->dsack_pending) {
+			/* RFC 2883 §4: a duplicate is reported in the first
+			 * block, once */
+			o->sack[n++] = (struct td_tcp_sack_block){s->dsack_l, s->dsack_r};
+			s->dsack_pending = 0;
+			s->tcp->c.tx_dsack++;
+		}
+		n += td_tcp_reass_sack_blocks(s, o->sack + n, max - n);
+		o->sack_count = (uint8_t)n;
 	}
 }
 
@@ -127,6 +136,13 @@ static void xmit(struct td_tcp_sock *s, uint32_t seq, uint8_t flags, uint32_t of
 			s->rcv_adv = s->rcv_nxt + w;
 		s->zero_wnd_adv = w == 0;
 		fill_opts(s, &r, now);
+	}
+	if (len && s->sack_ok) {
+		/* RACK's send times (RFC 8985 §5.2): a record per segment, also
+		 * for each segment a super-segment stands for */
+		uint32_t step = gso && len > gso ? gso : len;
+		for (uint32_t o = 0; o < len; o += step)
+			td_tcp_txrec_sent(s, seq + o, len - o < step ? len - o : step, now);
 	}
 	int rc;
 	uint32_t gmax;
@@ -321,48 +337,30 @@ uint32_t td_tcp_tso_burst(const struct td_tcp_sock *s)
 	return (gmax - 60) / dmss * dmss;
 }
 
-/* RFC 6675 §5 step (C): while pipe < cwnd, send NextSeg(): first a hole
- * below the highest SACKed byte not yet retransmitted (rule 1), then new data
- * (rule 2). Returns true if it sent something. */
-static bool sack_recovery_send(struct td_tcp_sock *s, uint64_t now)
+/* RFC 6675 §5 step (C) with RACK's marks (RFC 8985 §6.1): while pipe <
+ * cwnd, retransmit the first segment deemed lost (NextSeg() rule 1: only
+ * lost ones, so reordered data is not resent); new data follows in
+ * td_tcp_output (rule 2). Returns true if it sent something. */
+static bool send_lost(struct td_tcp_sock *s, uint64_t now)
 {
 	bool sent = false;
 	uint32_t dmss = td_tcp_data_mss(s);
-	for (int guard = 0; guard < 64; guard++) {
-		uint32_t pipe = td_tcp_sack_pipe(s);
-		if (pipe >= s->cwnd)
+	for (int guard = 0; guard < 256; guard++) {
+		uint32_t st, en;
+		if (td_tcp_sack_pipe(s) >= s->cwnd || !td_tcp_txrec_first_lost(s, &st, &en))
 			break;
-		uint32_t hs, he;
-		if (td_tcp_sack_next_hole(s, s->high_rxt, &hs, &he)) {
-			uint32_t len = he - hs < dmss ? he - hs : dmss;
-			td_tcp_send_data_at(s, hs, len, now);
-			s->high_rxt = hs + len;
+		while (SEQ_LT(st, en)) {
+			uint32_t len = en - st < dmss ? en - st : dmss;
+			td_tcp_send_data_at(s, st, len, now);
+			st += len;
 			s->retransmits++;
 			s->tcp->c.sack_retransmits++;
 			s->tcp->c.retransmits++;
-			sent = true;
-			continue;
 		}
-		/* rule 2: new data within the peer's window */
-		uint32_t have = td_tcp_sbuf_len(s);
-		uint32_t off = s->snd_nxt - s->snd_una;
-		uint32_t wnd_end = s->snd_una + s->snd_wnd;
-		if (off >= have || !SEQ_LT(s->snd_nxt, wnd_end))
-			break;
-		uint32_t len = have - off;
-		if (len > dmss)
-			len = dmss;
-		if (len > wnd_end - s->snd_nxt)
-			len = wnd_end - s->snd_nxt;
-		if (len < dmss && !s->nodelay && !s->fin_queued && len < have - off)
-			break;
-		td_tcp_send_data_at(s, s->snd_nxt, len, now);
-		s->snd_nxt += len;
-		if (SEQ_GT(s->snd_nxt, s->snd_max))
-			s->snd_max = s->snd_nxt;
+		s->undo_retrans++;
 		sent = true;
 	}
-	if (sent && s->rtx_at == TD_NEVER)
+	if (sent && (s->rtx_at == TD_NEVER || s->rtx_kind == TT_TLP))
 		td_tcp_timer_rearm_rtx(s, now);
 	return sent;
 }
@@ -402,8 +400,8 @@ void td_tcp_output(struct td_tcp_sock *s, uint64_t now)
 		return;
 	}
 
-	if (s->in_recovery && s->sack_ok && td_tcp_sack_bytes(s) > 0)
-		sent_ack = sack_recovery_send(s, now);
+	if (s->sack_ok && td_tcp_lost_bytes(s))
+		sent_ack = send_lost(s, now);
 
 	uint32_t dmss = td_tcp_data_mss(s);
 	/* With TSO (the IP layer's offloads) new data leaves as super-segments
@@ -419,9 +417,9 @@ void td_tcp_output(struct td_tcp_sock *s, uint64_t now)
 		while (SEQ_LT(s->snd_nxt, s->snd_max) && td_tcp_sack_is_sacked(s, s->snd_nxt, &run_end))
 			s->snd_nxt = SEQ_MIN(run_end, s->snd_max);
 		uint32_t off = s->snd_nxt - s->snd_una;
-		/* bytes in flight: what SND.NXT is ahead of SND.UNA, or the RFC
-		 * 6675 pipe estimate during SACK recovery */
-		uint32_t flight = (s->in_recovery && s->sack_ok) ? td_tcp_sack_pipe(s) : off;
+		/* bytes in flight: what SND.NXT is ahead of SND.UNA, or with SACK
+		 * the RFC 6675 pipe (SACKed and lost bytes are not in flight) */
+		uint32_t flight = s->sack_ok ? td_tcp_sack_pipe(s) : off;
 		uint32_t wnd = s->snd_wnd < s->cwnd ? s->snd_wnd : s->cwnd;
 		/* a FIN is retransmitted at snd_nxt == end of data after go-back-N */
 		uint32_t avail = off < have ? have - off : 0;
@@ -483,16 +481,20 @@ void td_tcp_output(struct td_tcp_sock *s, uint64_t now)
 			s->fin_sent = 1;
 		if (SEQ_GT(s->snd_nxt, s->snd_max))
 			s->snd_max = s->snd_nxt;
-		if (s->rtx_at == TD_NEVER || s->rtx_kind == TT_PERSIST)
+		if (s->rtx_at == TD_NEVER || s->rtx_kind == TT_PERSIST || s->rtx_kind == TT_TLP)
 			td_tcp_timer_rearm_rtx(s, now);
+		else if (is_new && s->sack_ok)
+			td_tcp_tlp_arm(s, now, false); /* RFC 8985 §7.2: after new data */
 		if (fin || len == 0)
 			break;
 	}
 
-	/* §3.8.6.1: data waits, the peer's window is zero and nothing is in
-	 * flight to elicit a window update: start probing. */
+	/* §3.8.6.1: data waits, the peer's window is zero (or, §3.8.6.2.1,
+	 * too small for sender SWS avoidance) and nothing is in flight to
+	 * elicit a window update: start probing (persist_expired sends what
+	 * fits in a small window: the override timeout). */
 	uint32_t have = td_tcp_sbuf_len(s);
-	if (have > s->snd_nxt - s->snd_una && s->snd_wnd == 0 && s->snd_nxt == s->snd_una &&
+	if (have > s->snd_nxt - s->snd_una && s->snd_nxt == s->snd_una && s->snd_nxt == s->snd_max &&
 	    s->rtx_at == TD_NEVER)
 		td_tcp_timer_persist(s, now);
 

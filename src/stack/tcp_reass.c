@@ -162,3 +162,13 @@ unsigned td_tcp_reass_sack_blocks(const struct td_tcp_sock *s, struct td_tcp_sac
 	}
 	return n;
 }
+
+bool td_tcp_reass_holds(const struct td_tcp_sock *s, uint32_t l, uint32_t r)
+{
+	if (!s->rb)
+		return false;
+	for (unsigned i = 0; i < s->rb->nooo; i++)
+		if (SEQ_LEQ(s->rb->ooo[i].start, l) && SEQ_GEQ(s->rb->ooo[i].end, r))
+			return true;
+	return false;
+}

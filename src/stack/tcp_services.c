@@ -38,6 +38,8 @@ struct svc_conn {
 	bool keep_alive, body_to_eof;
 	uint32_t head_len;
 	uint64_t body_left, body_got;
+	bool verify;          /* POST /upload/stream: the body must be the /bytes stream */
+	bool body_bad;        /* ... and it was not */
 	uint64_t stream_left; /* /bytes/N body still to send */
 	char *resp;           /* header (+ small body) still to send */
 	uint32_t resp_len, resp_off;
@@ -328,7 +330,10 @@ static void http_request(struct svc_conn *c, char *head)
 			return;
 		}
 	}
-	if ((!strcmp(method, "POST") || !strcmp(method, "PUT")) && !strcmp(path, "/upload")) {
+	if ((!strcmp(method, "POST") || !strcmp(method, "PUT")) &&
+	    (!strcmp(path, "/upload") || !strcmp(path, "/upload/stream"))) {
+		c->verify = !strcmp(path, "/upload/stream");
+		c->body_bad = false;
 		if (header_value(head, "Transfer-Encoding", v, sizeof(v)) && strcasecmp(v, "identity") != 0) {
 			c->keep_alive = false;
 			static const char msg[] = "send a Content-Length\n";
@@ -347,14 +352,34 @@ static void http_request(struct svc_conn *c, char *head)
 		c->hstate = H_BODY;
 		return;
 	}
-	static const char msg[] = "not found: try /stats, /bytes/N, POST /upload\n";
+	static const char msg[] = "not found: try /stats, /bytes/N, POST /upload, POST /upload/stream\n";
 	http_respond(c, 404, "Not Found", "text/plain", msg, sizeof(msg) - 1, 0);
+}
+
+/* /upload/stream: compare n body bytes, at body offset c->body_got, with
+ * the /bytes stream (so an upload is checked byte for byte, not only counted). */
+static void upload_check(struct svc_conn *c, const uint8_t *p, size_t n)
+{
+	uint8_t want[4096];
+	uint64_t off = c->body_got;
+	while (c->verify && !c->body_bad && n) {
+		size_t k = n < sizeof(want) ? n : sizeof(want);
+		td_tcp_stream_fill(want, off, k);
+		if (memcmp(want, p, k) != 0)
+			c->body_bad = true;
+		p += k;
+		off += k;
+		n -= k;
+	}
 }
 
 static void upload_done(struct svc_conn *c)
 {
 	char body[96];
-	int n = snprintf(body, sizeof(body), "{\"received\": %llu}\n", (unsigned long long)c->body_got);
+	int n = c->verify ? snprintf(body, sizeof(body), "{\"received\": %llu, \"stream_ok\": %s}\n",
+				     (unsigned long long)c->body_got, c->body_bad ? "false" : "true")
+			  : snprintf(body, sizeof(body), "{\"received\": %llu}\n",
+				     (unsigned long long)c->body_got);
 	http_respond(c, 200, "OK", "application/json", body, (size_t)n, 0);
 }
 
@@ -398,6 +423,7 @@ static bool do_http(struct svc_conn *c)
 			size_t extra = c->head_len - hl;
 			if (c->hstate == H_BODY) {
 				uint64_t take = c->body_to_eof || extra < c->body_left ? extra : c->body_left;
+				upload_check(c, buf + hl, (size_t)take);
 				c->body_got += take;
 				svc->upload_bytes += take;
 				if (!c->body_to_eof)
@@ -428,6 +454,7 @@ static bool do_http(struct svc_conn *c)
 				upload_done(c);
 				continue;
 			}
+			upload_check(c, buf, (size_t)n);
 			c->body_got += (uint64_t)n;
 			svc->upload_bytes += (uint64_t)n;
 			if (!c->body_to_eof) {

@@ -207,7 +207,8 @@ struct td_tcp_sock *td_tcp_sock_alloc(struct td_tcp *tcp)
 	s->sndbuf = tcp->cfg.sndbuf;
 	s->rcvbuf = tcp->cfg.rcvbuf;
 	s->cc = td_tcp_cc_get(tcp->cfg.cc);
-	s->rtx_at = s->delack_at = s->ka_at = TD_NEVER;
+	s->rtx_at = s->delack_at = s->ka_at = s->rack_at = TD_NEVER;
+	s->reo_mult = 1;
 	td_tcp_timer_touch(s);
 	s->anext = tcp->active;
 	if (tcp->active)
@@ -453,7 +454,7 @@ void td_tcp_conn_closed(struct td_tcp_sock *s, int err)
 		td_tcp_hash_remove(s);
 	s->state = TD_TCP_CLOSED;
 	td_tcp_timer_stop_rtx(s);
-	s->delack_at = s->ka_at = TD_NEVER;
+	s->delack_at = s->ka_at = s->rack_at = TD_NEVER;
 	td_tcp_sbuf_free(s);
 	if (s->parent) {
 		struct td_tcp_sock *lst = s->parent;

@@ -42,9 +42,12 @@ static uint64_t backed_off_ms(const struct td_tcp_sock *s)
 	return clamp_rto(s, ms);
 }
 
-/* RFC 6298 §5.1 / §5.3: (re)start the timer to expire after RTO. */
+/* RFC 6298 §5.1 / §5.3: (re)start the timer to expire after RTO, or the
+ * earlier tail loss probe (RFC 8985 §7.2) when one is allowed. */
 void td_tcp_timer_rearm_rtx(struct td_tcp_sock *s, uint64_t now)
 {
+	if (td_tcp_tlp_arm(s, now, true))
+		return;
 	td_tcp_timer_touch(s);
 	s->rtx_kind = TT_RTX;
 	s->rtx_at = now + backed_off_ms(s) * NS_PER_MS;
@@ -81,6 +84,7 @@ void td_tcp_enter_time_wait(struct td_tcp_sock *s, uint64_t now)
 	s->state = TD_TCP_TIME_WAIT;
 	td_tcp_timer_touch(s);
 	td_tcp_timer_stop_rtx(s);
+	s->rack_at = TD_NEVER;
 	td_tcp_sbuf_free(s);
 	s->ka_at = now + 2ull * s->tcp->cfg.msl_ms * NS_PER_MS;
 }
@@ -88,6 +92,8 @@ void td_tcp_enter_time_wait(struct td_tcp_sock *s, uint64_t now)
 uint64_t td_tcp_sock_deadline(const struct td_tcp_sock *s)
 {
 	uint64_t d = s->rtx_at;
+	if (s->rack_at < d)
+		d = s->rack_at;
 	if (s->delack_at < d)
 		d = s->delack_at;
 	if (s->ka_at < d)
@@ -135,19 +141,61 @@ static void rtx_expired(struct td_tcp_sock *s, uint64_t now)
 		return;
 	}
 	tcp->c.rto_expired++;
+	if (!s->in_loss) {
+		/* what an undo restores (RFC 3522 / RFC 3708) */
+		s->prior_cwnd = s->in_recovery ? s->prior_cwnd : s->cwnd;
+		s->prior_ssthresh = s->in_recovery ? s->prior_ssthresh : s->ssthresh;
+		s->undo_marker = s->snd_una;
+		s->undo_retrans = 0;
+		s->undo_ok = !s->in_recovery || s->undo_ok;
+	}
+	bool first = s->backoff == 0;
 	td_tcp_cc_on_rto(s, now); /* RFC 5681 §3.1 */
 	s->backoff++;          /* RFC 6298 §5.5 */
 	s->rtt_timing = 0;     /* Karn: retransmitted data gives no sample */
-	s->snd_nxt = s->snd_una; /* §5.4: retransmit the earliest unacknowledged segment */
-	s->high_rxt = s->snd_una;
+	s->tlp_out = 0;
+	if (s->sack_ok && td_tcp_txrec_count(s)) {
+		/* RFC 6675 §5.1 / RFC 8985 §6.3: every unSACKed segment is
+		 * deemed lost and retransmitted as cwnd grows back from one
+		 * segment; SACKed ones are skipped, losses among the
+		 * retransmissions are found by RACK without another timeout. */
+		td_tcp_txrec_mark_all_lost(s);
+		s->in_recovery = 1;
+		s->in_loss = 1;
+		s->rack_at = TD_NEVER;
+	} else {
+		s->snd_nxt = s->snd_una; /* §5.4: retransmit the earliest unacknowledged segment */
+	}
 	td_tcp_timer_rearm_rtx(s, now); /* §5.6 */
 	td_tcp_output(s, now);
+	if (s->in_loss && first)
+		s->loss_tsval = s->ts_sent; /* RFC 3522 §2: the retransmission's TSval */
 }
 
 static void persist_expired(struct td_tcp_sock *s, uint64_t now)
 {
 	td_tcp_timer_stop_rtx(s);
-	if (s->snd_wnd != 0 || td_tcp_sbuf_len(s) == 0) {
+	if (td_tcp_sbuf_len(s) == 0) {
+		td_tcp_output(s, now);
+		return;
+	}
+	if (s->snd_wnd != 0) {
+		/* RFC 9293 §3.8.6.2.1 (4), the override timeout: the window
+		 * is open but smaller than sender SWS avoidance waits for, and
+		 * nothing in flight will bring an update: send what fits. */
+		uint32_t off = s->snd_nxt - s->snd_una, have = td_tcp_sbuf_len(s);
+		uint32_t len = have > off ? have - off : 0;
+		uint32_t room = s->snd_wnd > off ? s->snd_wnd - off : 0;
+		if (len > room)
+			len = room;
+		if (len > td_tcp_data_mss(s))
+			len = td_tcp_data_mss(s);
+		if (len && s->snd_nxt == s->snd_max) {
+			td_tcp_send_data_at(s, s->snd_nxt, len, now);
+			s->snd_nxt += len;
+			s->snd_max = s->snd_nxt;
+			td_tcp_timer_rearm_rtx(s, now);
+		}
 		td_tcp_output(s, now);
 		return;
 	}
@@ -209,9 +257,15 @@ static void sock_expired(struct td_tw_entry *e, uint64_t now, void *ctx)
 	}
 	if (!sock_live(s))
 		return;
+	if (s->rack_at <= now)
+		td_tcp_rack_timer(s, now);
+	if (!sock_live(s))
+		return;
 	if (s->rtx_at <= now) {
 		if (s->rtx_kind == TT_PERSIST)
 			persist_expired(s, now);
+		else if (s->rtx_kind == TT_TLP)
+			td_tcp_tlp_fire(s, now);
 		else
 			rtx_expired(s, now);
 	}

@@ -22,6 +22,9 @@ PEER = os.path.join(HERE, "tcp_peer.py")
 PY = "/usr/bin/python3"
 LONG = os.environ.get("TUNDRA_LONG") == "1"
 BIG = (1 << 30) if LONG else (64 << 20)
+# 100 MB each way under impairment (test_tcp_under_impairment_...): measured
+# times are in docs/tcp.md; the bound is about twice the slower direction.
+BOUND_LONG_S = 1400
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for namespaces")
 
@@ -123,6 +126,18 @@ def test_tcp_http_upload_counted_and_stats_json():
         assert json.loads(r.stdout)["received"] == n
         stats = json.loads(curl(ns, "http://10.0.0.2/stats").stdout)
         assert stats["http_upload_bytes"] == n
+        # /upload/stream checks the body against the /bytes stream
+        good = f"/tmp/{ns.name}.good"
+        with open(good, "wb") as f:
+            f.write(tcp_stream.stream(0, 300000))
+        r = json.loads(curl(ns, "-T", good, "http://10.0.0.2/upload/stream").stdout)
+        assert r == {"received": 300000, "stream_ok": True}
+        with open(good, "r+b") as f:
+            f.seek(299999)
+            f.write(b"\x00" if tcp_stream.stream(299999, 1) != b"\x00" else b"\x01")
+        r = json.loads(curl(ns, "-T", good, "http://10.0.0.2/upload/stream").stdout)
+        os.unlink(good)
+        assert r == {"received": 300000, "stream_ok": False}
         assert stats["tcp_rx_bytes"] >= n
         assert curl(ns, "-o", "/dev/null", "-w", "%{http_code}", "http://10.0.0.2/nope",
                     ).stdout == "404"
@@ -196,30 +211,70 @@ def test_tcp_kernel_option_sysctls_interoperate(sack, ts, ws, ecn):
         st.stop()
 
 
+IMPAIR = "loss=5%,reorder=2%,dup=1%,delay=20,jitter=5,seed=7"
+
+
+def _impaired_transfers(ns, n, timeout):
+    """Concurrently, on two connections: curl downloads /bytes/n (the stack
+    sends; sha256 checked here) and uploads n bytes of the same stream to
+    /upload/stream (the kernel sends; the stack compares every byte with the
+    stream and counts them). Returns {dir: seconds}."""
+    import threading
+    out, src = f"/tmp/{ns.name}.dl", f"/tmp/{ns.name}.up"
+    with open(src, "wb") as f:
+        for off in range(0, n, 1 << 20):
+            f.write(tcp_stream.stream(off, min(1 << 20, n - off)))
+    res = {}
+
+    def run(name, *args):
+        t = time.time()
+        r = ns.run("curl", "-sS", "--retry", "0", "--max-time", str(timeout), *args,
+                   timeout=timeout + 30, check=False)
+        res[name] = (time.time() - t, r)
+
+    ths = [threading.Thread(target=run, args=("down", "-o", out, f"http://10.0.0.2/bytes/{n}")),
+           threading.Thread(target=run, args=("up", "-T", src, "http://10.0.0.2/upload/stream"))]
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join()
+    os.unlink(src)
+    for name, (took, r) in res.items():
+        assert r.returncode == 0, f"{name}: curl {r.returncode} after {took:.0f} s: {r.stderr}"
+    h = hashlib.sha256()
+    with open(out, "rb") as f:
+        for b in iter(lambda: f.read(1 << 20), b""):
+            h.update(b)
+    os.unlink(out)
+    assert h.hexdigest() == tcp_stream.sha256(n)
+    up = json.loads(res["up"][1].stdout)
+    assert up["received"] == n and up["stream_ok"] is True  # compared byte for byte
+    return {k: v[0] for k, v in res.items()}
+
+
 def test_tcp_under_impairment_arrives_exact_within_bound():
-    # 5 % loss, 2 % reorder, 1 % duplication, 20 ms delay + 5 ms jitter each
-    # way: about 2 MB each way is what the suite's time budget allows (at 50 ms
-    # RTT and 5 % loss TCP moves ~100-200 KB/s; ~45 s here); the bound is 150 s.
-    # Under TUNDRA_LONG the issue's 100 MB need ~500-1000 s per direction at
-    # those rates (Mathis: MSS/RTT * 1.22/sqrt(p)); 595 s was too short for the
-    # download (2026-11-22), so the long bounds are 2400 s per transfer, 3600 s in all.
+    # 5 % loss, 2 % reorder, 1 % duplication, 20 ms delay + 0-5 ms jitter,
+    # each way (input and output of the stack): n bytes each way at the same
+    # time, our TCP sending one, the kernel's the other. 2 MB in `make check`;
+    # the issue's 100 MB each way under TUNDRA_LONG (`make check-long`).
+    # Bounds: see docs/tcp.md "Under impairment" for the measured times.
     n = (100 << 20) if LONG else (2 << 20)
+    bound = BOUND_LONG_S if LONG else 120
     with Netns() as ns:
-        st = Stack(ns, "--impair", "loss=5%,reorder=2%,dup=1%,delay=20,jitter=5,seed=7",
-                   "--slots", "8192")
+        st = Stack(ns, "--impair", IMPAIR, "--slots", "8192")
         t0 = time.time()
-        out = f"/tmp/{ns.name}.dl"
-        curl(ns, "--retry", "0", "-o", out, f"http://10.0.0.2/bytes/{n}", timeout=2400 if LONG else 150)
-        with open(out, "rb") as f:
-            assert hashlib.sha256(f.read()).hexdigest() == tcp_stream.sha256(n)
-        os.unlink(out)
-        r = peer(ns, "echo", "10.0.0.2", "7", str(n // 2), timeout=2400 if LONG else 150)
-        assert r["ok"]
-        took = time.time() - t0
-        print(f"impaired: {n} bytes down + {n // 2} echoed in {took:.1f} s")
-        assert took < (3600 if LONG else 150)
-        s = st.stop()
-        assert s["transport"]["tcp_retransmits"] > 0
+        took = _impaired_transfers(ns, n, bound)
+        wall = time.time() - t0
+        s = st.stop()["transport"]
+        for d, who in (("down", "stack sends"), ("up", "kernel sends")):
+            print(f"impaired {d} ({who}): {n} bytes in {took[d]:.1f} s, "
+                  f"{n / 1024 / took[d]:.0f} KB/s")
+        kcc = ns.run("sysctl", "-n", "net.ipv4.tcp_congestion_control").stdout.strip()
+        print(f"impaired: ours/kernel ({kcc}) sender rate {took['up'] / took['down']:.2f}; "
+              f"retransmits {s['tcp_retransmits']} (fast {s['tcp_fast_retransmits']}, "
+              f"sack {s['tcp_sack_retransmits']}, rto {s['tcp_rto_expired']})")
+        assert wall < bound, f"{n} bytes each way took {wall:.0f} s, bound {bound} s"
+        assert s["tcp_retransmits"] > 0
 
 
 @pytest.mark.parametrize("target", ["10.0.0.1:5001", "[fd00::1]:5002"])

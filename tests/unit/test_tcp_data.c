@@ -455,6 +455,29 @@ static void tcp_zero_window_probes_with_backoff(void **state)
 	teardown_abort(&k);
 }
 
+static void tcp_small_window_sends_after_override_timeout(void **state)
+{
+	(void)state;
+	struct conn k;
+	setup(&k, NULL, NULL);
+	/* the peer offered 64 KB once and now leaves 100 bytes open: less
+	 * than a segment and than half the largest window, so sender SWS
+	 * avoidance holds the data, and nothing in flight will bring an update */
+	pack(&k, k.iss + 1, 100, NULL);
+	assert_int_equal(td_tcp_send(k.c, blob, 3000, k.h.now), 3000);
+	assert_int_equal(h_pending(&k.h), 0);
+	/* RFC 9293 §3.8.6.2.1 (4): the override timeout sends what fits */
+	h_advance(&k.h, 199);
+	assert_int_equal(h_pending(&k.h), 0);
+	h_advance(&k.h, 1);
+	const struct h_seg *d = h_out(&k.h);
+	assert_non_null(d);
+	assert_int_equal(d->r.seq, k.iss + 1);
+	assert_int_equal(d->r.payload.len, 100);
+	assert_null(h_out(&k.h));
+	teardown_abort(&k);
+}
+
 static void tcp_orphan_stuck_in_zero_window_gives_up(void **state)
 {
 	(void)state;
@@ -731,6 +754,7 @@ int main(void)
 		cmocka_unit_test(tcp_three_dupacks_fast_retransmit_and_newreno_partial_ack),
 		cmocka_unit_test(tcp_sack_recovery_retransmits_only_holes),
 		cmocka_unit_test(tcp_zero_window_probes_with_backoff),
+		cmocka_unit_test(tcp_small_window_sends_after_override_timeout),
 		cmocka_unit_test(tcp_orphan_stuck_in_zero_window_gives_up),
 		cmocka_unit_test(tcp_receive_window_closes_and_reopens_with_update),
 		cmocka_unit_test(tcp_cubic_grows_concave_then_convex_after_loss),
