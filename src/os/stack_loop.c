@@ -95,8 +95,10 @@ static unsigned read_batch(struct loop *L, uint8_t *buf, uint64_t now, unsigned 
 	unsigned k = 0;
 	while (k < max) {
 		ssize_t n = read(r->tun_fd, buf, RX_BUF);
-		if (n <= 0)
+		if (n <= 0) {
+			r->tun_reads_empty++;
 			break;
+		}
 		k++;
 		r->tun_reads++;
 		size_t hs = r->vnet_hdr_len;
