@@ -103,6 +103,7 @@ struct td_stack_run {
 	int exit_status;   /* of the command (its exit code, or 128 + signal) */
 	int stop_signal;   /* signal that stopped the loop, or 0 */
 	uint64_t tun_reads, tun_writes, tun_write_errors, wakeups;
+	uint64_t tun_reads_empty;    /* reads that found nothing (EAGAIN): the cost of ending a batch */
 };
 
 /* Block SIGINT/SIGTERM/SIGUSR1/SIGCHLD and run until one of SIGINT/SIGTERM,

@@ -216,8 +216,9 @@ static void print_text(FILE *f, struct td_stack *st, const struct td_stack_run *
 			fprintf(f, "%-26s %llu\n", name, (unsigned long long)v);
 	}
 	if (run)
-		fprintf(f, "%-26s %llu\n%-26s %llu\n%-26s %llu\n", "tun_reads",
-			(unsigned long long)run->tun_reads, "tun_writes",
+		fprintf(f, "%-26s %llu\n%-26s %llu\n%-26s %llu\n%-26s %llu\n", "tun_reads",
+			(unsigned long long)run->tun_reads, "tun_reads_empty",
+			(unsigned long long)run->tun_reads_empty, "tun_writes",
 			(unsigned long long)run->tun_writes, "tun_write_errors",
 			(unsigned long long)run->tun_write_errors);
 }
@@ -254,11 +255,11 @@ static void print_json(FILE *f, struct td_stack *st, const struct td_stack_run *
 	}
 	fprintf(f, "}");
 	if (run)
-		fprintf(f, ", \"tun\": {\"reads\": %llu, \"writes\": %llu, \"write_errors\": %llu, "
-			   "\"wakeups\": %llu, \"vnet_hdr_len\": %u}",
-			(unsigned long long)run->tun_reads, (unsigned long long)run->tun_writes,
-			(unsigned long long)run->tun_write_errors, (unsigned long long)run->wakeups,
-			run->vnet_hdr_len);
+		fprintf(f, ", \"tun\": {\"reads\": %llu, \"reads_empty\": %llu, \"writes\": %llu, "
+			   "\"write_errors\": %llu, \"wakeups\": %llu, \"vnet_hdr_len\": %u}",
+			(unsigned long long)run->tun_reads, (unsigned long long)run->tun_reads_empty,
+			(unsigned long long)run->tun_writes, (unsigned long long)run->tun_write_errors,
+			(unsigned long long)run->wakeups, run->vnet_hdr_len);
 	fprintf(f, "}\n");
 }
 

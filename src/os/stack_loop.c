@@ -14,6 +14,9 @@
 
 #define RX_BUF (65536 + 16) /* a 64 KB GSO super-packet and its virtio-net header */
 #define GSO_BUF (65535 + 16)
+/* After a wakeup that found one packet, this many wakeups read one packet
+ * and go back to epoll; the next reads to EAGAIN again (a probe for bulk). */
+#define LONE_RUN 16
 
 static uint64_t clock_ns(clockid_t id)
 {
@@ -28,6 +31,7 @@ struct loop {
 	size_t gso_len;    /* bytes of it still to write (0: none pending) */
 	uint64_t real_off; /* realtime - monotonic, read once: pcap stamps without a second clock read */
 	bool want_out;     /* the TUN refused a write (EAGAIN): wait for EPOLLOUT */
+	unsigned lone;     /* wakeups left that read a single packet (see LONE_RUN) */
 	pid_t child;
 };
 
@@ -82,17 +86,19 @@ static bool flush(struct loop *L, uint64_t now)
 	return true;
 }
 
-/* Read up to batch packets; returns how many. What a packet makes the stack
+/* Read up to max packets; returns how many. What a packet makes the stack
  * send is written before the next read: a TUN write cannot be batched, and
  * the read that finally says EAGAIN must not sit on the reply's path. */
-static unsigned read_batch(struct loop *L, uint8_t *buf, uint64_t now)
+static unsigned read_batch(struct loop *L, uint8_t *buf, uint64_t now, unsigned max)
 {
 	struct td_stack_run *r = L->r;
 	unsigned k = 0;
-	while (k < r->batch) {
+	while (k < max) {
 		ssize_t n = read(r->tun_fd, buf, RX_BUF);
-		if (n <= 0)
+		if (n <= 0) {
+			r->tun_reads_empty++;
 			break;
+		}
 		k++;
 		r->tun_reads++;
 		size_t hs = r->vnet_hdr_len;
@@ -106,6 +112,27 @@ static unsigned read_batch(struct loop *L, uint8_t *buf, uint64_t now)
 			flush(L, now);
 	}
 	return k;
+}
+
+/*
+ * One packet per wakeup (ping, request/response) is the latency path: there
+ * the read after the packet only says EAGAIN, one syscall per packet that
+ * the level-triggered epoll answers anyway - and when this thread shares a
+ * CPU with the peer, the peer runs its reply only once we sleep. So after a
+ * wakeup that found a single packet, the next LONE_RUN wakeups read one
+ * packet each and return to epoll_wait (which returns at once if more are
+ * queued); then one wakeup reads to EAGAIN again and finds out whether
+ * packets now come in runs (bulk), which restores full batches.
+ */
+static void read_ready(struct loop *L, uint8_t *buf, uint64_t now)
+{
+	if (L->lone) {
+		L->lone--;
+		read_batch(L, buf, now, 1);
+		return;
+	}
+	if (read_batch(L, buf, now, L->r->batch) <= 1)
+		L->lone = LONE_RUN;
 }
 
 static int spawn(struct loop *L, const sigset_t *old)
@@ -212,7 +239,7 @@ int td_stack_run(struct td_stack_run *r)
 				until = dl;
 			unsigned got = 0;
 			uint64_t t = now;
-			while (t < until && !(got = read_batch(&L, buf, t)))
+			while (t < until && !(got = read_batch(&L, buf, t, r->batch)))
 				t = clock_ns(CLOCK_MONOTONIC);
 			if (got) {
 				now = t;
@@ -239,7 +266,7 @@ int td_stack_run(struct td_stack_run *r)
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.u32 == 0) {
 				if (evs[i].events & EPOLLIN)
-					read_batch(&L, buf, now);
+					read_ready(&L, buf, now);
 				continue;
 			}
 			struct signalfd_siginfo si;

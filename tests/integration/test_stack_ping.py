@@ -1,5 +1,6 @@
 """tundra stack answers the kernel's ping over IPv4 and IPv6, any size up to 65507, without loss."""
 import re
+import time
 
 import pytest
 
@@ -54,3 +55,23 @@ def test_stack_tundra_ping_both_families():
                            dst, check=False)
                 assert r.returncode == 0, (dst, size, r.stdout, r.stderr)
                 assert re.search(r"\b3 received|received 3|\b0(\.0+)?% (packet )?loss", r.stdout), r.stdout
+
+
+@pytest.mark.timeout(60)
+def test_stack_loop_lone_echo_costs_no_empty_read_and_bulk_keeps_batches():
+    """One packet per wakeup: no read that only says EAGAIN (epoll says it);
+    a TCP bulk transfer still reads many packets per wakeup."""
+    with Netns() as ns, Stack(ns, "--offload=off") as st:
+        r = ping(ns, 4, "-c", "500", "-i", "0.002", "-W", "2", timeout=30)
+        assert received(r.stdout) == (500, 500), r.stdout
+        t = st.stats()["tun"]
+        assert t["reads"] >= 500
+        # before: one empty read per echo; now one per 17 lone wakeups
+        assert t["reads_empty"] * 4 < t["reads"], t
+        code = ("import socket; s = socket.create_connection(('10.0.0.2', 9)); "
+                "b = bytes(65536); [s.sendall(b) for _ in range(256)]; s.close()")
+        ns.run("/usr/bin/python3", "-c", code, timeout=30)
+        time.sleep(0.2)
+        u = st.stats()["tun"]
+        reads, wakeups = u["reads"] - t["reads"], u["wakeups"] - t["wakeups"]
+        assert reads > 5000 and reads >= 2 * wakeups, u
