@@ -522,15 +522,23 @@ static int send4(struct td_stack *st, uint64_t now, const struct td_ip_pair *ip,
 	return 0;
 }
 
+/* The IPv6 header of a packet the stack sends: addresses, traffic class and
+ * hop limit (the transport's, else the configured one). */
+static void ip6_repr_init(const struct td_stack *st, const struct td_ip_pair *ip,
+			  const struct td_ip_tx *tx, struct td_ipv6_repr *r)
+{
+	memset(r, 0, sizeof(*r));
+	memcpy(r->src, ip->v6.src, 16);
+	memcpy(r->dst, ip->v6.dst, 16);
+	r->tclass = tx ? tx->tos : 0;
+	r->hop_limit = tx && tx->ttl ? tx->ttl : st->cfg.ttl;
+}
+
 static int send6(struct td_stack *st, uint64_t now, const struct td_ip_pair *ip, uint8_t proto,
 		 const struct td_ip_tx *tx, const struct td_bytes *pieces, size_t n, size_t total)
 {
 	struct td_ipv6_repr r;
-	memset(&r, 0, sizeof(r));
-	memcpy(r.src, ip->v6.src, 16);
-	memcpy(r.dst, ip->v6.dst, 16);
-	r.tclass = tx ? tx->tos : 0;
-	r.hop_limit = tx && tx->ttl ? tx->ttl : st->cfg.ttl;
+	ip6_repr_init(st, ip, tx, &r);
 	uint32_t mtu = st->cfg.mtu;
 	if (total + TD_IPV6_HDR_LEN <= mtu) {
 		int32_t i = slot_get(st);
@@ -703,11 +711,7 @@ int td_stack_ip_send_offload(struct td_stack *st, uint64_t now, const struct td_
 		td_ipv4_emit(&r, p, TD_IPV4_HDR_MIN);
 	} else {
 		struct td_ipv6_repr r;
-		memset(&r, 0, sizeof(r));
-		memcpy(r.src, ip->v6.src, 16);
-		memcpy(r.dst, ip->v6.dst, 16);
-		r.tclass = tx ? tx->tos : 0;
-		r.hop_limit = tx && tx->ttl ? tx->ttl : st->cfg.ttl;
+		ip6_repr_init(st, ip, tx, &r);
 		r.next_header = proto;
 		r.payload_len = (uint16_t)total;
 		td_ipv6_emit(&r, p, TD_IPV6_HDR_LEN);
