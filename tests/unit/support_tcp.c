@@ -8,6 +8,8 @@
 #include <cmocka.h>
 
 #include "tcp_harness.h"
+#include "tundra/stack.h"
+#include "tundra/wire.h"
 
 static int capture(void *ctx, const struct td_tcp_tuple *t, const struct td_tcp_repr *seg)
 {
@@ -164,4 +166,20 @@ struct td_tcp_sock *h_accept_conn(struct harness *h, struct td_tcp_sock *lst,
 	if (our_iss)
 		*our_iss = iss;
 	return c;
+}
+
+void h_stack_input_tcp4(struct td_stack *st, uint64_t now, uint32_t src, uint32_t dst,
+			const struct td_tcp_repr *r)
+{
+	uint8_t pkt[1600];
+	size_t tl = td_tcp_size(r);
+	struct td_ipv4_repr ip = {.src = src, .dst = dst, .ttl = 64, .proto = TD_IPPROTO_TCP,
+				  .payload_len = (uint16_t)tl};
+	size_t hl = td_ipv4_hdr_size(&ip);
+	assert_true(hl + tl <= sizeof(pkt));
+	assert_int_equal(td_ipv4_emit(&ip, pkt, hl), TD_WIRE_OK);
+	assert_int_equal(td_tcp_emit(r, td_csum_pseudo4(src, dst, TD_IPPROTO_TCP, (uint16_t)tl),
+				     pkt + hl, tl),
+			 TD_WIRE_OK);
+	td_stack_input(st, now, pkt, hl + tl);
 }

@@ -55,4 +55,10 @@ struct td_tcp_sock *h_accept_conn(struct harness *h, struct td_tcp_sock *lst,
 
 void h_cb(struct td_tcp_sock *s, unsigned ev, void *user);
 
+/* A TCP segment from src to dst over IPv4, checksummed, into a whole stack
+ * (the glue tests, which run TCP behind td_stack). */
+struct td_stack;
+void h_stack_input_tcp4(struct td_stack *st, uint64_t now, uint32_t src, uint32_t dst,
+			const struct td_tcp_repr *r);
+
 #endif

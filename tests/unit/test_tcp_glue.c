@@ -10,6 +10,8 @@
 #include "tundra/tcp.h"
 #include "tundra/wire.h"
 
+#include "tcp_harness.h"
+
 #define PEER 0x0a000001u
 #define US 0x0a000002u
 
@@ -17,16 +19,7 @@ static uint64_t now = 1000000000ull;
 
 static void send_tcp(struct td_stack *st, const struct td_tcp_repr *r)
 {
-	uint8_t pkt[1600];
-	size_t tl = td_tcp_size(r);
-	struct td_ipv4_repr ip = {.src = PEER, .dst = US, .ttl = 64, .proto = TD_IPPROTO_TCP,
-				  .payload_len = (uint16_t)tl};
-	size_t hl = td_ipv4_hdr_size(&ip);
-	assert_int_equal(td_ipv4_emit(&ip, pkt, hl), TD_WIRE_OK);
-	assert_int_equal(td_tcp_emit(r, td_csum_pseudo4(PEER, US, TD_IPPROTO_TCP, (uint16_t)tl),
-				     pkt + hl, tl),
-			 TD_WIRE_OK);
-	td_stack_input(st, now, pkt, hl + tl);
+	h_stack_input_tcp4(st, now, PEER, US, r);
 }
 
 /* Next TCP segment the stack queued; copies the IP packet into raw. */

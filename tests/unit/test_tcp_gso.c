@@ -10,6 +10,8 @@
 #include "tundra/tcp.h"
 #include "tundra/wire.h"
 
+#include "tcp_harness.h"
+
 #define PEER 0x0a000001u
 #define US 0x0a000002u
 #define HS 10     /* virtio-net header bytes */
@@ -38,16 +40,7 @@ struct out {
 
 static void send_tcp(struct h *h, const struct td_tcp_repr *r)
 {
-	uint8_t pkt[1600];
-	size_t tl = td_tcp_size(r);
-	struct td_ipv4_repr ip = {.src = PEER, .dst = US, .ttl = 64, .proto = TD_IPPROTO_TCP,
-				  .payload_len = (uint16_t)tl};
-	size_t hl = td_ipv4_hdr_size(&ip);
-	assert_int_equal(td_ipv4_emit(&ip, pkt, hl), TD_WIRE_OK);
-	assert_int_equal(td_tcp_emit(r, td_csum_pseudo4(PEER, US, TD_IPPROTO_TCP, (uint16_t)tl),
-				     pkt + hl, tl),
-			 TD_WIRE_OK);
-	td_stack_input(h->st, now, pkt, hl + tl);
+	h_stack_input_tcp4(h->st, now, PEER, US, r);
 }
 
 /* The next queued packet through the virtio-net path; checks what every
