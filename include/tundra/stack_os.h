@@ -47,6 +47,7 @@ void td_tun_close(struct td_tun *t);
  * prefix skips that family. */
 struct td_link_conf {
 	uint32_t mtu;
+	uint32_t txqlen; /* the device's transmit queue in packets; 0 leaves the kernel's */
 	bool has4, has6;
 	uint32_t addr4; /* host order */
 	uint8_t prefix4;

@@ -16,6 +16,12 @@
 int td_cmd_stack(int argc, char **argv);
 
 #define MAX_ROUTES 16
+/* The TUN's transmit queue: what the kernel holds while the stack is busy.
+ * The kernel gives a TUN 500 packets and drops beyond, silently to both
+ * ends; a thousand clients connecting at once overflow that (every drop a
+ * retransmission, or a reset when it was a SYN cookie's ACK and first data). */
+#define TXQLEN_DEFAULT 4096
+#define TXQLEN_MAX 1000000
 
 struct route {
 	uint8_t family, prefix;
@@ -50,6 +56,8 @@ static void usage(FILE *f)
 		"  --new-netns            run in a private namespace (lives as long as we do)\n"
 		"  --rootless             user + network namespace, no root needed\n"
 		"  --mtu N                link MTU (default 1500)\n"
+		"  --txqueuelen N         packets the kernel queues for the stack (default 4096;\n"
+		"                         the kernel's 500 drops bursts of a thousand connections)\n"
 		"  --kernel4 ADDR/LEN     kernel side IPv4 (default 10.0.0.1/24)\n"
 		"  --kernel6 ADDR/LEN     kernel side IPv6 (default fd00::1/64)\n"
 		"  --addr4 ADDR           the stack's IPv4 (default 10.0.0.2)\n"
@@ -337,7 +345,7 @@ static const char *remedy(int err)
 }
 
 enum {
-	O_NAME = 256, O_PERSIST, O_ATTACH, O_NETNS, O_NEW_NETNS, O_ROOTLESS, O_MTU, O_K4, O_K6,
+	O_NAME = 256, O_PERSIST, O_ATTACH, O_NETNS, O_NEW_NETNS, O_ROOTLESS, O_MTU, O_TXQLEN, O_K4, O_K6,
 	O_A4, O_A6, O_NO4, O_NO6, O_ROUTE, O_PCAP, O_IMPAIR, O_STATS, O_STATS_FILE, O_BUSY,
 	O_OFFLOAD,
 	O_REASS_TO, O_REASS_SLOTS, O_ICMP_RATE, O_SLOTS, O_QUIET, O_HELP, O_TCP
@@ -348,7 +356,8 @@ static int parse(int argc, char **argv, struct opts *o)
 	static const struct option lo[] = {
 		{"name", 1, 0, O_NAME}, {"persist", 0, 0, O_PERSIST}, {"attach", 0, 0, O_ATTACH},
 		{"netns", 1, 0, O_NETNS}, {"new-netns", 0, 0, O_NEW_NETNS},
-		{"rootless", 0, 0, O_ROOTLESS}, {"mtu", 1, 0, O_MTU}, {"kernel4", 1, 0, O_K4},
+		{"rootless", 0, 0, O_ROOTLESS}, {"mtu", 1, 0, O_MTU},
+		{"txqueuelen", 1, 0, O_TXQLEN}, {"kernel4", 1, 0, O_K4},
 		{"kernel6", 1, 0, O_K6}, {"addr4", 1, 0, O_A4}, {"addr6", 1, 0, O_A6},
 		{"no-ipv4", 0, 0, O_NO4}, {"no-ipv6", 0, 0, O_NO6}, {"route", 1, 0, O_ROUTE},
 		{"pcap", 1, 0, O_PCAP}, {"impair", 1, 0, O_IMPAIR}, {"stats", 2, 0, O_STATS},
@@ -380,6 +389,14 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->cfg.mtu = (uint32_t)strtoul(arg, &end, 10);
 			if (*end)
 				goto bad;
+			break;
+		case O_TXQLEN:
+			o->link.txqlen = (uint32_t)strtoul(arg, &end, 10);
+			if (*end || *arg == '-' || o->link.txqlen < 1 || o->link.txqlen > TXQLEN_MAX) {
+				fprintf(stderr, "tundra stack: --txqueuelen must be 1..%u packets\n",
+					TXQLEN_MAX);
+				return -EINVAL;
+			}
 			break;
 		case O_K4:
 			if (parse_prefix(arg, &fam, a, &pfx) || fam != TD_AF_INET)
@@ -519,6 +536,7 @@ int td_cmd_stack(int argc, char **argv)
 	o.link.prefix4 = 24;
 	memcpy(o.link.addr6, fd00_1, 16);
 	o.link.prefix6 = 64;
+	o.link.txqlen = TXQLEN_DEFAULT;
 	if (parse(argc, argv, &o))
 		return 2;
 

@@ -50,7 +50,7 @@ static int open_nl(struct mnl_socket **out)
 	return 0;
 }
 
-static int link_set(struct mnl_socket *nl, int ifindex, uint32_t mtu)
+static int link_set(struct mnl_socket *nl, int ifindex, uint32_t mtu, uint32_t txqlen)
 {
 	char buf[NL_BUF];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -62,6 +62,8 @@ static int link_set(struct mnl_socket *nl, int ifindex, uint32_t mtu)
 	ifm->ifi_flags = IFF_UP;
 	if (mtu)
 		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	if (txqlen)
+		mnl_attr_put_u32(nlh, IFLA_TXQLEN, txqlen);
 	return talk(nl, nlh);
 }
 
@@ -98,7 +100,7 @@ int td_rtnl_configure(const char *ifname, const struct td_link_conf *c)
 	if (err)
 		return err;
 	/* MTU and up first: IPv6 addresses need the link up to be usable. */
-	err = link_set(nl, ifindex, c->mtu);
+	err = link_set(nl, ifindex, c->mtu, c->txqlen);
 	if (!err && c->has4) {
 		uint32_t a = htonl(c->addr4);
 		err = addr_add(nl, ifindex, AF_INET, &a, 4, c->prefix4);
@@ -118,7 +120,7 @@ int td_rtnl_link_up(const char *ifname)
 	int err = open_nl(&nl);
 	if (err)
 		return err;
-	err = link_set(nl, ifindex, 0);
+	err = link_set(nl, ifindex, 0, 0);
 	mnl_socket_close(nl);
 	return err;
 }

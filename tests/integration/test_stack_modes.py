@@ -1,4 +1,5 @@
 """Where the stack lives: --netns NAME, --new-netns with -- COMMAND, --rootless as an unprivileged user."""
+import json
 import os
 import stat
 import subprocess
@@ -87,3 +88,18 @@ def test_stack_persist_then_attach_and_route():
         r = subprocess.run(["ip", "netns", "exec", ns.name, TUNDRA, "stack", "--name", "nosuch0",
                             "--attach", "--quiet"], capture_output=True, text=True, timeout=10)
         assert r.returncode == 1 and "No such device" in r.stderr
+
+
+@pytest.mark.timeout(60)
+def test_stack_txqueuelen_sets_the_kernel_queue_and_checks_its_range():
+    for args, want in (([], 4096), (["--txqueuelen", "777"], 777)):
+        r = subprocess.run([TUNDRA, "stack", "--new-netns", "--quiet", *args, "--",
+                            "ip", "-j", "link", "show", "tundra0"],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)[0]["txqlen"] == want
+    for bad in ("0", "-1", "1000001", "4k"):
+        r = subprocess.run([TUNDRA, "stack", "--new-netns", "--txqueuelen", bad, "--", "true"],
+                           capture_output=True, text=True, timeout=10)
+        assert r.returncode == 2
+        assert "--txqueuelen must be 1..1000000 packets" in r.stderr

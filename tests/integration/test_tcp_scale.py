@@ -46,7 +46,6 @@ def open_many(ns, n):
     for a in SRCS:
         ns.run("ip", "addr", "add", f"{a}/32", "dev", "tundra0")
     ns.sysctl("net.ipv4.ip_local_port_range", "1024 65535")
-    ns.run("ip", "link", "set", "tundra0", "txqueuelen", "10000")
     per = _fd_budget()
     clients, ok, failed, secs = [], 0, 0, 0.0
     left = n
@@ -77,7 +76,7 @@ def close_all(clients):
 
 def test_tcp_scale_idle_connections_memory_rate_and_last_echo(record_property):
     with Netns() as ns:
-        with Stack(ns, "--tcp-max-conns", str(N + 1000)) as st:
+        with Stack(ns, "--tcp-max-conns", str(N + 1000), "--txqueuelen", "10000") as st:
             pid = st.p.pid
             before = rss_kib(pid)
             rep, clients = open_many(ns, N)
