@@ -21,7 +21,7 @@ int td_cmd_stack(int argc, char **argv);
  * ends; a thousand clients connecting at once overflow that (every drop a
  * retransmission, or a reset when it was a SYN cookie's ACK and first data). */
 #define TXQLEN_DEFAULT 4096
-#define TXQLEN_MAX 1000000
+#define TXQLEN_MAX 1000000u
 
 struct route {
 	uint8_t family, prefix;
