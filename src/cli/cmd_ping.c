@@ -165,7 +165,7 @@ static void usage(FILE *f)
 		"  -q quiet  -D print timestamps  -O report outstanding replies  -n numeric  -a audible\n"
 		"  -U                user-space timestamps only (no kernel stamps)\n"
 		"  --tx-stamps on|off|auto   kernel TX stamps (auto: off for -f and for --alive/--unreachable)\n"
-		"  --threads N|auto  sender loops sharing the targets (auto: one per free CPU,\n"
+		"  --threads N|auto  loops (threads) sharing the targets (auto: one per free CPU,\n"
 		"                    at most 2, for bursts of 8192+ targets without spacing; else 1)\n"
 		"  -4 / -6           IPv4 / IPv6 only\n"
 		"  --mode auto|dgram|raw   socket type (default auto: dgram when ping_group_range allows)\n"
@@ -1346,7 +1346,7 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	int nthr = o->threads ? (int)o->threads : auto_threads(rp->n, spacing);
 	if (!rp->multi || o->flood || o->adaptive)
 		nthr = 1;
-	if ((uint32_t)nthr > rp->n)
+	if (rp->n && (uint32_t)nthr > rp->n)
 		nthr = (int)rp->n; /* every engine needs a target */
 	bool auto_thr = !o->threads;
 	if (nthr > 1 && !(rp->x = calloc((size_t)nthr, sizeof(*rp->x)))) {
