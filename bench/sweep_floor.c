@@ -61,7 +61,6 @@ struct loop {
 	int stamps;
 	uint16_t ident;
 	uint32_t first; /* host order */
-	long count;     /* targets of the whole sweep */
 	long mine;      /* targets of this loop: index, index + nloops, ... */
 	long answered;
 	int err;        /* errno of a failed send or receive, 0 if none */
@@ -160,6 +159,8 @@ static void prepare(struct loop *l)
 						   .msg_iovlen = 1};
 		l->rxiov[i] = (struct iovec){.iov_base = l->reply[i], .iov_len = REPLY_BUF};
 		l->rx[i].msg_hdr = (struct msghdr){.msg_iov = &l->rxiov[i], .msg_iovlen = 1};
+		if (l->stamps)
+			l->rx[i].msg_hdr.msg_control = l->ctl[i];
 	}
 }
 
@@ -168,10 +169,9 @@ static void prepare(struct loop *l)
  * Returns 0, or -errno other than EAGAIN. */
 static int drain(struct loop *l)
 {
-	for (int i = 0; i < BATCH; i++) {
-		l->rx[i].msg_hdr.msg_control = l->stamps ? l->ctl[i] : NULL;
-		l->rx[i].msg_hdr.msg_controllen = l->stamps ? CTL_BUF : 0;
-	}
+	/* msg_controllen is value-result: the room offered, then the room used. */
+	for (int i = 0; l->stamps && i < BATCH; i++)
+		l->rx[i].msg_hdr.msg_controllen = CTL_BUF;
 	int r = recvmmsg(l->fd, l->rx, BATCH, MSG_DONTWAIT, NULL);
 	if (r < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
@@ -295,7 +295,6 @@ int main(int argc, char **argv)
 		l->stamps = stamps;
 		l->ident = (uint16_t)(base | (unsigned)i);
 		l->first = first;
-		l->count = count;
 		l->mine = count > i ? (count - i + nloops - 1) / nloops : 0;
 		rc = open_socket(l, &what);
 		if (l->fd >= 0)
