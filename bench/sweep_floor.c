@@ -28,6 +28,8 @@
  * per-target state, no output per reply: the targets/s reached is the most
  * any tool can reach on this kernel with that many loops, and
  * bench/21-ping-sweep.sh prints it beside tundra's and fping's.
+ * bench/sweep_floor.mk also links it statically (build/bench/sweep_floor_static):
+ * the same floor without the dynamic loader's share of process start.
  *
  * The socket set-up is tundra's for `ping --alive`: ICMP_FILTER (echo replies
  * only), a large receive buffer, IP_PMTUDISC_PROBE (tundra's atomic small
