@@ -853,6 +853,8 @@ static void on_event_loop(void *ctx, const struct td_probe_event *ev)
 {
 	struct xloop *x = ctx;
 	struct run *r = x->r;
+	if (!r->o.json && (r->o.alive || r->o.unreach))
+		return; /* a listing prints at the end only (and -O is for one target) */
 	struct td_probe_event e = *ev;
 	if (e.target != TD_PROBE_NONE)
 		e.target = e.target * (uint32_t)r->nthr + x->k;
