@@ -18,6 +18,14 @@
  * from timeout/interval and count). A min-heap orders targets by the instant
  * their next probe is due.
  *
+ * A slot is reused only once its probe has ended (reply, error, timeout):
+ * when all W slots of a target await their timeout, its next send waits
+ * (counted in window_waits) rather than declaring a probe lost before -W;
+ * in flood/adaptive mode (the rate set by replies) the oldest probe is
+ * forgotten instead, counted as evicted, never as a timeout.
+ * W is at most TD_PROBE_WINDOW_MAX, and the derived W of every target
+ * shrinks (halving) while targets x W exceeds TD_PROBE_SLOTS_MAX.
+ *
  *   td_probe_poll(now, &tx)   -> next echo request that is due (bytes to send)
  *   td_probe_input(now, ...)  -> a received ICMP message (reply or error)
  *   td_probe_error(now, ...)  -> an ICMP error from a datagram socket's error queue
@@ -49,7 +57,13 @@
 #define TD_PROBE_PATTERN_MAX 16   /* -p: at most 16 pattern bytes, as iputils */
 #define TD_PROBE_PAYLOAD_MAX 65507
 #define TD_PROBE_KEY_LEN 16
-#define TD_PROBE_WINDOW_MAX 4096
+/* At most 65 536 probes of one target in flight: the slot of a probe is its
+ * wire sequence (16 bits, RFC 792) modulo W, so unauthenticated replies
+ * (payload < 24 bytes) still name their slot unambiguously. */
+#define TD_PROBE_WINDOW_MAX 65536
+/* Memory bound of derived windows: targets x W slots (32 bytes each, slot
+ * and FIFO entry), 2^23 = 256 MiB at most, touched only as probes are sent. */
+#define TD_PROBE_SLOTS_MAX (1u << 23)
 
 enum td_probe_family { TD_PROBE_V4 = 4, TD_PROBE_V6 = 6 };
 
@@ -121,6 +135,18 @@ struct td_probe_stats {
 	double rtt_sum2;        /* sum of squares in ns^2, for mdev */
 	double jitter_ns;       /* RFC 3550 §6.4.1 interarrival jitter estimate J */
 	uint64_t last_rtt_ns;
+	/* iputils' smoothed RTT (ping_common.c gather_statistics: rtt += sample
+	 * - rtt/8 on 8x scaled values): EWMA with gain 1/8, the first reply
+	 * seeds it. Over several targets (totals): the mean of the per-target
+	 * EWMAs of the targets with replies. */
+	uint64_t rtt_ewma_ns;
+	/* Sends delayed because every slot of the target's window held a probe
+	 * still awaiting its reply within the timeout (see TD_PROBE_WINDOW_MAX). */
+	uint64_t window_waits;
+	/* Flood/adaptive (send_on_reply) only: probes forgotten while in flight
+	 * because their slot was needed after W newer probes; not timeouts,
+	 * still counted as transmitted without reply (loss), as iputils would. */
+	uint64_t evicted;
 	int16_t last_ttl, last_tos; /* -1 unknown */
 	bool kernel_tx_stamps;  /* at least one RTT used a kernel TX stamp */
 };
@@ -134,7 +160,8 @@ enum td_probe_ev_kind {
 	TD_PROBE_EV_ERROR,      /* ICMP error about one of our probes */
 	TD_PROBE_EV_FORGED,     /* reply failed authentication (target may be TD_PROBE_NONE) */
 	TD_PROBE_EV_SEND_ERROR, /* the caller reported a failed send */
-	TD_PROBE_EV_DONE        /* a target sent its last probe and it was answered or timed out */
+	TD_PROBE_EV_DONE        /* a target sent its last probe and it was answered or timed out
+				 * (count_replies: it has count answers) */
 };
 
 #define TD_PROBE_NONE UINT32_MAX
@@ -164,6 +191,19 @@ typedef void (*td_probe_event_fn)(void *ctx, const struct td_probe_event *ev);
 struct td_probe_config {
 	uint32_t max_targets;     /* capacity fixed at init */
 	uint32_t count;           /* probes per target, 0 = until td_probe_stop() */
+	/* iputils -c with -w (ping(8): "ping does not stop after count packet
+	 * are sent, it waits either for deadline expire or until count probes
+	 * are answered or for some error notification from network"): a target
+	 * is probed at the interval until it has `count` answers, an answer
+	 * being a reply or an ICMP error about one of its probes (iputils
+	 * main_loop: nreceived + nerrors >= npackets); the engine is done when
+	 * every target has, even with probes still in flight (they stay counted
+	 * as transmitted, as iputils exits at once). The deadline is the caller's. */
+	bool count_replies;
+	/* A target's first ICMP error about one of its probes (not a redirect)
+	 * ends its probing, as count answers would (iputils with -w, main_loop:
+	 * `if (deadline && nerrors) break`): done once every target is answered. */
+	bool stop_on_error;
 	uint64_t interval_ns;     /* between two probes of one target */
 	uint64_t spacing_ns;      /* minimum gap between any two sends (all targets), 0 = none */
 	uint64_t timeout_ns;      /* a probe without reply after this is a timeout */
@@ -175,7 +215,8 @@ struct td_probe_config {
 	uint8_t pattern_len;      /* 0: data byte i is (uint8_t)i, like iputils */
 	uint8_t key[TD_PROBE_KEY_LEN]; /* random per run: MAC key and identifier seed */
 	enum td_probe_sock sock[2];    /* [0] IPv4, [1] IPv6: raw sockets get a per-target identifier */
-	uint32_t window;          /* slots per target (power of two); 0 = derive */
+	uint32_t window;          /* slots per target (power of two, <= TD_PROBE_WINDOW_MAX); 0 = derive
+				   * from timeout/interval, preload and count, within TD_PROBE_SLOTS_MAX */
 	bool hist_all;            /* reserve a histogram for every target (else only up to hist_pool) */
 	uint32_t hist_pool;       /* histograms available when !hist_all */
 	td_probe_event_fn on_event; /* may be NULL */
@@ -282,7 +323,11 @@ int td_probe_error(struct td_probe *p, uint64_t now, const struct td_probe_icmp_
 /* Earliest instant poll must run (next send or timeout); UINT64_MAX when none. */
 uint64_t td_probe_next_deadline(const struct td_probe *p);
 
-/* True when every target sent its count and nothing is outstanding (or stopped and drained). */
+/* The slots per target chosen at td_probe_new() (cfg.window or derived). */
+uint32_t td_probe_window(const struct td_probe *p);
+
+/* True when every target sent its count and nothing is outstanding (or stopped and drained);
+ * with count_replies / stop_on_error, also when every target has its answers. */
 bool td_probe_done(const struct td_probe *p);
 /* Outstanding probes (sent, neither answered nor timed out). */
 uint64_t td_probe_outstanding(const struct td_probe *p);

@@ -813,7 +813,7 @@ static void print_interim(struct run *r)
 	ms3(mn, sizeof(mn), s.rtt_min_ns);
 	ms3(av, sizeof(av), s.received ? s.rtt_sum_ns / s.received : 0);
 	ms3(mx, sizeof(mx), s.rtt_max_ns);
-	ms3(ew, sizeof(ew), s.last_rtt_ns);
+	ms3(ew, sizeof(ew), s.rtt_ewma_ns); /* iputils' smoothed RTT; several targets: their mean */
 	fprintf(stderr, "\r%llu/%llu packets, %llu%% loss", (unsigned long long)s.received,
 		(unsigned long long)s.transmitted, (unsigned long long)loss);
 	if (s.received)
@@ -1422,6 +1422,10 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	uint32_t nl = (uint32_t)(rp->nthr > 0 ? rp->nthr : 1);
 	pc.max_targets = (rp->n + nl - 1) / nl;
 	pc.count = (uint32_t)(o->count > UINT32_MAX ? UINT32_MAX : o->count);
+	/* -c with -w: probe until count answers or the deadline (iputils ping(8) -w) */
+	pc.count_replies = o->count > 0 && o->deadline > 0;
+	/* ...and, like iputils with -w, stop at the first ICMP error (one target) */
+	pc.stop_on_error = o->deadline > 0 && !rp->multi;
 	pc.interval_ns = (uint64_t)(interval * 1e9);
 	if (!pc.interval_ns && !o->flood)
 		pc.interval_ns = 1; /* -i 0 as root: back to back */

@@ -43,6 +43,9 @@ struct target {
 	bool sending;       /* still has probes to send (in the heap or will be) */
 	bool done_sent;     /* DONE event emitted */
 	bool fresh;         /* first probe due, waiting in the start run (not in the heap) */
+	bool blocked;       /* due, but its next slot holds a probe still pending: out of the heap */
+	bool satisfied;     /* count_replies: has its count of answers, sends no more */
+	uint32_t answers;   /* replies in time plus probes ended by an ICMP error */
 	uint32_t next_seq;
 	uint32_t max_rx_seq;
 	uint32_t outstanding;
@@ -85,6 +88,7 @@ struct td_probe {
 	struct td_probe_hist all;   /* every reply of every target */
 	uint64_t outstanding;
 	uint32_t sending;           /* targets with probes left to send */
+	uint32_t satisfied;         /* count_replies: targets with their count of answers */
 	bool started, stopped;
 	uint64_t last_global_send;
 	uint64_t pace_next;         /* earliest instant the spacing bucket allows a send */
@@ -422,16 +426,24 @@ int td_probe_new(struct td_probe **out, const struct td_probe_config *cfg)
 		/* Enough slots that a probe times out before its slot is reused. */
 		uint64_t per = cfg->interval_ns ? cfg->timeout_ns / cfg->interval_ns : 64;
 		if (cfg->send_on_reply) {
-			uint64_t gap = cfg->min_gap_ns ? cfg->min_gap_ns : 1000000;
+			/* a root flood sends on each reply: ~10 us apart on loopback */
+			uint64_t gap = cfg->min_gap_ns ? cfg->min_gap_ns : 10000;
 			uint64_t per2 = cfg->timeout_ns / gap;
 			per = per2 > per ? per2 : per;
 		}
 		w = pow2ceil(per + 2 + p->cfg.preload);
 		if (w > TD_PROBE_WINDOW_MAX)
 			w = TD_PROBE_WINDOW_MAX;
-	}
-	if (cfg->count && w > pow2ceil(cfg->count))
+		if (cfg->count && !cfg->count_replies && w > pow2ceil(cfg->count))
+			w = pow2ceil(cfg->count);
+		/* The memory bound: a smaller window makes sends wait for slots
+		 * (window_waits), it never ends a probe before its timeout. */
+		uint32_t floor = pow2ceil(2 + (uint64_t)p->cfg.preload);
+		while (w > floor && w > 1 && (uint64_t)p->cap * w > TD_PROBE_SLOTS_MAX)
+			w >>= 1;
+	} else if (cfg->count && !cfg->count_replies && w > pow2ceil(cfg->count)) {
 		w = pow2ceil(cfg->count);
+	}
 	p->window = w;
 	p->fifo_cap = (uint64_t)p->cap * w;
 
@@ -592,7 +604,7 @@ static void emit(struct td_probe *p, struct td_probe_event *ev)
 static void maybe_done(struct td_probe *p, uint32_t id, uint64_t now)
 {
 	struct target *t = &p->t[id];
-	if (t->sending || t->outstanding || t->done_sent || !t->next_seq)
+	if (t->sending || (t->outstanding && !t->satisfied) || t->done_sent || !t->next_seq)
 		return;
 	t->done_sent = true;
 	struct td_probe_event ev = {.kind = TD_PROBE_EV_DONE, .target = id, .now = now,
@@ -627,6 +639,42 @@ static struct slot *slot_of(struct td_probe *p, uint32_t id, uint32_t seq)
 	return &p->slots[(size_t)id * p->window + (seq & (p->window - 1))];
 }
 
+/* The probe seq has ended (reply, error, timeout, failed send): a target
+ * whose next send waits for exactly that slot goes on at once. */
+static void slot_freed(struct td_probe *p, uint32_t id, uint32_t seq, uint64_t now)
+{
+	struct target *t = &p->t[id];
+	if (!t->blocked || ((seq ^ t->next_seq) & (p->window - 1)))
+		return;
+	t->blocked = false;
+	if (!t->sending || p->stopped)
+		return;
+	t->due = now; /* it was due when it blocked */
+	heap_update(p, id);
+}
+
+/* A reply in time or an ICMP error ended a probe. With count_replies a
+ * target that has its count sends no more: iputils main_loop stops when
+ * nreceived + nerrors >= npackets, and with a deadline pinger() keeps
+ * sending until then. With stop_on_error the first error is enough
+ * (main_loop: `if (deadline && nerrors) break`). */
+static void count_answer(struct td_probe *p, uint32_t id, bool error)
+{
+	struct target *t = &p->t[id];
+	t->answers++;
+	bool enough = p->cfg.count_replies && p->cfg.count && t->answers >= p->cfg.count;
+	if (t->satisfied || !(enough || (error && p->cfg.stop_on_error)))
+		return;
+	t->satisfied = true;
+	t->blocked = false;
+	p->satisfied++;
+	if (t->sending) {
+		heap_remove(p, id);
+		t->sending = false;
+		p->sending--;
+	}
+}
+
 static void time_out(struct td_probe *p, uint32_t id, struct slot *s, uint64_t now)
 {
 	struct target *t = &p->t[id];
@@ -634,6 +682,7 @@ static void time_out(struct td_probe *p, uint32_t id, struct slot *s, uint64_t n
 	t->outstanding--;
 	p->outstanding--;
 	t->st.timeouts++;
+	slot_freed(p, id, s->seq, now);
 	struct td_probe_event ev = {.kind = TD_PROBE_EV_TIMEOUT, .target = id, .seq = s->seq,
 				    .now = now, .ttl = -1, .tos = -1, .from = t->addr};
 	emit(p, &ev);
@@ -659,7 +708,7 @@ static void run_timeouts(struct td_probe *p, uint64_t now)
 static void schedule_next(struct td_probe *p, uint32_t id, uint64_t now)
 {
 	struct target *t = &p->t[id];
-	if (p->cfg.count && t->next_seq >= p->cfg.count) {
+	if (p->cfg.count && !p->cfg.count_replies && t->next_seq >= p->cfg.count) {
 		heap_remove(p, id);
 		t->sending = false;
 		p->sending--;
@@ -679,41 +728,71 @@ static void schedule_next(struct td_probe *p, uint32_t id, uint64_t now)
 	heap_update(p, id);
 }
 
+/* Forget the entries of ended probes (answered ones queued behind a lost
+ * one at the head, e.g. in flood), keeping send order. Afterwards there is
+ * room: the entries left are the pending probes, p->outstanding, fewer than
+ * cap * window = fifo_cap since the target about to send has a free slot. */
+static void fifo_compact(struct td_probe *p)
+{
+	uint64_t w = p->fifo_head;
+	for (uint64_t i = p->fifo_head; i != p->fifo_tail; i++) {
+		struct fifo_ent e = p->fifo[i % p->fifo_cap];
+		const struct slot *s = slot_of(p, e.target, e.seq);
+		if (s->seq == e.seq && s->state == SLOT_PENDING)
+			p->fifo[w++ % p->fifo_cap] = e;
+	}
+	p->fifo_tail = w;
+}
+
 int td_probe_poll(struct td_probe *p, uint64_t now, struct td_probe_tx *tx)
 {
 	run_timeouts(p, now);
 	if (p->stopped)
 		return 0;
-	uint32_t id = next_due(p);
-	if (id == TD_PROBE_NONE)
-		return 0;
-	struct target *t = &p->t[id];
-	if (due_of(p, id) > now)
-		return 0;
+	uint32_t id;
+	struct target *t;
+	struct slot *s;
+	for (;;) {
+		id = next_due(p);
+		if (id == TD_PROBE_NONE)
+			return 0;
+		t = &p->t[id];
+		if (due_of(p, id) > now)
+			return 0;
+		s = slot_of(p, id, t->next_seq);
+		if (s->state != SLOT_PENDING)
+			break;
+		if (p->cfg.send_on_reply) {
+			/* Flood/adaptive: replies drive the rate and W newer probes
+			 * were answered meanwhile; holding the flood back for this
+			 * one would stall it. Forget it, counted as what it is: not
+			 * a timeout (its -W has not passed), just untracked; a reply
+			 * after this is dropped as stale. */
+			s->state = SLOT_EMPTY;
+			t->outstanding--;
+			p->outstanding--;
+			t->st.evicted++;
+			break;
+		}
+		/* Every slot holds a probe still within its timeout: wait until
+		 * the oldest ends (slot_freed) rather than call it lost early. */
+		t->blocked = true;
+		t->st.window_waits++;
+		heap_remove(p, id);
+	}
 	if (p->cfg.spacing_ns && p->any_send && now < p->pace_next)
 		return 0;
 	if (t->fresh)
 		fresh_leave(p, id); /* schedule_next puts it in the heap if it goes on */
 
 	uint32_t seq = t->next_seq++;
-	struct slot *s = slot_of(p, id, seq);
-	if (s->state == SLOT_PENDING) /* window too small for this timeout: expire the oldest */
-		time_out(p, id, s, now);
 	s->seq = seq;
 	s->state = SLOT_PENDING;
 	s->kstamp = false;
 	s->sent_now = now;
 	s->tx_stamp = 0;
-	if (p->fifo_tail - p->fifo_head == p->fifo_cap) {
-		/* Full (a lost probe at the head, answered ones behind it, e.g.
-		 * in flood): expire the oldest early rather than forget it, so
-		 * every probe still ends as a reply, an error or a timeout. */
-		struct fifo_ent *h = &p->fifo[p->fifo_head % p->fifo_cap];
-		struct slot *hs = slot_of(p, h->target, h->seq);
-		p->fifo_head++;
-		if (hs->seq == h->seq && hs->state == SLOT_PENDING)
-			time_out(p, h->target, hs, now);
-	}
+	if (p->fifo_tail - p->fifo_head == p->fifo_cap)
+		fifo_compact(p);
 	p->fifo[p->fifo_tail++ % p->fifo_cap] = (struct fifo_ent){id, seq};
 
 	t->outstanding++;
@@ -790,6 +869,8 @@ void td_probe_unsend(struct td_probe *p, const struct td_probe_tx *tx)
 	if (p->fifo_tail != p->fifo_head)
 		p->fifo_tail--;
 	t->due = s->sent_now;
+	if (t->satisfied)
+		return; /* count_replies: answered enough meanwhile; the probe was not sent */
 	if (!t->sending) {
 		t->sending = true;
 		p->sending++;
@@ -810,6 +891,7 @@ void td_probe_send_failed(struct td_probe *p, uint32_t target, uint32_t seq, int
 	t->outstanding--;
 	p->outstanding--;
 	t->st.send_errors++;
+	slot_freed(p, target, seq, now);
 	struct td_probe_event ev = {.kind = TD_PROBE_EV_SEND_ERROR, .target = target, .seq = seq,
 				    .now = now, .send_errno = err, .ttl = -1, .tos = -1,
 				    .from = t->addr};
@@ -881,6 +963,12 @@ static void record_rtt(struct td_probe *p, struct target *t, uint64_t rtt)
 		st->jitter_ns += (fabs(d) - st->jitter_ns) / 16.0;
 	}
 	st->last_rtt_ns = rtt;
+	/* iputils' smoothed RTT: seeded by the first reply, then gain 1/8. */
+	if (n == 1)
+		st->rtt_ewma_ns = rtt;
+	else
+		st->rtt_ewma_ns = (uint64_t)((int64_t)st->rtt_ewma_ns +
+					     ((int64_t)rtt - (int64_t)st->rtt_ewma_ns) / 8);
 	uint64_t *ex = &p->exact[(size_t)(t - p->t) * p->exact_n];
 	if (n <= p->exact_n)
 		ex[n - 1] = rtt;
@@ -999,6 +1087,8 @@ static int handle_reply(struct td_probe *p, uint64_t now, const struct reply_in 
 		if (ev.kernel_stamps)
 			t->st.kernel_tx_stamps = true;
 		record_rtt(p, t, rtt);
+		slot_freed(p, id, seq, now);
+		count_answer(p, id, false);
 		if (in->ttl >= 0)
 			t->st.last_ttl = in->ttl;
 		if (in->tos >= 0)
@@ -1116,6 +1206,8 @@ static int handle_error(struct td_probe *p, uint64_t now, const struct err_in *i
 		s->state = SLOT_ERRORED;
 		t->outstanding--;
 		p->outstanding--;
+		slot_freed(p, id, seq, now);
+		count_answer(p, id, true); /* iputils counts nerrors as answers for -c */
 	}
 	struct td_probe_event ev = {.kind = TD_PROBE_EV_ERROR, .target = id, .seq = seq, .now = now,
 				    .icmp_type = in->type, .icmp_code = in->code, .err_kind = k,
@@ -1255,7 +1347,15 @@ uint64_t td_probe_next_deadline(const struct td_probe *p)
 
 bool td_probe_done(const struct td_probe *p)
 {
-	return p->started && p->sending == 0 && p->outstanding == 0;
+	if (!p->started || p->sending)
+		return false;
+	/* count_replies, stop_on_error: iputils exits once answered, probes in flight or not */
+	return p->outstanding == 0 || (p->n && p->satisfied == p->n);
+}
+
+uint32_t td_probe_window(const struct td_probe *p)
+{
+	return p->window;
 }
 
 uint64_t td_probe_outstanding(const struct td_probe *p)
@@ -1283,6 +1383,8 @@ static void totals_add(const struct td_probe *p, struct td_probe_stats *o, uint6
 		o->unauthenticated += s->unauthenticated;
 		o->send_errors += s->send_errors;
 		o->errors += s->errors;
+		o->window_waits += s->window_waits;
+		o->evicted += s->evicted;
 		for (int k = 0; k < TD_PROBE_ERR_KINDS; k++)
 			o->err_kind[k] += s->err_kind[k];
 		if (s->received) {
@@ -1293,6 +1395,7 @@ static void totals_add(const struct td_probe *p, struct td_probe_stats *o, uint6
 			o->rtt_sum_ns += s->rtt_sum_ns;
 			o->rtt_sum2 += s->rtt_sum2;
 			o->jitter_ns += s->jitter_ns;
+			o->rtt_ewma_ns += s->rtt_ewma_ns;
 			(*jn)++;
 			o->kernel_tx_stamps |= s->kernel_tx_stamps;
 		}
@@ -1312,8 +1415,13 @@ void td_probe_totals_many(const struct td_probe *const *ps, unsigned n, struct t
 		if (ps[k]->n)
 			one = ps[k];
 	}
-	if (jn)
+	if (jn) {
 		o->jitter_ns /= (double)jn; /* mean of the per-target estimates */
+		/* Smoothed RTTs of different paths do not combine into one
+		 * path's EWMA: the mean of the per-target ones (a single target:
+		 * its own) is the typical smoothed RTT. */
+		o->rtt_ewma_ns /= jn;
+	}
 	if (targets == 1) {
 		const struct td_probe_stats *s = &one->t[0].st;
 		o->last_ttl = s->last_ttl;

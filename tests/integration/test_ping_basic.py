@@ -123,6 +123,27 @@ def test_no_reply_exit_code_matches_iputils(silent):
     assert a["rtt"] is None and b["rtt"] is None
 
 
+def test_count_with_deadline_waits_for_count_answers_like_iputils(silent):
+    # iputils ping(8) -w: "ping does not stop after count packet are sent, it
+    # waits either for deadline expire or until count probes are answered".
+    import time
+    ns = silent
+    for args, live in ((["-c", "3", "-i", "0.2", "-w", "5", "127.0.0.1"], True),
+                       (["-c", "3", "-i", "0.2", "-W", "0.3", "-w", "2", "10.9.1.1"], False)):
+        t0 = time.monotonic()
+        ours = tundra(ns, "-q", *args)
+        took = time.monotonic() - t0
+        theirs = ns.run("ping", "-q", *args, check=False)
+        a, b = summary(ours.stdout), summary(theirs.stdout)
+        assert ours.returncode == theirs.returncode == (0 if live else 1), (ours, theirs)
+        assert a["rx"] == b["rx"] == (3 if live else 0)
+        if live:  # three answers: done at once, not at the deadline
+            assert a["tx"] == b["tx"] == 3 and took < 2.5
+        else:  # keeps probing at the interval until the 2 s deadline
+            assert 9 <= a["tx"] <= 11 and abs(a["tx"] - b["tx"]) <= 1, (a, b)
+            assert took >= 1.9
+
+
 def test_range_and_alive_listing(ns):
     r = tundra(ns, "-c", "1", "-g", "127.1.0.0/28", "-g", "127.2.0.1-127.2.0.3", "--spacing", "0",
                "--alive")

@@ -125,6 +125,23 @@ def test_error_text_and_counts_agree_with_iputils(path, mode):
     assert line.findall(ours.stdout) == line.findall(theirs.stdout) == ["1", "2", "3"]
 
 
+@pytest.mark.parametrize("mode", ["dgram", "raw"])
+def test_deadline_ends_at_first_error_like_iputils(path, mode):
+    # iputils main_loop: `if (deadline && nerrors) break` -- with -w the first
+    # ICMP error ends the run, long before the 3 s deadline or 3 answers.
+    import time
+    a, _, _ = path
+    args = ["-c", "3", "-i", "0.2", "-w", "3", "-t", "1", "10.2.0.1"]
+    t0 = time.monotonic()
+    ours = tundra(a, "--mode", mode, "-q", *args)
+    took = time.monotonic() - t0
+    theirs = a.run("ping", "-q", *args, check=False)
+    assert ours.returncode == theirs.returncode == 1
+    x, y = summary(ours.stdout), summary(theirs.stdout)
+    assert (x["tx"], x["rx"], x["errors"]) == (y["tx"], y["rx"], y["errors"]) == (1, 0, 1)
+    assert took < 1.5
+
+
 def test_routed_reply_and_interface_binding(path):
     a, _, _ = path
     ok = tundra(a, "-I", "veth0", "-c", "2", "-i", "0.1", "10.2.0.1")

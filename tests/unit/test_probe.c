@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -463,7 +464,7 @@ static void spacing_bucket_lets_a_burst_out_after_idle_but_keeps_rate(void **st)
 	td_probe_free(p);
 }
 
-static void lost_probe_in_long_flood_still_times_out(void **st)
+static void lost_probe_in_long_flood_times_out_at_its_timeout_not_before(void **st)
 {
 	(void)st;
 	struct rec r = {0};
@@ -488,8 +489,16 @@ static void lost_probe_in_long_flood_still_times_out(void **st)
 		deliver(p, now + 5 * US, rep, n, &a, TD_PROBE_SOCK_DGRAM);
 		now += 10 * US;
 	}
-	assert_int_equal(r.n[TD_PROBE_EV_TIMEOUT], 1);
+	/* 0.2 s in: probe 0 is still within its 10 s (it once expired early) */
+	assert_int_equal(r.n[TD_PROBE_EV_TIMEOUT], 0);
 	assert_int_equal(td_probe_target_stats(p, 0)->received, 19999);
+	assert_false(td_probe_done(p));
+	assert_int_equal(td_probe_next_deadline(p), 10 * 1000 * MS);
+	assert_int_equal(poll1(p, 10 * 1000 * MS - 1, &s), 0);
+	assert_int_equal(r.n[TD_PROBE_EV_TIMEOUT], 0);
+	assert_int_equal(poll1(p, 10 * 1000 * MS, &s), 0);
+	assert_int_equal(r.n[TD_PROBE_EV_TIMEOUT], 1);
+	assert_int_equal(td_probe_target_stats(p, 0)->evicted, 0);
 	assert_true(td_probe_done(p));
 	td_probe_free(p);
 }
@@ -949,6 +958,321 @@ static void totals_and_percentiles_over_engines_equal_one_engine(void **st)
 	td_probe_free(two[1]);
 }
 
+/* Poll at every millisecond of [from, to), counting sends. */
+static unsigned poll_span(struct td_probe *p, uint64_t from, uint64_t to)
+{
+	struct sent s;
+	unsigned n = 0;
+	for (uint64_t now = from; now < to; now += MS)
+		while (poll1(p, now, &s) == 1)
+			n++;
+	return n;
+}
+
+/* iputils -c 3 -i 0.2 -W 0.3 -w 3 <silent host>: 15 probes over the 3 s, not 3. */
+static void count_with_deadline_probes_until_count_answers(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 3;
+	c.count_replies = true;
+	c.interval_ns = 200 * MS;
+	c.timeout_ns = 300 * MS;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(10, 0, 0, 1);
+	td_probe_add(p, &a, NULL);
+	td_probe_start(p, 0);
+	assert_int_equal(poll_span(p, 0, 3000 * MS), 15);
+	assert_false(td_probe_done(p)); /* the caller's deadline ends it */
+	assert_int_equal(td_probe_target_stats(p, 0)->timeouts, 14);
+	td_probe_free(p);
+
+	/* Answers to 1 and 3 of 0..3, then 4 answered: done with 0 and 2 in
+	 * flight (iputils exits at once; they stay transmitted, unanswered). */
+	memset(&r, 0, sizeof(r));
+	c.timeout_ns = 1000 * MS;
+	p = mk(&c, &r);
+	td_probe_add(p, &a, NULL);
+	td_probe_start(p, 0);
+	struct sent s;
+	uint8_t rep[2048];
+	for (uint32_t i = 0; i < 5; i++) {
+		assert_int_equal(poll1(p, i * 200 * MS, &s), 1);
+		assert_int_equal(s.seq, i);
+		if (i == 1 || i == 3 || i == 4) {
+			size_t n = make_reply(&s, rep);
+			deliver(p, i * 200 * MS + 5 * MS, rep, n, &a, TD_PROBE_SOCK_DGRAM);
+		}
+		assert_int_equal(td_probe_done(p), i == 4);
+	}
+	assert_int_equal(td_probe_outstanding(p), 2);
+	assert_int_equal(r.n[TD_PROBE_EV_DONE], 1);
+	assert_int_equal(poll1(p, 2000 * MS, &s), 0);
+	assert_int_equal(td_probe_target_stats(p, 0)->transmitted, 5);
+	assert_int_equal(td_probe_target_stats(p, 0)->received, 3);
+	td_probe_free(p);
+}
+
+/* iputils main_loop: nreceived + nerrors >= npackets; several targets each need theirs. */
+static void count_with_deadline_errors_count_as_answers(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.max_targets = 2;
+	c.count = 2;
+	c.count_replies = true;
+	c.interval_ns = 100 * MS;
+	c.timeout_ns = 1000 * MS;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(10, 0, 1, 1), b = v4(10, 0, 1, 2), router = v4(10, 0, 0, 254);
+	td_probe_add(p, &a, NULL);
+	td_probe_add(p, &b, NULL);
+	td_probe_start(p, 0);
+	struct sent s;
+	uint8_t rep[2048];
+	uint64_t now = 0;
+	for (int round = 0; round < 2; round++, now += 100 * MS)
+		while (poll1(p, now, &s) == 1) {
+			if (s.target == 0) { /* a: unreachable, twice */
+				struct td_probe_icmp_err e = {.family = 4, .offender = router, .dst = a,
+							      .type = 3, .code = 1, .quoted = s.pkt,
+							      .quoted_len = s.len};
+				assert_int_equal(td_probe_error(p, now + 1 * MS, &e), 0);
+			} else if (round == 0) { /* b: one reply only */
+				size_t n = make_reply(&s, rep);
+				deliver(p, now + 1 * MS, rep, n, &b, TD_PROBE_SOCK_DGRAM);
+			}
+		}
+	assert_false(td_probe_done(p)); /* b has one answer of two */
+	assert_int_equal(poll_span(p, now, now + 500 * MS), 5); /* only b goes on */
+	assert_int_equal(td_probe_target_stats(p, 0)->transmitted, 2);
+	assert_int_equal(td_probe_target_stats(p, 0)->errors, 2);
+	assert_int_equal(r.n[TD_PROBE_EV_DONE], 1);
+	td_probe_free(p);
+}
+
+/* iputils with -w: `if (deadline && nerrors) break`; a redirect is no end. */
+static void stop_on_error_ends_target_at_first_error_not_redirect(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 0;
+	c.stop_on_error = true;
+	c.interval_ns = 100 * MS;
+	c.sock[0] = TD_PROBE_SOCK_RAW;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(10, 0, 1, 1), router = v4(10, 0, 0, 254);
+	td_probe_add(p, &a, NULL);
+	td_probe_start(p, 0);
+	struct sent s;
+	uint8_t err[2048];
+	assert_int_equal(poll1(p, 0, &s), 1);
+	size_t n = make_error(&s, TD_ICMP4_REDIRECT, 1, err);
+	deliver(p, 1 * MS, err, n, &router, TD_PROBE_SOCK_RAW);
+	assert_false(td_probe_done(p));
+	assert_int_equal(poll1(p, 100 * MS, &s), 1);
+	n = make_error(&s, TD_ICMP4_TIME_EXCEEDED, 0, err);
+	assert_int_equal(deliver(p, 101 * MS, err, n, &router, TD_PROBE_SOCK_RAW), 0);
+	assert_true(td_probe_done(p)); /* probe 0 still in flight: iputils exits anyway */
+	assert_int_equal(poll_span(p, 101 * MS, 1000 * MS), 0);
+	assert_int_equal(td_probe_target_stats(p, 0)->transmitted, 2);
+	td_probe_free(p);
+}
+
+/* -c 5000 -i 0.002 -W 10, replies after 9 s: 5000 in flight, no false loss
+ * (with 4096 slots per target, 904 probes used to time out early). */
+static void five_thousand_in_flight_answered_after_9s_none_timed_out(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 5000;
+	c.interval_ns = 2 * MS;
+	c.timeout_ns = 10000 * MS;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(10, 0, 0, 1);
+	td_probe_add(p, &a, NULL);
+	td_probe_start(p, 0);
+	assert_true(td_probe_window(p) >= 5000);
+	struct late {
+		uint8_t pkt[64];
+		size_t len;
+		uint64_t at;
+	} *q = calloc(5000, sizeof(*q));
+	assert_non_null(q);
+	unsigned sent = 0, got = 0;
+	struct sent s;
+	for (uint64_t now = 0; !td_probe_done(p) && now < 30000 * MS; now += MS) {
+		while (got < sent && q[got].at <= now) {
+			deliver(p, now, q[got].pkt, q[got].len, &a, TD_PROBE_SOCK_DGRAM);
+			got++;
+		}
+		while (poll1(p, now, &s) == 1) {
+			assert_true(sent < 5000);
+			q[sent].len = make_reply(&s, q[sent].pkt);
+			q[sent].at = now + 9000 * MS;
+			sent++;
+		}
+	}
+	const struct td_probe_stats *t = td_probe_target_stats(p, 0);
+	assert_int_equal(t->transmitted, 5000);
+	assert_int_equal(t->received, 5000);
+	assert_int_equal(t->timeouts, 0);
+	assert_int_equal(t->late, 0);
+	assert_int_equal(td_probe_drops(p, TD_PROBE_DROP_STALE), 0);
+	assert_true(td_probe_done(p));
+	free(q);
+	td_probe_free(p);
+}
+
+/* A window smaller than timeout/interval (explicit here; derived under the
+ * memory bound): sends wait for a slot, no probe ends before its timeout. */
+static void full_window_delays_send_until_a_slot_frees(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 0;
+	c.window = 4;
+	c.interval_ns = 1 * MS;
+	c.timeout_ns = 10 * MS;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(10, 0, 0, 1);
+	td_probe_add(p, &a, NULL);
+	td_probe_start(p, 0);
+	struct sent s, first;
+	assert_int_equal(poll1(p, 0, &first), 1);
+	assert_int_equal(poll_span(p, 1 * MS, 5 * MS), 3); /* 1, 2, 3; then 4 waits for 0's slot */
+	assert_int_equal(td_probe_target_stats(p, 0)->window_waits, 1);
+	assert_int_equal(td_probe_next_deadline(p), 10 * MS); /* probe 0's timeout */
+	/* A reply to probe 0 frees its slot: probe 4 leaves at once. */
+	uint8_t rep[2048];
+	size_t n = make_reply(&first, rep);
+	deliver(p, 6 * MS, rep, n, &a, TD_PROBE_SOCK_DGRAM);
+	assert_int_equal(poll1(p, 6 * MS, &s), 1);
+	assert_int_equal(s.seq, 4);
+	/* Silent from now on: 1 times out at 11 ms, then 5 can go, and so on. */
+	assert_int_equal(poll_span(p, 7 * MS, 11 * MS), 0);
+	assert_int_equal(r.n[TD_PROBE_EV_TIMEOUT], 0);
+	assert_int_equal(poll1(p, 11 * MS, &s), 1);
+	assert_int_equal(s.seq, 5);
+	assert_int_equal(r.n[TD_PROBE_EV_TIMEOUT], 1);
+	assert_int_equal(r.last[TD_PROBE_EV_TIMEOUT].seq, 1);
+	assert_int_equal(td_probe_target_stats(p, 0)->timeouts, 1);
+	td_probe_free(p);
+}
+
+/* Flood: the rate comes from replies; a lost probe that W newer answered
+ * ones outran is forgotten, counted as evicted, not as a timeout. */
+static void flood_full_window_evicts_oldest_not_timeout(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 0;
+	c.window = 8;
+	c.interval_ns = 10 * MS;
+	c.send_on_reply = true;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(10, 0, 0, 1);
+	td_probe_add(p, &a, NULL);
+	td_probe_start(p, 0);
+	struct sent s;
+	uint8_t rep[2048];
+	assert_int_equal(poll1(p, 0, &s), 1); /* lost */
+	uint64_t now = 10 * MS;
+	for (int i = 1; i < 20; i++, now += 10 * US) {
+		assert_int_equal(poll1(p, now, &s), 1);
+		size_t n = make_reply(&s, rep);
+		deliver(p, now + 5 * US, rep, n, &a, TD_PROBE_SOCK_DGRAM);
+	}
+	const struct td_probe_stats *t = td_probe_target_stats(p, 0);
+	assert_int_equal(t->evicted, 1);
+	assert_int_equal(t->timeouts, 0);
+	assert_int_equal(r.n[TD_PROBE_EV_TIMEOUT], 0);
+	assert_int_equal(t->received, 19);
+	assert_int_equal(td_probe_outstanding(p), 0);
+	td_probe_free(p);
+}
+
+static void derived_window_shrinks_to_memory_bound(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 0;
+	c.interval_ns = 100 * US;
+	c.timeout_ns = 10000 * MS; /* 100 000 per timeout: the 65 536 cap */
+	struct td_probe *p = mk(&c, &r);
+	assert_int_equal(td_probe_window(p), TD_PROBE_WINDOW_MAX);
+	td_probe_free(p);
+	c.max_targets = 1024; /* 1024 x 65 536 > 2^23 slots: 8192 each */
+	p = mk(&c, &r);
+	assert_int_equal(td_probe_window(p), TD_PROBE_SLOTS_MAX / 1024);
+	td_probe_free(p);
+	c.max_targets = 1;
+	c.count = 100; /* no more slots than probes */
+	p = mk(&c, &r);
+	assert_int_equal(td_probe_window(p), 128);
+	td_probe_free(p);
+	c.count_replies = true; /* ...unless it goes on until count answers */
+	p = mk(&c, &r);
+	assert_int_equal(td_probe_window(p), TD_PROBE_WINDOW_MAX);
+	td_probe_free(p);
+	c.window = 2 * TD_PROBE_WINDOW_MAX;
+	struct td_probe *q = NULL;
+	assert_int_equal(td_probe_new(&q, &c), -EINVAL);
+}
+
+/* iputils ping_common.c: rtt = 8 x first sample, then rtt += sample - rtt/8. */
+static void smoothed_rtt_is_iputils_ewma_and_mean_over_targets(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.max_targets = 2;
+	c.count = 4;
+	c.interval_ns = 100 * MS;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(10, 0, 0, 1), b = v4(10, 0, 0, 2);
+	td_probe_add(p, &a, NULL);
+	td_probe_add(p, &b, NULL);
+	td_probe_start(p, 0);
+	static const uint64_t rtt_a[4] = {10 * MS, 18 * MS, 2 * MS, 26 * MS};
+	struct sent s;
+	uint8_t rep[2048];
+	for (int i = 0; i < 4; i++) {
+		uint64_t now = (uint64_t)i * 100 * MS;
+		while (poll1(p, now, &s) == 1) {
+			size_t n = make_reply(&s, rep);
+			uint64_t rtt = s.target == 0 ? rtt_a[i] : 4 * MS;
+			deliver(p, now + rtt, rep, n, &s.dst, TD_PROBE_SOCK_DGRAM);
+		}
+		if (i == 0)
+			assert_int_equal(td_probe_target_stats(p, 0)->rtt_ewma_ns, 10 * MS);
+	}
+	/* 10 -> 11 -> 9.875 -> 11.890625 ms (the last RTT, 26 ms, is not it) */
+	const struct td_probe_stats *t = td_probe_target_stats(p, 0);
+	assert_int_equal(t->rtt_ewma_ns, 11890625);
+	assert_int_equal(t->last_rtt_ns, 26 * MS);
+	assert_int_equal(td_probe_target_stats(p, 1)->rtt_ewma_ns, 4 * MS);
+	struct td_probe_stats tot;
+	td_probe_totals(p, &tot);
+	assert_int_equal(tot.rtt_ewma_ns, (11890625 + 4 * MS) / 2);
+	td_probe_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -966,7 +1290,15 @@ int main(void)
 		cmocka_unit_test(sequence_space_per_target_beyond_65535_targets),
 		cmocka_unit_test(spacing_paces_sends_across_targets),
 		cmocka_unit_test(spacing_bucket_lets_a_burst_out_after_idle_but_keeps_rate),
-		cmocka_unit_test(lost_probe_in_long_flood_still_times_out),
+		cmocka_unit_test(lost_probe_in_long_flood_times_out_at_its_timeout_not_before),
+		cmocka_unit_test(count_with_deadline_probes_until_count_answers),
+		cmocka_unit_test(count_with_deadline_errors_count_as_answers),
+		cmocka_unit_test(stop_on_error_ends_target_at_first_error_not_redirect),
+		cmocka_unit_test(five_thousand_in_flight_answered_after_9s_none_timed_out),
+		cmocka_unit_test(full_window_delays_send_until_a_slot_frees),
+		cmocka_unit_test(flood_full_window_evicts_oldest_not_timeout),
+		cmocka_unit_test(derived_window_shrinks_to_memory_bound),
+		cmocka_unit_test(smoothed_rtt_is_iputils_ewma_and_mean_over_targets),
 		cmocka_unit_test(unsend_gives_probe_back),
 		cmocka_unit_test(raw_time_exceeded_matched_to_probe),
 		cmocka_unit_test(dgram_error_queue_unreachable_matched),
