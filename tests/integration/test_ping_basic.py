@@ -221,6 +221,22 @@ def test_sigquit_prints_interim_statistics(ns):
     assert summary(out)["tx"] == 40
 
 
+def test_sigquit_interim_ewma_is_smoothed_rtt_with_several_targets(ns):
+    # iputils' status(): min/avg/ewma/max, ewma its smoothed RTT. Several
+    # targets: the mean of theirs, so within [min, max] and never 0.
+    import signal
+    import time
+    p = ns.popen([os.environ.get("TUNDRA", "build/tundra"), "ping", "-i", "0.05", "-c", "30",
+                  "127.0.0.1", "::1"], stdout=-1, stderr=-1, text=True)
+    time.sleep(0.6)
+    os.kill(p.pid, signal.SIGQUIT)
+    _, err = p.communicate(timeout=20)
+    m = re.search(r"min/avg/ewma/max = ([\d.]+)/([\d.]+)/([\d.]+)/([\d.]+) ms", err)
+    assert m, err
+    mn, _, ew, mx = (float(x) for x in m.groups())
+    assert ew > 0 and mn <= ew <= mx, err
+
+
 @pytest.fixture
 def nobody_dir():
     # A directory nobody can traverse (pytest's tmp_path sits under a 0700 parent).
