@@ -61,8 +61,9 @@
  * wire sequence (16 bits, RFC 792) modulo W, so unauthenticated replies
  * (payload < 24 bytes) still name their slot unambiguously. */
 #define TD_PROBE_WINDOW_MAX 65536
-/* Memory bound of derived windows: targets x W slots (32 bytes each, slot
- * and FIFO entry), 2^23 = 256 MiB at most, touched only as probes are sent. */
+/* Memory bound of derived windows: targets x W slots (40 bytes each: the
+ * slot and two timeout-FIFO entries), 2^23 slots = 320 MiB at most, touched
+ * only as probes are sent. */
 #define TD_PROBE_SLOTS_MAX (1u << 23)
 
 enum td_probe_family { TD_PROBE_V4 = 4, TD_PROBE_V6 = 6 };

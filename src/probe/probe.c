@@ -61,7 +61,7 @@ struct td_probe {
 	uint32_t n, cap, window;
 	struct target *t;
 	struct slot *slots;         /* cap * window */
-	struct fifo_ent *fifo;      /* cap * window */
+	struct fifo_ent *fifo;      /* 2 * cap * window: see fifo_compact */
 	uint64_t fifo_head, fifo_tail, fifo_cap;
 	struct heap_ent *heap;
 	uint32_t heap_len;
@@ -445,7 +445,8 @@ int td_probe_new(struct td_probe **out, const struct td_probe_config *cfg)
 		w = pow2ceil(cfg->count);
 	}
 	p->window = w;
-	p->fifo_cap = (uint64_t)p->cap * w;
+	uint64_t nslots = (uint64_t)p->cap * w;
+	p->fifo_cap = 2 * nslots;
 
 	uint32_t hsize = pow2ceil((uint64_t)p->cap * 2);
 	p->hash_mask = hsize - 1;
@@ -455,7 +456,7 @@ int td_probe_new(struct td_probe **out, const struct td_probe_config *cfg)
 	p->pkt_len = TD_ICMP_HDR_LEN + cfg->payload_len;
 
 	p->t = calloc(p->cap, sizeof(*p->t));
-	p->slots = calloc(p->fifo_cap, sizeof(*p->slots));
+	p->slots = calloc(nslots, sizeof(*p->slots));
 	p->fifo = calloc(p->fifo_cap, sizeof(*p->fifo));
 	p->heap = calloc(p->cap, sizeof(*p->heap));
 	p->hash = malloc((size_t)hsize * sizeof(*p->hash));
@@ -729,9 +730,9 @@ static void schedule_next(struct td_probe *p, uint32_t id, uint64_t now)
 }
 
 /* Forget the entries of ended probes (answered ones queued behind a lost
- * one at the head, e.g. in flood), keeping send order. Afterwards there is
- * room: the entries left are the pending probes, p->outstanding, fewer than
- * cap * window = fifo_cap since the target about to send has a free slot. */
+ * one at the head, e.g. in flood), keeping send order. The entries left are
+ * the pending probes, p->outstanding <= cap * window = fifo_cap / 2, so each
+ * compaction frees at least half the FIFO: O(1) amortised per send. */
 static void fifo_compact(struct td_probe *p)
 {
 	uint64_t w = p->fifo_head;

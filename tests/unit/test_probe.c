@@ -1170,6 +1170,46 @@ static void full_window_delays_send_until_a_slot_frees(void **st)
 	td_probe_free(p);
 }
 
+/* The timeout FIFO fills with another target's answered probes behind a
+ * silent one's: it is compacted, the silent probes still time out at -W. */
+static void fifo_full_of_answered_probes_keeps_pending_until_timeout(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.max_targets = 2;
+	c.count = 0;
+	c.window = 4; /* FIFO of 2 x 2 x 4 entries */
+	c.interval_ns = 10 * MS;
+	c.timeout_ns = 1000 * MS;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(10, 0, 0, 1), b = v4(10, 0, 0, 2);
+	td_probe_add(p, &a, NULL);
+	td_probe_add(p, &b, NULL);
+	td_probe_start(p, 0);
+	struct sent s;
+	uint8_t rep[2048];
+	unsigned to_a = 0;
+	for (uint64_t now = 0; now < 1000 * MS; now += MS)
+		while (poll1(p, now, &s) == 1) {
+			if (s.target == 0) {
+				to_a++;
+				continue;
+			}
+			size_t n = make_reply(&s, rep);
+			deliver(p, now + 1 * MS, rep, n, &b, TD_PROBE_SOCK_DGRAM);
+		}
+	assert_int_equal(to_a, 4); /* then a's window is full: it waits */
+	assert_int_equal(td_probe_target_stats(p, 1)->received, 100);
+	assert_int_equal(r.n[TD_PROBE_EV_TIMEOUT], 0);
+	assert_int_equal(td_probe_outstanding(p), 4);
+	assert_int_equal(poll1(p, 1000 * MS, &s), 1);
+	assert_int_equal(r.n[TD_PROBE_EV_TIMEOUT], 1); /* a's probe 0, at its -W */
+	assert_int_equal(r.last[TD_PROBE_EV_TIMEOUT].target, 0);
+	td_probe_free(p);
+}
+
 /* Flood: the rate comes from replies; a lost probe that W newer answered
  * ones outran is forgotten, counted as evicted, not as a timeout. */
 static void flood_full_window_evicts_oldest_not_timeout(void **st)
@@ -1297,6 +1337,7 @@ int main(void)
 		cmocka_unit_test(five_thousand_in_flight_answered_after_9s_none_timed_out),
 		cmocka_unit_test(full_window_delays_send_until_a_slot_frees),
 		cmocka_unit_test(flood_full_window_evicts_oldest_not_timeout),
+		cmocka_unit_test(fifo_full_of_answered_probes_keeps_pending_until_timeout),
 		cmocka_unit_test(derived_window_shrinks_to_memory_bound),
 		cmocka_unit_test(smoothed_rtt_is_iputils_ewma_and_mean_over_targets),
 		cmocka_unit_test(unsend_gives_probe_back),
