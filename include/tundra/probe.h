@@ -20,9 +20,9 @@
  *
  * A slot is reused only once its probe has ended (reply, error, timeout):
  * when all W slots of a target await their timeout, its next send waits
- * (counted in window_waits) rather than declaring a probe lost before -W;
+ * (td_probe_window_waits) rather than declaring a probe lost before -W;
  * in flood/adaptive mode (the rate set by replies) the oldest probe is
- * forgotten instead, counted as evicted, never as a timeout.
+ * forgotten instead (td_probe_evicted), never counted as a timeout.
  * W is at most TD_PROBE_WINDOW_MAX, and the derived W of every target
  * shrinks (halving) while targets x W exceeds TD_PROBE_SLOTS_MAX.
  *
@@ -138,16 +138,10 @@ struct td_probe_stats {
 	uint64_t last_rtt_ns;
 	/* iputils' smoothed RTT (ping_common.c gather_statistics: rtt += sample
 	 * - rtt/8 on 8x scaled values): EWMA with gain 1/8, the first reply
-	 * seeds it. Over several targets (totals): the mean of the per-target
-	 * EWMAs of the targets with replies. */
+	 * seeds it; replies in time only (iputils also feeds it duplicates).
+	 * Over several targets (totals): the mean of the per-target EWMAs of
+	 * the targets with replies. */
 	uint64_t rtt_ewma_ns;
-	/* Sends delayed because every slot of the target's window held a probe
-	 * still awaiting its reply within the timeout (see TD_PROBE_WINDOW_MAX). */
-	uint64_t window_waits;
-	/* Flood/adaptive (send_on_reply) only: probes forgotten while in flight
-	 * because their slot was needed after W newer probes; not timeouts,
-	 * still counted as transmitted without reply (loss), as iputils would. */
-	uint64_t evicted;
 	int16_t last_ttl, last_tos; /* -1 unknown */
 	bool kernel_tx_stamps;  /* at least one RTT used a kernel TX stamp */
 };
@@ -326,6 +320,14 @@ uint64_t td_probe_next_deadline(const struct td_probe *p);
 
 /* The slots per target chosen at td_probe_new() (cfg.window or derived). */
 uint32_t td_probe_window(const struct td_probe *p);
+/* Window pressure, engine-wide (not per target: a sweep's targets stay
+ * small). Sends delayed because every slot of the target's window held a
+ * probe still within its timeout (see TD_PROBE_WINDOW_MAX): */
+uint64_t td_probe_window_waits(const struct td_probe *p);
+/* Flood/adaptive (send_on_reply) only: probes forgotten while in flight
+ * because their slot was needed after W newer probes; not timeouts, still
+ * transmitted without reply (loss), as iputils would count them. */
+uint64_t td_probe_evicted(const struct td_probe *p);
 
 /* True when every target sent its count and nothing is outstanding (or stopped and drained);
  * with count_replies / stop_on_error, also when every target has its answers. */

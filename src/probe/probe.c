@@ -39,12 +39,13 @@ struct heap_ent {
 struct target {
 	struct td_probe_addr addr;
 	uint16_t ident;
-	bool any_rx;
-	bool sending;       /* still has probes to send (in the heap or will be) */
-	bool done_sent;     /* DONE event emitted */
-	bool fresh;         /* first probe due, waiting in the start run (not in the heap) */
-	bool blocked;       /* due, but its next slot holds a probe still pending: out of the heap */
-	bool satisfied;     /* count_replies: has its count of answers, sends no more */
+	/* flags in one byte: a sweep of 65 000 targets keeps the record small */
+	bool any_rx : 1;
+	bool sending : 1;   /* still has probes to send (in the heap or will be) */
+	bool done_sent : 1; /* DONE event emitted */
+	bool fresh : 1;     /* first probe due, waiting in the start run (not in the heap) */
+	bool blocked : 1;   /* due, but its next slot holds a probe still pending: out of the heap */
+	bool satisfied : 1; /* count_replies / stop_on_error: answered, sends no more */
 	uint32_t answers;   /* replies in time plus probes ended by an ICMP error */
 	uint32_t next_seq;
 	uint32_t max_rx_seq;
@@ -89,6 +90,7 @@ struct td_probe {
 	uint64_t outstanding;
 	uint32_t sending;           /* targets with probes left to send */
 	uint32_t satisfied;         /* count_replies: targets with their count of answers */
+	uint64_t window_waits, evicted; /* see probe.h */
 	bool started, stopped;
 	uint64_t last_global_send;
 	uint64_t pace_next;         /* earliest instant the spacing bucket allows a send */
@@ -438,15 +440,17 @@ int td_probe_new(struct td_probe **out, const struct td_probe_config *cfg)
 			w = pow2ceil(cfg->count);
 		/* The memory bound: a smaller window makes sends wait for slots
 		 * (window_waits), it never ends a probe before its timeout. */
-		uint32_t floor = pow2ceil(2 + (uint64_t)p->cfg.preload);
-		while (w > floor && w > 1 && (uint64_t)p->cap * w > TD_PROBE_SLOTS_MAX)
+		uint32_t least = pow2ceil(2 + (uint64_t)p->cfg.preload);
+		while (w > least && w > 1 && (uint64_t)p->cap * w > TD_PROBE_SLOTS_MAX)
 			w >>= 1;
 	} else if (cfg->count && !cfg->count_replies && w > pow2ceil(cfg->count)) {
 		w = pow2ceil(cfg->count);
 	}
 	p->window = w;
 	uint64_t nslots = (uint64_t)p->cap * w;
-	p->fifo_cap = 2 * nslots;
+	p->fifo_cap = 2 * nslots; /* see fifo_compact */
+	if (cfg->count && !cfg->count_replies && (uint64_t)p->cap * cfg->count < p->fifo_cap)
+		p->fifo_cap = (uint64_t)p->cap * cfg->count; /* never more entries than sends */
 
 	uint32_t hsize = pow2ceil((uint64_t)p->cap * 2);
 	p->hash_mask = hsize - 1;
@@ -772,13 +776,13 @@ int td_probe_poll(struct td_probe *p, uint64_t now, struct td_probe_tx *tx)
 			s->state = SLOT_EMPTY;
 			t->outstanding--;
 			p->outstanding--;
-			t->st.evicted++;
+			p->evicted++;
 			break;
 		}
 		/* Every slot holds a probe still within its timeout: wait until
 		 * the oldest ends (slot_freed) rather than call it lost early. */
 		t->blocked = true;
-		t->st.window_waits++;
+		p->window_waits++;
 		heap_remove(p, id);
 	}
 	if (p->cfg.spacing_ns && p->any_send && now < p->pace_next)
@@ -1359,6 +1363,16 @@ uint32_t td_probe_window(const struct td_probe *p)
 	return p->window;
 }
 
+uint64_t td_probe_window_waits(const struct td_probe *p)
+{
+	return p->window_waits;
+}
+
+uint64_t td_probe_evicted(const struct td_probe *p)
+{
+	return p->evicted;
+}
+
 uint64_t td_probe_outstanding(const struct td_probe *p)
 {
 	return p->outstanding;
@@ -1384,8 +1398,6 @@ static void totals_add(const struct td_probe *p, struct td_probe_stats *o, uint6
 		o->unauthenticated += s->unauthenticated;
 		o->send_errors += s->send_errors;
 		o->errors += s->errors;
-		o->window_waits += s->window_waits;
-		o->evicted += s->evicted;
 		for (int k = 0; k < TD_PROBE_ERR_KINDS; k++)
 			o->err_kind[k] += s->err_kind[k];
 		if (s->received) {

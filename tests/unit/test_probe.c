@@ -498,7 +498,7 @@ static void lost_probe_in_long_flood_times_out_at_its_timeout_not_before(void **
 	assert_int_equal(r.n[TD_PROBE_EV_TIMEOUT], 0);
 	assert_int_equal(poll1(p, 10 * 1000 * MS, &s), 0);
 	assert_int_equal(r.n[TD_PROBE_EV_TIMEOUT], 1);
-	assert_int_equal(td_probe_target_stats(p, 0)->evicted, 0);
+	assert_int_equal(td_probe_evicted(p), 0);
 	assert_true(td_probe_done(p));
 	td_probe_free(p);
 }
@@ -1151,7 +1151,7 @@ static void full_window_delays_send_until_a_slot_frees(void **st)
 	struct sent s, first;
 	assert_int_equal(poll1(p, 0, &first), 1);
 	assert_int_equal(poll_span(p, 1 * MS, 5 * MS), 3); /* 1, 2, 3; then 4 waits for 0's slot */
-	assert_int_equal(td_probe_target_stats(p, 0)->window_waits, 1);
+	assert_int_equal(td_probe_window_waits(p), 1);
 	assert_int_equal(td_probe_next_deadline(p), 10 * MS); /* probe 0's timeout */
 	/* A reply to probe 0 frees its slot: probe 4 leaves at once. */
 	uint8_t rep[2048];
@@ -1236,7 +1236,7 @@ static void flood_full_window_evicts_oldest_not_timeout(void **st)
 		deliver(p, now + 5 * US, rep, n, &a, TD_PROBE_SOCK_DGRAM);
 	}
 	const struct td_probe_stats *t = td_probe_target_stats(p, 0);
-	assert_int_equal(t->evicted, 1);
+	assert_int_equal(td_probe_evicted(p), 1);
 	assert_int_equal(t->timeouts, 0);
 	assert_int_equal(r.n[TD_PROBE_EV_TIMEOUT], 0);
 	assert_int_equal(t->received, 19);
