@@ -93,6 +93,7 @@ struct run {
 	bool print_lock_up;
 	int wakefd;
 	uint64_t until;
+	int fatal; /* exit status forced by a failure during the run (0 = none) */
 	/* -O with one target: which of the last 64 probes got an answer */
 	uint64_t o_checked;
 	bool o_answered[64];
@@ -729,10 +730,27 @@ static void on_event(void *ctx, const struct td_probe_event *ev)
 			fprintf(r->out, "forged or foreign reply from %s ignored\n",
 				addr_str(&ev->from, a, sizeof(a)));
 		break;
-	case TD_PROBE_EV_SEND_ERROR:
-		fprintf(stderr, "tundra ping: sendmsg to %s: %s\n",
-			addr_str(&r->t[ev->target].addr, a, sizeof(a)), strerror(ev->send_errno));
+	case TD_PROBE_EV_SEND_ERROR: {
+		const char *hint = "";
+		if (ev->send_errno == EACCES)
+			hint = " (a broadcast address? tundra pings unicast addresses only)";
+		else if (ev->send_errno == EINVAL && r->t[ev->target].addr.family == TD_PROBE_V6 &&
+			 r->t[ev->target].addr.a[0] == 0xfe && (r->t[ev->target].addr.a[1] & 0xc0) == 0x80)
+			hint = " (a link-local address needs its interface: ADDRESS%IFACE or -I)";
+		else if (ev->send_errno == EMSGSIZE)
+			hint = " (larger than the path MTU with -M do; see the MTU in ip route get)";
+		fprintf(stderr, "tundra ping: sendmsg to %s: %s%s\n",
+			addr_str(&r->t[ev->target].addr, a, sizeof(a)), strerror(ev->send_errno), hint);
+		/* One target whose very first probe cannot leave (no route, not
+		 * permitted): iputils stops at once with status 2 ("connect:
+		 * Network is unreachable"); so do we, with the statistics. */
+		if (!r->multi && ev->seq == 0 && ev->send_errno != EMSGSIZE &&
+		    ev->send_errno != ENOBUFS) {
+			r->fatal = EX_ERR;
+			g_stop = 1;
+		}
 		break;
+	}
 	case TD_PROBE_EV_DONE:
 		return;
 	}
@@ -755,8 +773,10 @@ static void print_summary(struct run *r, const char *label, const struct td_prob
 		fprintf(r->out, ", +%llu duplicates", (unsigned long long)s->duplicates);
 	if (s->corrupted)
 		fprintf(r->out, ", +%llu corrupted", (unsigned long long)s->corrupted);
-	if (s->errors)
-		fprintf(r->out, ", +%llu errors", (unsigned long long)s->errors);
+	/* iputils' "+N errors" counts ICMP errors and local send errors alike */
+	uint64_t errs = s->errors + s->send_errors;
+	if (errs)
+		fprintf(r->out, ", +%llu errors", (unsigned long long)errs);
 	double loss = s->transmitted
 			      ? (double)(s->transmitted - s->received) * 100.0 / (double)s->transmitted
 			      : 0;
@@ -769,7 +789,7 @@ static void print_summary(struct run *r, const char *label, const struct td_prob
 		ms3(mx, sizeof(mx), s->rtt_max_ns);
 		ms3(md, sizeof(md), td_probe_stats_mdev_ns(s));
 		fprintf(r->out, "rtt min/avg/max/mdev = %s/%s/%s/%s ms\n", mn, av, mx, md);
-	} else if (s->errors) {
+	} else if (errs) {
 		fputc('\n', r->out); /* iputils prints an empty line here */
 	}
 }
@@ -986,6 +1006,9 @@ static void explain_permission(const struct td_icmp_diag *d, enum td_icmp_mode m
 		n > 0 ? exe : "<binary>");
 	if (mode == TD_ICMP_DGRAM)
 		fprintf(stderr, "  (--mode dgram was given: only the first remedy applies)\n");
+	else if (mode == TD_ICMP_RAW)
+		fprintf(stderr, "  (--mode raw was given: only the second remedy applies%s)\n",
+			inside ? "; --mode auto would use the datagram socket the range allows" : "");
 }
 
 /* ---- main --------------------------------------------------------------------------------- */
@@ -1032,12 +1055,13 @@ static int finish(struct run *r, uint64_t elapsed, int status_single, bool deadl
 			fprintf(r->out,
 				",\"transmitted\":%llu,\"received\":%llu,\"duplicates\":%llu,"
 				"\"out_of_order\":%llu,\"late\":%llu,\"timeouts\":%llu,\"errors\":%llu,"
+				"\"send_errors\":%llu,"
 				"\"corrupted\":%llu,\"forged\":%llu,\"loss_pct\":%.4f",
 				(unsigned long long)s->transmitted, (unsigned long long)s->received,
 				(unsigned long long)s->duplicates, (unsigned long long)s->out_of_order,
 				(unsigned long long)s->late, (unsigned long long)s->timeouts,
-				(unsigned long long)s->errors, (unsigned long long)s->corrupted,
-				(unsigned long long)s->forged, loss);
+				(unsigned long long)s->errors, (unsigned long long)s->send_errors,
+				(unsigned long long)s->corrupted, (unsigned long long)s->forged, loss);
 			fputs(",\"errors_by_kind\":{", r->out);
 			for (int k = 0; k < TD_PROBE_ERR_KINDS; k++)
 				fprintf(r->out, "%s\"%s\":%llu", k ? "," : "", td_probe_err_kind_name(k),
@@ -1108,12 +1132,13 @@ static int finish(struct run *r, uint64_t elapsed, int status_single, bool deadl
 				ms3(mx, sizeof(mx), s->rtt_max_ns);
 				fprintf(r->out, ", min/avg/max = %s/%s/%s", mn, av, mx);
 			}
-			if (s->errors)
-				fprintf(r->out, ", errors %llu", (unsigned long long)s->errors);
+			if (s->errors + s->send_errors)
+				fprintf(r->out, ", errors %llu",
+					(unsigned long long)(s->errors + s->send_errors));
 			fputc('\n', r->out);
 		}
 		char label[64];
-		snprintf(label, sizeof(label), "%u targets", r->n);
+		snprintf(label, sizeof(label), "%u target%s", r->n, r->n == 1 ? "" : "s");
 		print_summary(r, label, &tot, elapsed);
 		if (r->o.extra || isatty(fileno(r->out)))
 			print_extra(r, &tot, pct_all(r, 50), pct_all(r, 90), pct_all(r, 99));
@@ -1376,7 +1401,7 @@ static int ping_main(struct run *rp, int argc, char **argv)
 		if (rc == -EACCES || rc == -EPERM) {
 			if (d.step && (!strncmp(d.step, "socket", 6))) {
 				explain_permission(&d, o->mode);
-				return rp->multi ? FP_SYS : EX_ERR;
+				return EX_ERR; /* the permission failure's status, however many targets */
 			}
 		}
 		if (rc) {
@@ -1565,7 +1590,8 @@ static int ping_main(struct run *rp, int argc, char **argv)
 					rp->t[0].name ? rp->t[0].name : a, a, o->size,
 					(size_t)o->size + 8 + ip);
 		} else {
-			fprintf(rp->out, "PING %u targets, %ld data bytes\n", rp->n, o->size);
+			fprintf(rp->out, "PING %u target%s, %ld data bytes\n", rp->n,
+				rp->n == 1 ? "" : "s", o->size);
 		}
 		fflush(rp->out);
 	}
@@ -1640,7 +1666,7 @@ static int ping_main(struct run *rp, int argc, char **argv)
 		fprintf(stderr, "tundra ping: event loop: %s\n", strerror(-rc));
 	if (o->flood && !o->json)
 		fputc('\n', rp->out);
-	return finish(rp, elapsed, rc ? EX_ERR : 0, o->deadline > 0);
+	return finish(rp, elapsed, rc || rp->fatal ? EX_ERR : 0, o->deadline > 0);
 }
 
 int td_cmd_ping(int argc, char **argv)

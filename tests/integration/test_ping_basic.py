@@ -69,6 +69,13 @@ def test_nobody_with_closed_range_gets_exact_remedy(ns):
     assert "CAP_NET_RAW: no" in err
     assert 'sysctl -w net.ipv4.ping_group_range="0 2147483647"' in err
     assert re.search(r"setcap cap_net_raw\+ep \S*tundra", err)
+    # the same status with several targets (the 2, not fping's 4)
+    r = tundra(ns, "-c", "1", "127.0.0.1", "::1", user=True)
+    assert r.returncode == 2 and "remedies" in r.stderr
+    # --mode raw: the range would not help, only the capability
+    ns.sysctl("net.ipv4.ping_group_range", "0 2147483647")
+    r = tundra(ns, "--mode", "raw", "-c", "1", "127.0.0.1", user=True)
+    assert r.returncode == 2 and "--mode raw was given: only the second remedy applies" in r.stderr
 
 
 def test_nobody_cannot_flood_or_go_below_2ms(ns):
@@ -450,3 +457,17 @@ def test_file_errors_are_reported(ns, tmp_path):
     r = tundra(ns, "--file", str(long), "-c", "1", "-W", "1", "--json")
     assert "line 1 longer than" in r.stderr
     assert [s["addr"] for s in of(events(r.stdout), "summary")] == ["127.0.0.1"]
+
+
+def test_first_probe_without_route_stops_like_iputils(ns):
+    # iputils exits 2 at once when a lone target has no route; so do we, and
+    # the local error counts in "+N errors" as iputils counts it.
+    ns.run("ip", "link", "set", "lo", "up")
+    r = tundra(ns, "-c", "3", "-i", "0.5", "10.9.9.9", timeout=10)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "Network is unreachable" in r.stderr
+    s = summary(r.stdout)
+    assert s["tx"] == 1 and s["rx"] == 0 and s["errors"] == 1
+    r = tundra(ns, "-c", "1", "--json", "10.9.9.9", "127.0.0.1")
+    summ = of(events(r.stdout), "summary")
+    assert summ[0]["send_errors"] == 1 and summ[1]["received"] == 1
