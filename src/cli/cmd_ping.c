@@ -1132,9 +1132,9 @@ static int finish(struct run *r, uint64_t elapsed, int status_single, bool deadl
 				ms3(mx, sizeof(mx), s->rtt_max_ns);
 				fprintf(r->out, ", min/avg/max = %s/%s/%s", mn, av, mx);
 			}
-			if (s->errors + s->send_errors)
-				fprintf(r->out, ", errors %llu",
-					(unsigned long long)(s->errors + s->send_errors));
+			uint64_t errs = s->errors + s->send_errors;
+			if (errs)
+				fprintf(r->out, ", errors %llu", (unsigned long long)errs);
 			fputc('\n', r->out);
 		}
 		char label[64];
