@@ -1,4 +1,4 @@
-/* TCP output with TX offloads, in virtual time: GSO super-segments built directly, partial checksums, retransmission of part of one. */
+/* TCP output with TX offloads, in virtual time: GSO super-segments built directly, partial checksums, retransmission of part of one, lost runs resent as one. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -367,10 +367,50 @@ static void tcp_gso_sack_hole_in_super_segment_retransmitted_alone(void **state)
 	teardown(&h);
 }
 
-/* Six consecutive segments of a super-segment lost (the peer SACKs the last
- * four): RFC 6675 §5 (C) lets them all go at once (pipe is then zero, cwnd
- * above six MSS), so they leave as one super-segment of the same six
- * segments - same sequence numbers and bytes - not as six writes. */
+/* Ten segments leave as one super-segment, the first six are lost, the
+ * peer SACKs the last four (RFC 6675 duplicate ACKs) and RACK deems the six
+ * lost a round trip later. tso false: the device kept only checksum
+ * offload by then. */
+static void lose_first_six(struct h *h, struct out *o, bool tso)
+{
+	assert_int_equal(td_tcp_send(h->c, data, 10 * DMSS, now), 10 * DMSS);
+	assert_true(next_out(h, o));
+	assert_int_equal(o->pay_len, 10 * DMSS);
+	if (!tso)
+		assert_int_equal(td_stack_set_tx_offload(h->st, TD_STACK_TX_CSUM), 0);
+	uint32_t s0 = h->iss + 1, s6 = s0 + 6 * DMSS;
+	now += 1000000;
+	ack(h, s0, s6, s6 + DMSS);
+	ack(h, s0, s6, s6 + 2 * DMSS);
+	ack(h, s0, s6, s0 + 10 * DMSS);
+	now += 2000000;
+	td_stack_poll(h->st, now);
+}
+
+/* What was resent from SND.UNA on: contiguous, the bytes sent before (with
+ * plain, one MSS per packet). Returns where it ended; *writes: packets. */
+static uint32_t drain_resent(struct h *h, struct out *o, bool plain, int *writes)
+{
+	uint32_t s0 = h->iss + 1, next = s0;
+	*writes = 0;
+	while (next_out(h, o)) {
+		if (o->pay_len == 0)
+			continue;
+		(*writes)++;
+		assert_int_equal(o->r.seq, next);
+		assert_memory_equal(o->r.payload.ptr, data + (next - s0), o->pay_len);
+		if (plain) {
+			assert_int_equal(o->vr.gso_type, TD_VNET_GSO_NONE);
+			assert_int_equal(o->pay_len, DMSS);
+		}
+		next += (uint32_t)o->pay_len;
+	}
+	return next;
+}
+
+/* RFC 6675 §5 (C) lets all six go at once (pipe is zero, cwnd above six
+ * MSS): they leave as one super-segment of the same six segments - same
+ * sequence numbers and bytes - not as six writes. */
 static void tcp_gso_lost_run_retransmitted_as_one_super_segment(void **state)
 {
 	(void)state;
@@ -378,27 +418,10 @@ static void tcp_gso_lost_run_retransmitted_as_one_super_segment(void **state)
 	setup(&h, false);
 	fill();
 	struct out *o = test_malloc(sizeof(*o));
-	assert_int_equal(td_tcp_send(h.c, data, 10 * DMSS, now), 10 * DMSS);
-	assert_true(next_out(&h, o));
-	assert_int_equal(o->pay_len, 10 * DMSS);
-	uint32_t s0 = h.iss + 1, s6 = s0 + 6 * DMSS, end = s0 + 10 * DMSS;
-	now += 1000000;
-	ack(&h, s0, s6, s6 + DMSS);
-	ack(&h, s0, s6, s6 + 2 * DMSS);
-	ack(&h, s0, s6, end);
-	now += 2000000;
-	td_stack_poll(h.st, now);
-	uint32_t next = s0;
-	int writes = 0;
-	while (next_out(&h, o)) {
-		if (o->pay_len == 0)
-			continue;
-		writes++;
-		assert_int_equal(o->r.seq, next);
-		assert_memory_equal(o->r.payload.ptr, data + (next - s0), o->pay_len);
-		next += (uint32_t)o->pay_len;
-	}
-	assert_int_equal(next, s6); /* exactly the lost ones, nothing SACKed again */
+	lose_first_six(&h, o, true);
+	int writes;
+	/* exactly the lost ones, nothing SACKed again */
+	assert_int_equal(drain_resent(&h, o, false, &writes), h.iss + 1 + 6 * DMSS);
 	assert_int_equal(writes, 1);
 	assert_int_equal(td_tcp_counters(h.tcp)->retransmits, 6);
 	assert_int_equal(td_tcp_counters(h.tcp)->sack_retransmits, 6);
@@ -421,25 +444,16 @@ static void tcp_gso_one_dsack_for_retransmitted_super_segment_undoes_reduction(v
 	struct td_tcp_info in;
 	td_tcp_sock_info(h.c, &in);
 	uint32_t before = in.cwnd;
-	assert_int_equal(td_tcp_send(h.c, data, 10 * DMSS, now), 10 * DMSS);
-	assert_true(next_out(&h, o));
-	uint32_t s0 = h.iss + 1, s6 = s0 + 6 * DMSS, end = s0 + 10 * DMSS;
-	now += 1000000;
-	ack(&h, s0, s6, s6 + DMSS);
-	ack(&h, s0, s6, s6 + 2 * DMSS);
-	ack(&h, s0, s6, end);
-	now += 2000000;
-	td_stack_poll(h.st, now);
-	int writes = 0;
-	while (next_out(&h, o))
-		writes += o->pay_len > 0;
+	lose_first_six(&h, o, true);
+	int writes;
+	uint32_t s0 = h.iss + 1, s6 = drain_resent(&h, o, false, &writes);
 	assert_int_equal(writes, 1);
 	td_tcp_sock_info(h.c, &in);
 	assert_true(in.cwnd < before);
 	now += 1000000;
-	ack(&h, end, 0, 0);
+	ack(&h, s0 + 10 * DMSS, 0, 0);
 	now += 1000000;
-	ack(&h, end, s0, s6); /* below the cumulative ACK: a D-SACK (RFC 2883 §4) */
+	ack(&h, s0 + 10 * DMSS, s0, s6); /* below the cumulative ACK: a D-SACK (RFC 2883 §4) */
 	assert_int_equal(td_tcp_counters(h.tcp)->rx_dsack, 1);
 	assert_int_equal(td_tcp_counters(h.tcp)->undo_dsack, 1);
 	td_tcp_sock_info(h.c, &in);
@@ -456,27 +470,10 @@ static void tcp_gso_lost_run_without_tso_one_mss_each(void **state)
 	setup(&h, false);
 	fill();
 	struct out *o = test_malloc(sizeof(*o));
-	assert_int_equal(td_tcp_send(h.c, data, 10 * DMSS, now), 10 * DMSS);
-	assert_true(next_out(&h, o));
-	/* the big buffers gone (what TD_STACK_TX_CSUM alone also means) */
-	assert_int_equal(td_stack_set_tx_offload(h.st, TD_STACK_TX_CSUM), 0);
-	uint32_t s0 = h.iss + 1, s6 = s0 + 6 * DMSS, end = s0 + 10 * DMSS;
-	now += 1000000;
-	ack(&h, s0, s6, s6 + DMSS);
-	ack(&h, s0, s6, s6 + 2 * DMSS);
-	ack(&h, s0, s6, end);
-	now += 2000000;
-	td_stack_poll(h.st, now);
-	uint32_t next = s0;
-	while (next_out(&h, o)) {
-		if (o->pay_len == 0)
-			continue;
-		assert_int_equal(o->vr.gso_type, TD_VNET_GSO_NONE);
-		assert_int_equal(o->r.seq, next);
-		assert_int_equal(o->pay_len, DMSS);
-		next += (uint32_t)o->pay_len;
-	}
-	assert_int_equal(next, s6);
+	lose_first_six(&h, o, false);
+	int writes;
+	assert_int_equal(drain_resent(&h, o, true, &writes), h.iss + 1 + 6 * DMSS);
+	assert_int_equal(writes, 6);
 	assert_int_equal(td_tcp_counters(h.tcp)->retransmits, 6);
 	test_free(o);
 	teardown(&h);
