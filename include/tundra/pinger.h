@@ -76,7 +76,6 @@ struct td_icmp_sock {
 	enum td_probe_sock kind;
 	enum td_ts_kind ts;
 	uint32_t tskey;            /* OPT_ID of the next send */
-	bool deaf;                 /* td_icmp_mute()d: only TX stamps can arrive */
 	struct {
 		uint32_t target, seq;
 	} txmap[TD_ICMP_TXMAP];
@@ -122,18 +121,22 @@ struct td_pinger {
 	 * with many targets, probes due within the slack leave in one batch. */
 	uint64_t slack_ns;
 	struct td_pinger_bufs *bufs; /* private: batch buffers, one set per loop (threads) */
-	/* Several loops over one engine (--threads): each loop has its own
-	 * sockets and buffers; every engine call runs under *lock (NULL = one
-	 * loop, no locking). wakefd (an eventfd, -1 = none) is polled too: a
-	 * loop that ends writes it, so the others stop sleeping and see that
-	 * the engine is done or stop is set. */
+	/* Several loops in threads (--threads), each with its own engine,
+	 * sockets and buffers: every engine call runs under *lock (NULL = no
+	 * locking), so that another thread may read the engine (interim
+	 * statistics). wakefd (an eventfd, -1 = none) is polled too: whoever
+	 * sets *stop writes it, and a sleeping loop sees the stop at once. It is
+	 * never drained: write it only with stop set. */
 	pthread_mutex_t *lock;
 	int wakefd;
 };
 
-/* Make a raw socket deaf (ICMP_FILTER / ICMP6_FILTER block every type): an
- * extra sender's socket, so that each reply is queued on one socket only. */
-int td_icmp_mute(struct td_icmp_sock *s);
+/* Several loops, each with its own sockets and an engine over a share of the
+ * targets (--threads): keep on this raw socket only the echo replies and ICMP
+ * errors of loop `index` of n, by identifier modulo n (a classic BPF socket
+ * filter). No-op on datagram sockets, which the kernel already demultiplexes
+ * by identifier, and for n < 2. 0 or -errno. */
+int td_icmp_split(struct td_icmp_sock *s, unsigned index, unsigned n);
 
 int td_pinger_init(struct td_pinger *pg, struct td_probe *p, struct td_icmp_sock *s4,
 		   struct td_icmp_sock *s6);

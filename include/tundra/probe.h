@@ -185,6 +185,11 @@ struct td_probe_config {
 	 * caller can wake once a millisecond instead of once per probe; the
 	 * average rate stays 1 / spacing. 0 = strict spacing. */
 	uint64_t spacing_burst_ns;
+	/* Raw-socket identifiers satisfy ident % ident_mod == ident_rem (0 or 1:
+	 * any). Loops that each run an engine over a share of the targets give
+	 * each engine its remainder; a socket filter per loop (td_icmp_split)
+	 * then queues every reply on the socket of the loop that owns it. */
+	uint16_t ident_mod, ident_rem;
 };
 
 /* Fill cfg with defaults: 1 s interval, 10 s timeout, 56 bytes, window derived. */
@@ -294,6 +299,13 @@ uint64_t td_probe_err_count(const struct td_probe *p, uint8_t family, uint8_t ty
 uint64_t td_probe_percentile(const struct td_probe *p, uint32_t id, double q);
 /* Percentile over all targets' replies. */
 uint64_t td_probe_percentile_all(const struct td_probe *p, double q);
+/* Totals and all-target percentiles over n engines that each own a share of
+ * one run's targets (several loops): the same figures one engine over all the
+ * targets would give (percentiles from the merged histograms). */
+void td_probe_totals_many(const struct td_probe *const *ps, unsigned n, struct td_probe_stats *out);
+uint64_t td_probe_percentile_all_many(const struct td_probe *const *ps, unsigned n, double q);
+/* acc += h, bucket by bucket. */
+void td_probe_hist_merge(struct td_probe_hist *acc, const struct td_probe_hist *h);
 /* The target's histogram, NULL when it has none yet. */
 const struct td_probe_hist *td_probe_target_hist(const struct td_probe *p, uint32_t id);
 /* Every reply of every target. */

@@ -57,12 +57,18 @@ struct opts {
 
 #define THREADS_MAX 16
 
+/* One loop of several (--threads): its sockets (loop 0 uses run.sp) and
+ * its event loop (loop 0's is run.pg, in the main thread) over engine
+ * run.eng[k], which owns targets k, k + n, k + 2n ... */
 struct xloop {
 	struct td_icmp_sock s[2];
 	bool open[2];
 	struct td_pinger pg;
-	bool up;
+	pthread_mutex_t lock; /* the engine's: its loop, or SIGQUIT's interim statistics */
+	bool up, lock_up;
 	int rc;
+	struct run *r;
+	unsigned k;
 };
 
 struct run {
@@ -78,10 +84,13 @@ struct run {
 	struct td_icmp_sock *sp[2];
 	struct td_pinger pg;
 	bool pg_up;
-	/* --threads: loops 1..nthr-1 with their own sockets, one engine under lock */
+	/* --threads: nthr loops, each with its own sockets and an engine over
+	 * every nthr-th target (target i is local i / nthr of engine i % nthr) */
 	int nthr;
 	struct xloop *x; /* [nthr], allocated only with --threads > 1 (sockets are 32 KiB each) */
-	pthread_mutex_t lock;
+	struct td_probe *eng[THREADS_MAX]; /* [0] = p */
+	pthread_mutex_t print_lock; /* output and run state, with nthr > 1 */
+	bool print_lock_up;
 	int wakefd;
 	uint64_t until;
 	/* -O with one target: which of the last 64 probes got an answer */
@@ -90,6 +99,40 @@ struct run {
 };
 
 static volatile sig_atomic_t g_stop, g_quit;
+
+/* Target i's engine and its index there (several loops: every nthr-th target). */
+static const struct td_probe_stats *tstats(const struct run *r, uint32_t i)
+{
+	return td_probe_target_stats(r->eng[i % (uint32_t)r->nthr], i / (uint32_t)r->nthr);
+}
+
+static uint64_t tpct(const struct run *r, uint32_t i, double q)
+{
+	return td_probe_percentile(r->eng[i % (uint32_t)r->nthr], i / (uint32_t)r->nthr, q);
+}
+
+static const struct td_probe *const *engines(const struct run *r)
+{
+	return (const struct td_probe *const *)r->eng;
+}
+
+static void totals(const struct run *r, struct td_probe_stats *s)
+{
+	td_probe_totals_many(engines(r), (unsigned)r->nthr, s);
+}
+
+static uint64_t pct_all(const struct run *r, double q)
+{
+	return td_probe_percentile_all_many(engines(r), (unsigned)r->nthr, q);
+}
+
+static uint64_t drops(const struct run *r, enum td_probe_drop d)
+{
+	uint64_t n = 0;
+	for (int k = 0; k < r->nthr; k++)
+		n += td_probe_drops(r->eng[k], d);
+	return n;
+}
 
 static void on_signal(int sig)
 {
@@ -122,7 +165,7 @@ static void usage(FILE *f)
 		"  -q quiet  -D print timestamps  -O report outstanding replies  -n numeric  -a audible\n"
 		"  -U                user-space timestamps only (no kernel stamps)\n"
 		"  --tx-stamps on|off|auto   kernel TX stamps (auto: off for -f and for --alive/--unreachable)\n"
-		"  --threads N|auto  sender loops sharing the targets (auto: one per free CPU,\n"
+		"  --threads N|auto  loops (threads) sharing the targets (auto: one per free CPU,\n"
 		"                    at most 2, for bursts of 8192+ targets without spacing; else 1)\n"
 		"  -4 / -6           IPv4 / IPv6 only\n"
 		"  --mode auto|dgram|raw   socket type (default auto: dgram when ping_group_range allows)\n"
@@ -699,7 +742,11 @@ static void print_extra(struct run *r, const struct td_probe_stats *s, uint64_t 
 
 static void print_histogram(struct run *r)
 {
-	const struct td_probe_hist *h = td_probe_all_hist(r->p);
+	struct td_probe_hist all;
+	memset(&all, 0, sizeof(all));
+	for (int k = 0; k < r->nthr; k++)
+		td_probe_hist_merge(&all, td_probe_all_hist(r->eng[k]));
+	const struct td_probe_hist *h = &all;
 	if (!h->count)
 		return;
 	/* Merge the 16 sub-buckets of each octave into 4 rows: readable at a glance. */
@@ -755,7 +802,12 @@ static void print_histogram(struct run *r)
 static void print_interim(struct run *r)
 {
 	struct td_probe_stats s;
-	td_probe_totals(r->p, &s);
+	/* the other loops' engines are read under their locks (ours is held) */
+	for (int k = 1; k < r->nthr; k++)
+		pthread_mutex_lock(&r->x[k].lock);
+	totals(r, &s);
+	for (int k = 1; k < r->nthr; k++)
+		pthread_mutex_unlock(&r->x[k].lock);
 	char mn[32], av[32], mx[32], ew[32];
 	uint64_t loss = s.transmitted ? (s.transmitted - s.received) * 100 / s.transmitted : 0;
 	ms3(mn, sizeof(mn), s.rtt_min_ns);
@@ -784,15 +836,31 @@ static void report_outstanding(struct run *r)
 	fflush(r->out);
 }
 
-/* An extra sender loop (--threads): the first loop (main thread) runs on_wake. */
+/* Loop k of several (--threads): the first loop (main thread) runs on_wake
+ * and gets the signals. */
 static uint64_t g_until;
 
 static void *extra_loop(void *arg)
 {
-	struct td_pinger *pg = arg;
-	struct xloop *x = (struct xloop *)((char *)pg - offsetof(struct xloop, pg));
-	x->rc = td_pinger_run(pg, g_until, &g_stop, NULL, NULL, 200000000ULL);
+	struct xloop *x = arg;
+	x->rc = td_pinger_run(&x->pg, g_until, &g_stop, NULL, NULL, 200000000ULL);
 	return NULL;
+}
+
+/* An engine's event, with several loops: its local target index made the
+ * run's, and output serialised. */
+static void on_event_loop(void *ctx, const struct td_probe_event *ev)
+{
+	struct xloop *x = ctx;
+	struct run *r = x->r;
+	if (!r->o.json && (r->o.alive || r->o.unreach))
+		return; /* a listing prints at the end only (and -O is for one target) */
+	struct td_probe_event e = *ev;
+	if (e.target != TD_PROBE_NONE)
+		e.target = e.target * (uint32_t)r->nthr + x->k;
+	pthread_mutex_lock(&r->print_lock);
+	on_event(r, &e);
+	pthread_mutex_unlock(&r->print_lock);
 }
 
 static bool on_wake(void *ctx, uint64_t now)
@@ -902,12 +970,12 @@ static int finish(struct run *r, uint64_t elapsed, int status_single, bool deadl
 	struct td_probe_stats tot;
 	memset(&tot, 0, sizeof(tot));
 	if (!listing)
-		td_probe_totals(r->p, &tot);
+		totals(r, &tot);
 	uint32_t down = 0;
 	int rc;
 	if (r->o.json) {
 		for (uint32_t i = 0; i < r->n; i++) {
-			const struct td_probe_stats *s = td_probe_target_stats(r->p, i);
+			const struct td_probe_stats *s = tstats(r, i);
 			json_head(r, "summary", i);
 			double loss = s->transmitted ? (double)(s->transmitted - s->received) * 100.0 /
 							       (double)s->transmitted
@@ -935,9 +1003,9 @@ static int finish(struct run *r, uint64_t elapsed, int status_single, bool deadl
 					(double)s->rtt_sum_ns / (double)s->received / 1e6,
 					(double)s->rtt_max_ns / 1e6,
 					(double)td_probe_stats_mdev_ns(s) / 1e6, s->jitter_ns / 1e6,
-					(double)td_probe_percentile(r->p, i, 50) / 1e6,
-					(double)td_probe_percentile(r->p, i, 90) / 1e6,
-					(double)td_probe_percentile(r->p, i, 99) / 1e6);
+					(double)tpct(r, i, 50) / 1e6,
+					(double)tpct(r, i, 90) / 1e6,
+					(double)tpct(r, i, 99) / 1e6);
 			fprintf(r->out, ",\"kernel_timestamps\":%s}\n",
 				s->kernel_tx_stamps ? "true" : "false");
 		}
@@ -950,11 +1018,11 @@ static int finish(struct run *r, uint64_t elapsed, int status_single, bool deadl
 		fputs(",\"drops\":{", r->out);
 		for (int d = 0; d < TD_PROBE_DROP_COUNT; d++)
 			fprintf(r->out, "%s\"%s\":%llu", d ? "," : "", td_probe_drop_name(d),
-				(unsigned long long)td_probe_drops(r->p, d));
+				(unsigned long long)drops(r, d));
 		fputs("}}\n", r->out);
 	} else if (r->o.alive || r->o.unreach) {
 		for (uint32_t i = 0; i < r->n; i++) {
-			bool up = td_probe_target_stats(r->p, i)->received > 0;
+			bool up = tstats(r, i)->received > 0;
 			down += !up;
 			char a[INET6_ADDRSTRLEN];
 			if (up == r->o.alive) {
@@ -975,7 +1043,7 @@ static int finish(struct run *r, uint64_t elapsed, int status_single, bool deadl
 		/* fping's per-target summary lines, then the totals in iputils' form. */
 		fputc('\n', r->out);
 		for (uint32_t i = 0; i < r->n; i++) {
-			const struct td_probe_stats *s = td_probe_target_stats(r->p, i);
+			const struct td_probe_stats *s = tstats(r, i);
 			char a[INET6_ADDRSTRLEN];
 			const char *nm = r->t[i].name ? r->t[i].name : addr_str(&r->t[i].addr, a, sizeof(a));
 			uint64_t loss = s->transmitted
@@ -999,9 +1067,7 @@ static int finish(struct run *r, uint64_t elapsed, int status_single, bool deadl
 		snprintf(label, sizeof(label), "%u targets", r->n);
 		print_summary(r, label, &tot, elapsed);
 		if (r->o.extra || isatty(fileno(r->out)))
-			print_extra(r, &tot, td_probe_percentile_all(r->p, 50),
-				    td_probe_percentile_all(r->p, 90),
-				    td_probe_percentile_all(r->p, 99));
+			print_extra(r, &tot, pct_all(r, 50), pct_all(r, 90), pct_all(r, 99));
 	}
 	if (r->o.histogram)
 		print_histogram(r);
@@ -1021,7 +1087,7 @@ static int finish(struct run *r, uint64_t elapsed, int status_single, bool deadl
 	if (listing)
 		return down ? FP_UNREACH : EX_OK;
 	for (uint32_t i = 0; i < r->n; i++)
-		if (!td_probe_target_stats(r->p, i)->received)
+		if (!tstats(r, i)->received)
 			return FP_UNREACH;
 	return EX_OK;
 }
@@ -1267,12 +1333,14 @@ static int ping_main(struct run *rp, int argc, char **argv)
 		}
 		sp[f] = &socks[f];
 	}
-	/* --threads: every extra loop gets its own sockets (a raw socket's send
-	 * holds its lock through the whole loopback round trip). Extra raw
-	 * sockets are deaf: each reply is queued once, on the first loop's.
-	 * Default 1: on the loaded 2-vCPU bench VM two loops took the same wall
-	 * time as one and a third more CPU (engine lock, shared queue); with an
-	 * idle core the kernel's loopback round trips run in parallel. */
+	/* --threads: every loop gets its own sockets and its own engine over
+	 * every nthr-th target, so loops share nothing but the output lock.
+	 * The engines draw raw-socket identifiers that name their loop
+	 * (ident % nthr), and a socket filter queues each reply and error on
+	 * its loop's socket (td_icmp_split); datagram sockets are
+	 * demultiplexed by the kernel. A loop's replies are then generated in
+	 * its own send call, on its own CPU: the kernel's loopback round trips
+	 * run in parallel. */
 	double interval = o->interval_set ? o->interval : 1.0;
 	if (o->flood && !o->interval_set)
 		interval = 0.01;
@@ -1280,6 +1348,8 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	int nthr = o->threads ? (int)o->threads : auto_threads(rp->n, spacing);
 	if (!rp->multi || o->flood || o->adaptive)
 		nthr = 1;
+	if (rp->n && (uint32_t)nthr > rp->n)
+		nthr = (int)rp->n; /* every engine needs a target */
 	bool auto_thr = !o->threads;
 	if (nthr > 1 && !(rp->x = calloc((size_t)nthr, sizeof(*rp->x)))) {
 		if (!auto_thr) {
@@ -1297,10 +1367,8 @@ static int ping_main(struct run *rp, int argc, char **argv)
 			struct td_icmp_opts xo = so;
 			xo.mode = sp[f]->kind == TD_PROBE_SOCK_RAW ? TD_ICMP_RAW : TD_ICMP_DGRAM;
 			int rc = td_icmp_open(&rp->x[t].s[f], f ? TD_PROBE_V6 : TD_PROBE_V4, &xo, &d);
-			if (!rc) {
+			if (!rc)
 				rp->x[t].open[f] = true;
-				rc = td_icmp_mute(&rp->x[t].s[f]);
-			}
 			if (rc && auto_thr) {
 				/* auto: run the loops whose sockets opened (e.g. out of
 				 * descriptors); this one's go now, cleanup stops before it */
@@ -1333,6 +1401,17 @@ static int ping_main(struct run *rp, int argc, char **argv)
 			rp->nthr = 1;
 		}
 	}
+	/* The number of loops is final: each raw socket keeps its loop's share. */
+	for (int t = 0; rp->nthr > 1 && t < rp->nthr; t++)
+		for (int f = 0; f < 2; f++) {
+			struct td_icmp_sock *s = t ? (rp->x[t].open[f] ? &rp->x[t].s[f] : NULL) : sp[f];
+			int rc = s ? td_icmp_split(s, (unsigned)t, (unsigned)rp->nthr) : 0;
+			if (rc) {
+				fprintf(stderr, "tundra ping: --threads: socket filter: %s\n",
+					strerror(-rc));
+				return rp->multi ? FP_SYS : EX_ERR;
+			}
+		}
 	if (td_os_drop_caps() && privileged && geteuid() != 0) {
 		fprintf(stderr, "tundra ping: could not drop capabilities\n");
 		return rp->multi ? FP_SYS : EX_ERR;
@@ -1340,14 +1419,16 @@ static int ping_main(struct run *rp, int argc, char **argv)
 
 	struct td_probe_config pc;
 	td_probe_config_default(&pc);
-	pc.max_targets = rp->n;
+	uint32_t nl = (uint32_t)(rp->nthr > 0 ? rp->nthr : 1);
+	pc.max_targets = (rp->n + nl - 1) / nl;
 	pc.count = (uint32_t)(o->count > UINT32_MAX ? UINT32_MAX : o->count);
 	pc.interval_ns = (uint64_t)(interval * 1e9);
 	if (!pc.interval_ns && !o->flood)
 		pc.interval_ns = 1; /* -i 0 as root: back to back */
 	double timeout = o->timeout_set ? o->timeout : rp->multi ? 1.0 : 10.0;
 	pc.timeout_ns = (uint64_t)(timeout * 1e9);
-	pc.spacing_ns = (uint64_t)(spacing * 1e6);
+	/* --spacing is the gap between any two probes: each of n loops keeps n times it */
+	pc.spacing_ns = (uint64_t)(spacing * 1e6) * nl;
 	pc.spacing_burst_ns = rp->multi ? 1000000ULL : 0;
 	pc.preload = (uint32_t)o->preload;
 	if (o->flood || o->adaptive) {
@@ -1370,13 +1451,34 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	pc.hist_pool = 0;
 	pc.on_event = on_event;
 	pc.ctx = rp;
-	int rc = td_probe_new(&rp->p, &pc);
+	int rc = 0;
+	if (nl > 1) {
+		pthread_mutex_init(&rp->print_lock, NULL);
+		rp->print_lock_up = true;
+	}
+	for (uint32_t k = 0; k < nl && !rc; k++) {
+		if (nl > 1) {
+			struct xloop *x = &rp->x[k];
+			x->r = rp;
+			x->k = k;
+			pc.on_event = on_event_loop;
+			pc.ctx = x;
+			pc.ident_mod = (uint16_t)nl;
+			pc.ident_rem = (uint16_t)k;
+			if (k && td_os_random(pc.key, sizeof(pc.key))) { /* a key per engine */
+				fprintf(stderr, "tundra ping: getrandom: %s\n", strerror(errno));
+				return FP_SYS;
+			}
+		}
+		rc = td_probe_new(&rp->eng[k], &pc);
+	}
+	rp->p = rp->eng[0];
 	if (rc) {
 		fprintf(stderr, "tundra ping: engine: %s\n", strerror(-rc));
 		return rp->multi ? FP_SYS : EX_ERR;
 	}
 	for (uint32_t i = 0; i < rp->n; i++)
-		td_probe_add(rp->p, &rp->t[i].addr, NULL);
+		td_probe_add(rp->eng[i % nl], &rp->t[i].addr, NULL);
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -1424,44 +1526,59 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	if (rp->multi && !o->flood)
 		rp->pg.slack_ns = 1000000ULL; /* one wake-up per millisecond at most */
 	pthread_t thr[THREADS_MAX];
-	int started = 0;
+	bool started[THREADS_MAX] = {false};
 	if (rp->nthr > 1) {
-		/* Adaptive: the engine is held for a few microseconds per
-		 * burst; spinning that long beats a futex sleep and wake-up. */
-		pthread_mutexattr_t ma;
-		pthread_mutexattr_init(&ma);
-		pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
-		pthread_mutex_init(&rp->lock, &ma);
-		pthread_mutexattr_destroy(&ma);
-		rp->pg.lock = &rp->lock;
-		rp->pg.wakefd = rp->wakefd;
-		for (int t = 1; t < rp->nthr; t++) {
+		/* Each engine's lock is uncontended but for SIGQUIT's interim
+		 * statistics, which read every engine from the main thread. */
+		for (int t = 0; t < rp->nthr; t++) {
 			struct xloop *x = &rp->x[t];
-			rc = td_pinger_init(&x->pg, rp->p, x->open[0] ? &x->s[0] : NULL,
-					    x->open[1] ? &x->s[1] : NULL);
-			if (rc) {
-				fprintf(stderr, "tundra ping: event loop: %s\n", strerror(-rc));
-				return FP_SYS;
+			pthread_mutex_init(&x->lock, NULL);
+			x->lock_up = true;
+			if (t) {
+				rc = td_pinger_init(&x->pg, rp->eng[t],
+						    x->open[0] ? &x->s[0] : NULL,
+						    x->open[1] ? &x->s[1] : NULL);
+				if (rc) {
+					fprintf(stderr, "tundra ping: event loop: %s\n", strerror(-rc));
+					return FP_SYS;
+				}
+				x->up = true;
+				x->pg.lock = &x->lock;
+				x->pg.wakefd = rp->wakefd;
+				x->pg.slack_ns = rp->pg.slack_ns;
 			}
-			x->up = true;
-			x->pg.lock = &rp->lock;
-			x->pg.wakefd = rp->wakefd;
-			x->pg.slack_ns = rp->pg.slack_ns;
 		}
+		rp->pg.lock = &rp->x[0].lock;
 	}
 	rp->t0 = td_os_mono_ns();
-	td_probe_start(rp->p, rp->t0);
+	for (int t = 0; t < (rp->nthr > 1 ? rp->nthr : 1); t++)
+		td_probe_start(rp->eng[t], rp->t0);
 	uint64_t until = o->deadline > 0 ? rp->t0 + (uint64_t)(o->deadline * 1e9) : 0;
 	rp->until = until;
 	g_until = until;
-	for (int t = 1; t < rp->nthr; t++) {
-		if (pthread_create(&thr[t], NULL, extra_loop, &rp->x[t].pg))
-			break;
-		started = t;
+	if (rp->nthr > 1) {
+		/* Signals go to the main thread: its loop runs on_wake. */
+		sigset_t all, old;
+		sigemptyset(&all);
+		sigaddset(&all, SIGINT);
+		sigaddset(&all, SIGTERM);
+		sigaddset(&all, SIGQUIT);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		for (int t = 1; t < rp->nthr; t++)
+			started[t] = pthread_create(&thr[t], NULL, extra_loop, &rp->x[t]) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	}
 	rc = td_pinger_run(&rp->pg, until, &g_stop, on_wake, rp, 200000000ULL);
-	for (int t = 1; t <= started; t++) {
-		pthread_join(thr[t], NULL);
+	if (g_stop && rp->nthr > 1) {
+		uint64_t one = 1; /* wake the other loops to see the stop */
+		ssize_t w = write(rp->wakefd, &one, sizeof(one));
+		(void)w;
+	}
+	for (int t = 1; t < rp->nthr; t++) {
+		if (started[t])
+			pthread_join(thr[t], NULL);
+		else /* no thread: this loop's targets are probed here, after ours */
+			extra_loop(&rp->x[t]);
 		if (!rc)
 			rc = rp->x[t].rc;
 	}
@@ -1480,20 +1597,25 @@ int td_cmd_ping(int argc, char **argv)
 	int status = ping_main(&run, argc, argv);
 	if (run.pg_up)
 		td_pinger_fini(&run.pg);
-	for (int t = 1; run.x && t < run.nthr; t++) {
+	for (int t = 0; run.x && t < run.nthr; t++) {
 		if (run.x[t].up)
 			td_pinger_fini(&run.x[t].pg);
+		if (run.x[t].lock_up)
+			pthread_mutex_destroy(&run.x[t].lock);
 		for (int f = 0; f < 2; f++)
 			if (run.x[t].open[f])
 				td_icmp_close(&run.x[t].s[f]);
 	}
+	if (run.print_lock_up)
+		pthread_mutex_destroy(&run.print_lock);
 	free(run.x);
 	if (run.nthr > 1 && run.wakefd > 0)
 		close(run.wakefd);
 	for (int f = 0; f < 2; f++)
 		if (run.sp[f])
 			td_icmp_close(run.sp[f]);
-	td_probe_free(run.p);
+	for (int k = 0; k < THREADS_MAX; k++)
+		td_probe_free(run.eng[k]);
 	for (uint32_t i = 0; i < run.n; i++)
 		free(run.t[i].name);
 	free(run.t);

@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/errqueue.h>
+#include <linux/filter.h>
 #include <linux/icmp.h>
 #include <linux/net_tstamp.h>
 #include <netinet/icmp6.h>
@@ -323,21 +324,66 @@ int td_icmp_open(struct td_icmp_sock *s, uint8_t family, const struct td_icmp_op
 	return 0;
 }
 
-int td_icmp_mute(struct td_icmp_sock *s)
+/*
+ * Loops that each own a share of the targets (--threads) each have a raw
+ * socket, and a raw socket gets a copy of every ICMP message. This classic
+ * BPF filter, run before a message is queued, keeps on each socket what its
+ * loop owns: an echo reply whose identifier modulo n is the loop's index,
+ * or an ICMP error whose quoted echo request has such an identifier (the
+ * engines draw identifiers with ident % n == index). What the filter cannot
+ * attribute goes to index 0: an IPv4 error with IP options, an IPv6 error
+ * quoting extension headers. Out-of-range loads make a classic filter drop
+ * the message (a quote too short to name a probe helps no loop).
+ *   IPv4 raw sockets see the IP header: X = its length (BPF_MSH); a quote
+ *   follows the 8-byte ICMP header, its identifier 4 bytes into its own.
+ *   IPv6 raw sockets start at the ICMPv6 header; a quote's IPv6 header is
+ *   40 bytes, its next header field 6 bytes in.
+ */
+int td_icmp_split(struct td_icmp_sock *s, unsigned index, unsigned n)
 {
-	if (s->kind != TD_PROBE_SOCK_RAW)
+	if (s->kind != TD_PROBE_SOCK_RAW || n < 2)
 		return 0; /* datagram sockets get only their own identifier's replies */
-	if (s->family == TD_PROBE_V6) {
-		struct icmp6_filter f;
-		ICMP6_FILTER_SETBLOCKALL(&f);
-		if (setsockopt(s->fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof(f)))
-			return -errno;
-		s->deaf = true;
-		return 0;
-	}
-	struct icmp_filter f = {.data = ~0u};
-	if (setsockopt(s->fd, SOL_RAW, ICMP_FILTER, &f, sizeof(f)))
+	if (index >= n)
+		return -EINVAL;
+	const uint32_t ACCEPT = 0xffffffffu, REJECT = 0;
+	const uint32_t rest = index == 0 ? ACCEPT : REJECT;
+	struct sock_filter v4[] = {
+		/* 0 */ BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+		/* 1 */ BPF_STMT(BPF_LD | BPF_B | BPF_IND, 0),		/* type */
+		/* 2 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3),	/* echo reply? */
+		/* 3 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, 4),		/* its identifier */
+		/* 4 */ BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),
+		/* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, index, 7, 8),
+		/* 6 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),		/* error: outer IHL 5? */
+		/* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x45, 0, 4),
+		/* 8 */ BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 28),		/* quoted IHL */
+		/* 9 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, 32),		/* quoted identifier */
+		/* 10 */ BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),
+		/* 11 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, index, 1, 2),
+		/* 12 */ BPF_STMT(BPF_RET | BPF_K, rest),
+		/* 13 */ BPF_STMT(BPF_RET | BPF_K, ACCEPT),
+		/* 14 */ BPF_STMT(BPF_RET | BPF_K, REJECT),
+	};
+	struct sock_filter v6[] = {
+		/* 0 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),		/* type */
+		/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 129, 0, 3),	/* echo reply? */
+		/* 2 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 4),
+		/* 3 */ BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),
+		/* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, index, 6, 7),
+		/* 5 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 8 + 6),	/* quoted next header */
+		/* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 58, 0, 3),
+		/* 7 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 8 + 40 + 4),	/* quoted identifier */
+		/* 8 */ BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),
+		/* 9 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, index, 1, 2),
+		/* 10 */ BPF_STMT(BPF_RET | BPF_K, rest),
+		/* 11 */ BPF_STMT(BPF_RET | BPF_K, ACCEPT),
+		/* 12 */ BPF_STMT(BPF_RET | BPF_K, REJECT),
+	};
+	bool is6 = s->family == TD_PROBE_V6;
+	struct sock_fprog prog = {
+		.len = (unsigned short)(is6 ? sizeof(v6) / sizeof(v6[0]) : sizeof(v4) / sizeof(v4[0])),
+		.filter = is6 ? v6 : v4};
+	if (setsockopt(s->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)))
 		return -errno;
-	s->deaf = true;
 	return 0;
 }

@@ -348,8 +348,7 @@ static uint64_t drain_all(struct td_pinger *pg)
 			continue;
 		if (s->ts == TD_TS_TIMESTAMPING || s->kind == TD_PROBE_SOCK_DGRAM)
 			drain_errqueue(pg, s);
-		if (!s->deaf) /* an extra loop's muted raw socket: a read would only fail */
-			drain_rx(pg, s);
+		drain_rx(pg, s);
 	}
 	return pg->rx_msgs + pg->tx_stamps - before;
 }
@@ -521,7 +520,7 @@ static int run_loop(struct td_pinger *pg, uint64_t until_ns, volatile sig_atomic
 		if (!pg->sock[i])
 			continue;
 		pfd[nfd].fd = pg->sock[i]->fd;
-		pfd[nfd].events = pg->sock[i]->deaf ? 0 : POLLIN; /* POLLERR: TX stamps */
+		pfd[nfd].events = POLLIN; /* POLLERR (TX stamps, errors) is always reported */
 		ps[nfd++] = pg->sock[i];
 	}
 	if (pg->wakefd >= 0) {
@@ -568,12 +567,5 @@ static int run_loop(struct td_pinger *pg, uint64_t until_ns, volatile sig_atomic
 int td_pinger_run(struct td_pinger *pg, uint64_t until_ns, volatile sig_atomic_t *stop,
 		  bool (*on_wake)(void *ctx, uint64_t now), void *ctx, uint64_t max_sleep_ns)
 {
-	int rc = run_loop(pg, until_ns, stop, on_wake, ctx, max_sleep_ns);
-	if (pg->wakefd >= 0) {
-		/* Whatever ended this loop ends the others: wake them for good. */
-		uint64_t one = 1;
-		ssize_t w = write(pg->wakefd, &one, sizeof(one));
-		(void)w;
-	}
-	return rc;
+	return run_loop(pg, until_ns, stop, on_wake, ctx, max_sleep_ns);
 }

@@ -403,7 +403,8 @@ int td_probe_new(struct td_probe **out, const struct td_probe_config *cfg)
 {
 	if (!cfg->max_targets || cfg->max_targets > (1u << 24) || !cfg->timeout_ns ||
 	    cfg->payload_len > TD_PROBE_PAYLOAD_MAX || cfg->pattern_len > TD_PROBE_PATTERN_MAX ||
-	    cfg->window > TD_PROBE_WINDOW_MAX || (cfg->window & (cfg->window - 1)))
+	    cfg->window > TD_PROBE_WINDOW_MAX || (cfg->window & (cfg->window - 1)) ||
+	    (cfg->ident_mod > 1 && cfg->ident_rem >= cfg->ident_mod))
 		return -EINVAL;
 	if (!cfg->interval_ns && !cfg->send_on_reply && cfg->count != 1)
 		return -EINVAL; /* an interval of 0 would send forever in one poll */
@@ -484,7 +485,14 @@ static uint16_t make_ident(const struct td_probe *p, uint32_t id)
 {
 	uint8_t b[8] = {'i', 'd', 'e', 'n', 0, 0, 0, 0};
 	td_put_be32(b + 4, id);
-	return (uint16_t)td_siphash24(p->cfg.key, b, sizeof(b));
+	uint32_t h = (uint16_t)td_siphash24(p->cfg.key, b, sizeof(b));
+	uint32_t m = p->cfg.ident_mod;
+	if (m > 1) {
+		h = h - h % m + p->cfg.ident_rem;
+		if (h > 0xffff)
+			h -= m; /* the top partial block: one step down stays in range */
+	}
+	return (uint16_t)h;
 }
 
 int td_probe_add(struct td_probe *p, const struct td_probe_addr *addr, uint32_t *id)
@@ -1260,11 +1268,8 @@ const struct td_probe_stats *td_probe_target_stats(const struct td_probe *p, uin
 	return id < p->n ? &p->t[id].st : NULL;
 }
 
-void td_probe_totals(const struct td_probe *p, struct td_probe_stats *o)
+static void totals_add(const struct td_probe *p, struct td_probe_stats *o, uint64_t *jn)
 {
-	memset(o, 0, sizeof(*o));
-	o->last_ttl = o->last_tos = -1;
-	uint64_t jn = 0;
 	for (uint32_t i = 0; i < p->n; i++) {
 		const struct td_probe_stats *s = &p->t[i].st;
 		o->transmitted += s->transmitted;
@@ -1288,19 +1293,40 @@ void td_probe_totals(const struct td_probe *p, struct td_probe_stats *o)
 			o->rtt_sum_ns += s->rtt_sum_ns;
 			o->rtt_sum2 += s->rtt_sum2;
 			o->jitter_ns += s->jitter_ns;
-			jn++;
+			(*jn)++;
 			o->kernel_tx_stamps |= s->kernel_tx_stamps;
 		}
 	}
+}
+
+void td_probe_totals_many(const struct td_probe *const *ps, unsigned n, struct td_probe_stats *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->last_ttl = o->last_tos = -1;
+	uint64_t jn = 0;
+	uint32_t targets = 0;
+	const struct td_probe *one = NULL;
+	for (unsigned k = 0; k < n; k++) {
+		totals_add(ps[k], o, &jn);
+		targets += ps[k]->n;
+		if (ps[k]->n)
+			one = ps[k];
+	}
 	if (jn)
 		o->jitter_ns /= (double)jn; /* mean of the per-target estimates */
-	if (p->n == 1) {
-		o->last_ttl = p->t[0].st.last_ttl;
-		o->last_tos = p->t[0].st.last_tos;
-		o->last_rtt_ns = p->t[0].st.last_rtt_ns;
-		o->last_err_type = p->t[0].st.last_err_type;
-		o->last_err_code = p->t[0].st.last_err_code;
+	if (targets == 1) {
+		const struct td_probe_stats *s = &one->t[0].st;
+		o->last_ttl = s->last_ttl;
+		o->last_tos = s->last_tos;
+		o->last_rtt_ns = s->last_rtt_ns;
+		o->last_err_type = s->last_err_type;
+		o->last_err_code = s->last_err_code;
 	}
+}
+
+void td_probe_totals(const struct td_probe *p, struct td_probe_stats *o)
+{
+	td_probe_totals_many(&p, 1, o);
 }
 
 uint64_t td_probe_drops(const struct td_probe *p, enum td_probe_drop d)
@@ -1370,6 +1396,33 @@ uint64_t td_probe_percentile_all(const struct td_probe *p, double q)
 	struct td_probe_stats s;
 	td_probe_totals(p, &s);
 	return hist_quantile(&p->all, q, s.rtt_min_ns, s.rtt_max_ns);
+}
+
+uint64_t td_probe_percentile_all_many(const struct td_probe *const *ps, unsigned n, double q)
+{
+	uint32_t targets = 0;
+	for (unsigned k = 0; k < n; k++)
+		targets += ps[k]->n;
+	if (n == 1 || targets <= 1) {
+		for (unsigned k = 0; k < n; k++)
+			if (ps[k]->n)
+				return td_probe_percentile_all(ps[k], q);
+		return 0;
+	}
+	struct td_probe_hist h;
+	memset(&h, 0, sizeof(h));
+	for (unsigned k = 0; k < n; k++)
+		td_probe_hist_merge(&h, &ps[k]->all);
+	struct td_probe_stats s;
+	td_probe_totals_many(ps, n, &s);
+	return hist_quantile(&h, q, s.rtt_min_ns, s.rtt_max_ns);
+}
+
+void td_probe_hist_merge(struct td_probe_hist *acc, const struct td_probe_hist *h)
+{
+	acc->count += h->count;
+	for (unsigned i = 0; i < TD_PROBE_HIST_BUCKETS; i++)
+		acc->b[i] += h->b[i];
 }
 
 const struct td_probe_hist *td_probe_target_hist(const struct td_probe *p, uint32_t id)

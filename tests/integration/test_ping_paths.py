@@ -70,6 +70,36 @@ def test_ttl_1_gives_time_exceeded_from_router(path, mode, dst, router):
 
 
 @pytest.mark.parametrize("mode", ["dgram", "raw"])
+def test_threads_route_each_error_to_the_loop_that_sent_the_probe(path, mode):
+    # With two loops every loop has its own socket and engine: an ICMP error
+    # must reach the loop whose probe it quotes (raw sockets: the socket
+    # filter reads the quoted identifier; datagram sockets: the kernel).
+    a, _, b = path
+    dsts = []
+    for i in range(2, 6):
+        b.run("ip", "addr", "replace", f"10.2.0.{i}/24", "dev", "veth0")
+        b.run("ip", "-6", "addr", "replace", f"fd02::{i}/64", "dev", "veth0", "nodad")
+        dsts += [f"10.2.0.{i}", f"fd02::{i}"]
+    r = tundra(a, "--mode", mode, "--threads", "2", "-c", "2", "-i", "0.1", "-W", "1",
+               "-t", "1", "--json", *dsts)
+    ev = events(r.stdout)
+    summ = of(ev, "summary")
+    assert len(summ) == 8, r.stdout + r.stderr
+    for s in summ:
+        assert s["errors_by_kind"]["time_exceeded"] == 2, s
+        assert s["received"] == 0 and s["timeouts"] == 0, s
+    errs = of(ev, "error")
+    assert sorted((e["target"], e["seq"]) for e in errs) == [(t, q) for t in range(8)
+                                                            for q in (1, 2)]
+    assert of(ev, "end")[0]["drops"]["foreign"] == 0
+    # and the replies of the same targets, on both loops
+    r = tundra(a, "--mode", mode, "--threads", "2", "-c", "2", "-i", "0.1", "-W", "1",
+               "--json", *dsts)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert all(s["received"] == 2 for s in of(events(r.stdout), "summary"))
+
+
+@pytest.mark.parametrize("mode", ["dgram", "raw"])
 @pytest.mark.parametrize("dst,router,code", [("10.3.0.1", "10.1.0.254", 0),
                                              ("fd03::1", "fd01::fe", 0)])
 def test_missing_route_gives_unreachable(path, mode, dst, router, code):

@@ -1,4 +1,5 @@
 /* Unit tests of the probe engine in virtual time: schedule, matching, authentication, statistics. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -863,6 +864,91 @@ static void siphash_matches_reference_vector(void **st)
 	assert_int_equal(td_siphash24(k, m, 15), 0xa129ca6149be45e5ULL);
 }
 
+/* --threads: each loop's engine draws raw identifiers that name the loop. */
+static void raw_idents_name_their_loop_when_split(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.max_targets = 5000;
+	c.sock[0] = TD_PROBE_SOCK_RAW;
+	c.ident_mod = 3;
+	c.ident_rem = 2;
+	struct td_probe *p = mk(&c, &r);
+	for (uint32_t i = 0; i < 5000; i++) {
+		struct td_probe_addr a = v4(10, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i);
+		assert_int_equal(td_probe_add(p, &a, NULL), 0);
+		assert_int_equal(td_probe_target_ident(p, i) % 3, 2);
+	}
+	td_probe_free(p);
+	c.ident_rem = 3; /* no remainder of 3 */
+	struct td_probe *q = NULL;
+	assert_int_equal(td_probe_new(&q, &c), -EINVAL);
+}
+
+/* Probe every due target of engine p (loop k of n) at now and answer each
+ * with an RTT that depends on its index in the whole run and the round. */
+static void answer_round(struct td_probe *p, unsigned k, unsigned n, uint64_t now, unsigned round)
+{
+	struct sent s;
+	uint8_t rep[2048];
+	while (poll1(p, now, &s) == 1) {
+		uint32_t g = s.target * n + k;
+		size_t len = make_reply(&s, rep);
+		uint64_t rtt = (100 + 37 * (uint64_t)g + 13 * (uint64_t)round * (g % 5)) * US;
+		deliver(p, now + rtt, rep, len, &s.dst, TD_PROBE_SOCK_DGRAM);
+	}
+}
+
+/* The figures over the engines of several loops are those of one engine. */
+static void totals_and_percentiles_over_engines_equal_one_engine(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.max_targets = 7;
+	c.count = 20;
+	c.interval_ns = 10 * MS;
+	c.timeout_ns = 500 * MS;
+	struct td_probe *one = mk(&c, &r), *two[2] = {mk(&c, &r), mk(&c, &r)};
+	for (uint32_t g = 0; g < 7; g++) {
+		struct td_probe_addr a = v4(10, 0, 0, (uint8_t)(g + 1));
+		td_probe_add(one, &a, NULL);
+		td_probe_add(two[g % 2], &a, NULL);
+	}
+	td_probe_start(one, 0);
+	td_probe_start(two[0], 0);
+	td_probe_start(two[1], 0);
+	for (unsigned i = 0; i < 20; i++) {
+		answer_round(one, 0, 1, i * 10 * MS, i);
+		answer_round(two[0], 0, 2, i * 10 * MS, i);
+		answer_round(two[1], 1, 2, i * 10 * MS, i);
+	}
+	struct td_probe_stats a, b;
+	const struct td_probe *const many[2] = {two[0], two[1]};
+	td_probe_totals(one, &a);
+	td_probe_totals_many(many, 2, &b);
+	assert_int_equal(a.transmitted, 140);
+	assert_int_equal(b.transmitted, a.transmitted);
+	assert_int_equal(b.received, a.received);
+	assert_int_equal(b.rtt_min_ns, a.rtt_min_ns);
+	assert_int_equal(b.rtt_max_ns, a.rtt_max_ns);
+	assert_int_equal(b.rtt_sum_ns, a.rtt_sum_ns);
+	assert_true(b.jitter_ns == a.jitter_ns && a.jitter_ns > 0);
+	for (double q = 10; q <= 100; q += 10)
+		assert_int_equal(td_probe_percentile_all_many(many, 2, q), td_probe_percentile_all(one, q));
+	struct td_probe_hist h;
+	memset(&h, 0, sizeof(h));
+	td_probe_hist_merge(&h, td_probe_all_hist(two[0]));
+	td_probe_hist_merge(&h, td_probe_all_hist(two[1]));
+	assert_memory_equal(&h, td_probe_all_hist(one), sizeof(h));
+	td_probe_free(one);
+	td_probe_free(two[0]);
+	td_probe_free(two[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -891,6 +977,8 @@ int main(void)
 		cmocka_unit_test(flood_sends_next_on_reply),
 		cmocka_unit_test(short_payload_matched_unauthenticated),
 		cmocka_unit_test(address_lookup_follows_set_addr_and_late_add),
+		cmocka_unit_test(raw_idents_name_their_loop_when_split),
+		cmocka_unit_test(totals_and_percentiles_over_engines_equal_one_engine),
 		cmocka_unit_test(ipv6_reply_matches),
 		cmocka_unit_test(siphash_matches_reference_vector),
 	};
