@@ -8,16 +8,12 @@
 # sockets with tundra's options, sendmmsg/recvmmsg in batches of 32 and no
 # other work (no MAC, no statistics, no output). The kernel's loopback round
 # trips plus process start-up dominate a sweep; the best of the two floors is
-# the most a dynamically linked tool (tundra, fping) can reach here. "floor
-# static" is the 1-loop floor linked statically (no dynamic loader at start),
-# which matters at 1 000 targets only.
+# the most a dynamically linked tool (tundra, fping) can reach here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T=$(readlink -f "${TUNDRA:-build/tundra}")
 FLOOR=$(readlink -f build/bench/sweep_floor)
-for f in "$FLOOR" "$FLOOR"_static; do
-  [ -x "$f" ] || { echo "21-ping-sweep: $f missing (make bench-build)" >&2; exit 2; }
-done
+[ -x "$FLOOR" ] || { echo "21-ping-sweep: $FLOOR missing (make bench-build)" >&2; exit 2; }
 SIZES=${SWEEP_SIZES:-"1000 10000 65000"}
 ns=tdbench-$$-$RANDOM
 tmp=$(mktemp -d)
@@ -56,17 +52,17 @@ PY
   W[tundra+tx]=$2 C[tundra+tx]=$3 R[tundra+tx]=$4; A[tundra+tx]=$(wc -l <"$tmp/tx.out")
   set -- $(measure fping "$tmp/f.out" fping -q -i 0 -r 0 -t 1000 -a -g "$lo" "$hi")
   W[fping]=$2 C[fping]=$3 R[fping]=$4; A[fping]=$(grep -c '^127\.' "$tmp/f.out" || true)
-  for k in floor1 floor2 floor1s; do
-    l=${k:5:1}; b=$FLOOR; [ "$k" = floor1s ] && b=${FLOOR}_static
-    set -- $(measure "$k" "$tmp/$k.out" "$b" "$l" "$lo" "$n")
+  for k in floor1 floor2; do
+    l=${k:5:1}
+    set -- $(measure "$k" "$tmp/$k.out" "$FLOOR" "$l" "$lo" "$n")
     W[$k]=$2 C[$k]=$3 R[$k]=$4
     A[$k]=$(sed -nE 's/^[0-9]+ targets, ([0-9]+) answered.*/\1/p' "$tmp/$k.out")
   done
-  N[floor1]=floor N[floor2]=floor N[floor1s]=floor
-  L[floor1]="1 loop" L[floor2]="2 loops" L[floor1s]="static"
+  N[floor1]=floor N[floor2]=floor
+  L[floor1]="1 loop" L[floor2]="2 loops"
   # the faster of the two (dynamically linked) floors: the lower median wall time
   if [ "$(echo "${W[floor2]} < ${W[floor1]}" | bc)" = 1 ]; then fb=floor2; else fb=floor1; fi
-  tools="tundra tundra+tx fping floor1 floor2 floor1s"
+  tools="tundra tundra+tx fping floor1 floor2"
   if [ "$n" -le 10000 ]; then
     set -- $(measure oping "$tmp/o.out" bash -c "ulimit -n 65536; oping -c 1 -w 1 -f $tmp/hosts")
     W[oping]=$2 C[oping]=$3 R[oping]=$4
@@ -80,7 +76,6 @@ PY
   echo "ratio $n: tundra/fping targets/s = $(echo "scale=2; ${W[fping]} / ${W[tundra]}" | bc)x (goal >= 2), peak RSS tundra/fping = $(echo "scale=2; ${R[tundra]} / ${R[fping]}" | bc)x (goal <= 1)"
   echo "ratio $n: tundra --tx-stamps on/fping targets/s = $(echo "scale=2; ${W[fping]} / ${W[tundra+tx]}" | bc)x; CPU tundra/fping = $(echo "scale=2; ${C[tundra]} / ${C[fping]}" | bc)x"
   echo "ratio $n: kernel floor (best of 1/2 loops)/fping targets/s = $(echo "scale=2; ${W[fping]} / ${W[$fb]}" | bc)x (the most any tool can reach here, dynamically linked as tundra and fping)"
-  echo "ratio $n: kernel floor static (1 loop)/fping targets/s = $(echo "scale=2; ${W[fping]} / ${W[floor1s]}" | bc)x (without the dynamic loader)"
   echo "ratio $n: tundra/kernel floor targets/s = $(echo "scale=2; ${W[$fb]} / ${W[tundra]}" | bc)x (best floor: ${L[$fb]})"
   [ -n "${W[oping]:-}" ] && echo "ratio $n: tundra/oping targets/s = $(echo "scale=2; ${W[oping]} / ${W[tundra]}" | bc)x, peak RSS tundra/oping = $(echo "scale=2; ${R[tundra]} / ${R[oping]}" | bc)x"
   unset W C R A L N

@@ -180,7 +180,7 @@ enum td_stack_layer {
 	X(vnet_csum_partial, 0, "virtio-net: packets accepted with a partial checksum the kernel vouches for") \
 	X(vnet_gso_rx, 0, "virtio-net: GSO super-packets received and split")                      \
 	X(vnet_gso_segs, 0, "virtio-net: segments cut from GSO super-packets")                      \
-	X(vnet_gso_tx, 0, "virtio-net: GSO super-packets sent (built by TCP or merged runs)")         \
+	X(vnet_gso_tx, 0, "virtio-net: GSO super-packets sent (built by TCP)")                     \
 	X(vnet_gso_tx_segs, 0, "virtio-net: TCP segments carried by sent super-packets")           \
 	X(vnet_bad_hdr, 1, "virtio-net: header truncated, unknown flags or odd checksum offset")   \
 	X(vnet_bad_gso_type, 1, "virtio-net: unknown gso_type, or one that does not match the packet") \
@@ -223,13 +223,6 @@ void td_stack_input(struct td_stack *st, uint64_t now, const void *pkt, size_t l
  * (vnet_bad_*). */
 void td_stack_input_vnet(struct td_stack *st, uint64_t now, const void *buf, size_t len,
 			 size_t hdr_size);
-/* For a TUN with TSO: 0 when no packet is due; 1 when the head packet goes
- * out alone (td_stack_output_peek/pop, with a zero virtio-net header); n >= 2
- * when the n due TCP segments at the head were merged and popped: buf
- * (cap >= hdr_size + 65535) holds hdr_size bytes of virtio-net header and the
- * GSO super-packet, *len bytes in all. */
-size_t td_stack_output_gso(struct td_stack *st, uint64_t now, uint8_t *buf, size_t cap,
-			   size_t hdr_size, size_t *len);
 /* TX offloads the device takes (the TUN_F_* values TUNSETOFFLOAD accepted):
  * with CSUM, TCP leaves its checksums partial; with TSO4/TSO6 it also builds
  * GSO super-packets of up to 64 KB directly (gso_size = MSS). The caller must

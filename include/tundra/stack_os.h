@@ -15,8 +15,6 @@
 
 /* ---- TUN device --------------------------------------------------------------- */
 
-#define TD_TUN_TSO 0x06 /* TUN_F_TSO4 | TUN_F_TSO6 */
-
 struct td_tun {
 	int fd;
 	char name[16]; /* IFNAMSIZ */
@@ -92,7 +90,7 @@ struct td_stack_run {
 	uint32_t busy_poll_us;       /* spin on the TUN this long before sleeping */
 	unsigned batch;              /* packets read per wakeup at most (default 64) */
 	unsigned vnet_hdr_len;       /* 0, or 10: the device carries virtio-net headers (td_tun.vnet_hdr_len) */
-	unsigned offloads;           /* td_tun.offloads: with TD_TUN_TSO, runs of TCP segments go out as one GSO write */
+	unsigned offloads;           /* td_tun.offloads: its TUN_F_CSUM/TSO4/TSO6 bits become the stack's TX offloads */
 	char *const *command;        /* NULL, or argv run as a child; the loop ends when it exits */
 	/* Called on SIGUSR1 (final = false) and once at the end (final = true). */
 	void (*on_stats)(struct td_stack *st, bool final, void *user);

@@ -93,6 +93,7 @@ struct run {
 	bool print_lock_up;
 	int wakefd;
 	uint64_t until;
+	int fatal; /* exit status forced by a failure during the run (0 = none) */
 	/* -O with one target: which of the last 64 probes got an answer */
 	uint64_t o_checked;
 	bool o_answered[64];
@@ -181,23 +182,39 @@ static void usage(FILE *f)
 
 /* ---- argument checking: every number has a range and a clear message ----------------------- */
 
+/* Decimal as iputils and fping read it ("010" is ten, not eight), or hex
+ * with a 0x prefix (TOS values, marks). */
 static bool parse_long(const char *opt, const char *s, long lo, long hi, long *out)
 {
 	char *end;
 	errno = 0;
-	long v = strtol(s, &end, 0);
-	if (errno || end == s || *end) {
+	const char *d = s + (*s == '-' || *s == '+');
+	const int base = d[0] == '0' && (d[1] == 'x' || d[1] == 'X') ? 16 : 10;
+	long v = strtol(s, &end, base);
+	if (end == s || *end) {
 		fprintf(stderr, "tundra ping: invalid argument for %s: '%s' (expected an integer)\n",
 			opt, s);
 		return false;
 	}
-	if (v < lo || v > hi) {
-		fprintf(stderr, "tundra ping: %s %ld out of range: must be %ld..%ld\n", opt, v, lo,
+	if (errno == ERANGE || v < lo || v > hi) {
+		fprintf(stderr, "tundra ping: %s %s out of range: must be %ld..%ld\n", opt, s, lo,
 			hi);
 		return false;
 	}
 	*out = v;
 	return true;
+}
+
+/* A bound as people write it: 2147483, 0.000001 (not 2.14748e+06, 1e-06). */
+static const char *num_str(char *buf, size_t len, double v)
+{
+	snprintf(buf, len, "%.6f", v);
+	char *e = buf + strlen(buf);
+	while (e > buf && e[-1] == '0')
+		*--e = 0;
+	if (e > buf && e[-1] == '.')
+		*--e = 0;
+	return buf;
 }
 
 static bool parse_double(const char *opt, const char *s, double lo, double hi, double *out)
@@ -211,7 +228,9 @@ static bool parse_double(const char *opt, const char *s, double lo, double hi, d
 		return false;
 	}
 	if (v < lo || v > hi) {
-		fprintf(stderr, "tundra ping: %s %g out of range: must be %g..%g\n", opt, v, lo, hi);
+		char a[32], b[32];
+		fprintf(stderr, "tundra ping: %s %s out of range: must be %s..%s\n", opt, s,
+			num_str(a, sizeof(a), lo), num_str(b, sizeof(b), hi));
 		return false;
 	}
 	*out = v;
@@ -337,7 +356,21 @@ static bool add_file(struct run *r, const char *path)
 		return false;
 	}
 	char line[1024];
+	unsigned lineno = 0;
+	bool ok = true;
 	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		size_t len = strlen(line);
+		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
+			/* no name is this long: report it and skip to the next line */
+			fprintf(stderr, "tundra ping: --file %s: line %u longer than %zu bytes, skipped\n",
+				path, lineno, sizeof(line) - 2);
+			r->not_found++;
+			int c;
+			while ((c = getc(f)) != EOF && c != '\n')
+				;
+			continue;
+		}
 		char *s = line;
 		while (*s == ' ' || *s == '\t')
 			s++;
@@ -346,9 +379,13 @@ static bool add_file(struct run *r, const char *path)
 		if (*s)
 			add_host(r, s);
 	}
+	if (ferror(f)) { /* a directory (EISDIR), an I/O error */
+		fprintf(stderr, "tundra ping: --file %s: %s\n", path, strerror(errno));
+		ok = false;
+	}
 	if (f != stdin)
 		fclose(f);
-	return true;
+	return ok;
 }
 
 /* 128-bit addresses as two halves, for ranges in either family. */
@@ -412,6 +449,12 @@ static bool add_range(struct run *r, const char *spec)
 		fprintf(stderr, "tundra ping: -g %s: expected a prefix (a.b.c.d/n) or FIRST-LAST\n",
 			spec);
 		return false;
+	}
+	if (r->o.family && r->o.family != (lo.family == TD_PROBE_V6 ? 6 : 4)) {
+		fprintf(stderr, "tundra ping: -g %s: address family excluded by -%d\n", spec,
+			r->o.family);
+		r->not_found++;
+		return true; /* as for a single address: reported, the others go on */
 	}
 	uint32_t count = 0;
 	for (struct td_probe_addr a = lo;; addr_add1(&a)) {
@@ -612,7 +655,8 @@ static void on_event(void *ctx, const struct td_probe_event *ev)
 		case TD_PROBE_EV_DONE:
 			break;
 		}
-		fflush(r->out);
+		if (fflush(r->out) == EOF && errno == EPIPE)
+			g_stop = 1; /* the reader is gone */
 		return;
 	}
 	if ((ev->kind == TD_PROBE_EV_REPLY && !ev->dup && !ev->late) || ev->kind == TD_PROBE_EV_ERROR)
@@ -686,13 +730,36 @@ static void on_event(void *ctx, const struct td_probe_event *ev)
 			fprintf(r->out, "forged or foreign reply from %s ignored\n",
 				addr_str(&ev->from, a, sizeof(a)));
 		break;
-	case TD_PROBE_EV_SEND_ERROR:
-		fprintf(stderr, "tundra ping: sendmsg to %s: %s\n",
-			addr_str(&r->t[ev->target].addr, a, sizeof(a)), strerror(ev->send_errno));
-		break;
-	case TD_PROBE_EV_DONE:
+	case TD_PROBE_EV_SEND_ERROR: {
+		const char *hint = "";
+		if (ev->send_errno == EACCES)
+			hint = " (a broadcast address? tundra pings unicast addresses only)";
+		else if (ev->send_errno == EINVAL && r->t[ev->target].addr.family == TD_PROBE_V6 &&
+			 r->t[ev->target].addr.a[0] == 0xfe && (r->t[ev->target].addr.a[1] & 0xc0) == 0x80)
+			hint = " (a link-local address needs its interface: ADDRESS%IFACE or -I)";
+		else if (ev->send_errno == EMSGSIZE)
+			hint = " (larger than the path MTU with -M do; see the MTU in ip route get)";
+		fprintf(stderr, "tundra ping: sendmsg to %s: %s%s\n",
+			addr_str(&r->t[ev->target].addr, a, sizeof(a)), strerror(ev->send_errno), hint);
+		/* One target whose very first probe cannot leave (no route, not
+		 * permitted): iputils stops at once with status 2 ("connect:
+		 * Network is unreachable"); so do we, with the statistics. */
+		if (!r->multi && ev->seq == 0 && ev->send_errno != EMSGSIZE &&
+		    ev->send_errno != ENOBUFS) {
+			r->fatal = EX_ERR;
+			g_stop = 1;
+		}
 		break;
 	}
+	case TD_PROBE_EV_DONE:
+		return;
+	}
+	/* Each line as it happens, into a pipe too (iputils and fping flush
+	 * per line): `tundra ping | grep -m1` and `| tee` see it at once, and a
+	 * closed pipe ends the run (SIGPIPE, or EPIPE where it is ignored)
+	 * instead of filling a buffer. */
+	if (fflush(r->out) == EOF && errno == EPIPE)
+		g_stop = 1;
 }
 
 /* The two iputils summary lines (packets, rtt) for one statistics block. */
@@ -706,8 +773,10 @@ static void print_summary(struct run *r, const char *label, const struct td_prob
 		fprintf(r->out, ", +%llu duplicates", (unsigned long long)s->duplicates);
 	if (s->corrupted)
 		fprintf(r->out, ", +%llu corrupted", (unsigned long long)s->corrupted);
-	if (s->errors)
-		fprintf(r->out, ", +%llu errors", (unsigned long long)s->errors);
+	/* iputils' "+N errors" counts ICMP errors and local send errors alike */
+	uint64_t errs = s->errors + s->send_errors;
+	if (errs)
+		fprintf(r->out, ", +%llu errors", (unsigned long long)errs);
 	double loss = s->transmitted
 			      ? (double)(s->transmitted - s->received) * 100.0 / (double)s->transmitted
 			      : 0;
@@ -720,7 +789,7 @@ static void print_summary(struct run *r, const char *label, const struct td_prob
 		ms3(mx, sizeof(mx), s->rtt_max_ns);
 		ms3(md, sizeof(md), td_probe_stats_mdev_ns(s));
 		fprintf(r->out, "rtt min/avg/max/mdev = %s/%s/%s/%s ms\n", mn, av, mx, md);
-	} else if (s->errors) {
+	} else if (errs) {
 		fputc('\n', r->out); /* iputils prints an empty line here */
 	}
 }
@@ -740,7 +809,7 @@ static void print_extra(struct run *r, const struct td_probe_stats *s, uint64_t 
 		(unsigned long long)s->forged, s->kernel_tx_stamps ? "kernel" : "user");
 }
 
-static void print_histogram(struct run *r)
+static void print_histogram(const struct run *r, FILE *f)
 {
 	struct td_probe_hist all;
 	memset(&all, 0, sizeof(all));
@@ -779,7 +848,7 @@ static void print_histogram(struct run *r)
 	}
 	/* Microseconds when everything is under a millisecond (loopback), else ms. */
 	bool us = hi[last] <= 1000000;
-	fprintf(r->out, "\nRTT distribution (%llu replies):\n", (unsigned long long)h->count);
+	fprintf(f, "\nRTT distribution (%llu replies):\n", (unsigned long long)h->count);
 	for (unsigned i = first; i <= last; i++) {
 		char a[32], b[32];
 		if (us) {
@@ -792,10 +861,10 @@ static void print_histogram(struct run *r)
 		int w = peak ? (int)(cnt[i] * 50 / peak) : 0;
 		if (cnt[i] && !w)
 			w = 1;
-		fprintf(r->out, "%10s - %10s %s |", a, b, us ? "us" : "ms");
+		fprintf(f, "%10s - %10s %s |", a, b, us ? "us" : "ms");
 		for (int k = 0; k < w; k++)
-			fputc('#', r->out);
-		fprintf(r->out, " %llu\n", (unsigned long long)cnt[i]);
+			fputc('#', f);
+		fprintf(f, " %llu\n", (unsigned long long)cnt[i]);
 	}
 }
 
@@ -937,6 +1006,9 @@ static void explain_permission(const struct td_icmp_diag *d, enum td_icmp_mode m
 		n > 0 ? exe : "<binary>");
 	if (mode == TD_ICMP_DGRAM)
 		fprintf(stderr, "  (--mode dgram was given: only the first remedy applies)\n");
+	else if (mode == TD_ICMP_RAW)
+		fprintf(stderr, "  (--mode raw was given: only the second remedy applies%s)\n",
+			inside ? "; --mode auto would use the datagram socket the range allows" : "");
 }
 
 /* ---- main --------------------------------------------------------------------------------- */
@@ -983,12 +1055,13 @@ static int finish(struct run *r, uint64_t elapsed, int status_single, bool deadl
 			fprintf(r->out,
 				",\"transmitted\":%llu,\"received\":%llu,\"duplicates\":%llu,"
 				"\"out_of_order\":%llu,\"late\":%llu,\"timeouts\":%llu,\"errors\":%llu,"
+				"\"send_errors\":%llu,"
 				"\"corrupted\":%llu,\"forged\":%llu,\"loss_pct\":%.4f",
 				(unsigned long long)s->transmitted, (unsigned long long)s->received,
 				(unsigned long long)s->duplicates, (unsigned long long)s->out_of_order,
 				(unsigned long long)s->late, (unsigned long long)s->timeouts,
-				(unsigned long long)s->errors, (unsigned long long)s->corrupted,
-				(unsigned long long)s->forged, loss);
+				(unsigned long long)s->errors, (unsigned long long)s->send_errors,
+				(unsigned long long)s->corrupted, (unsigned long long)s->forged, loss);
 			fputs(",\"errors_by_kind\":{", r->out);
 			for (int k = 0; k < TD_PROBE_ERR_KINDS; k++)
 				fprintf(r->out, "%s\"%s\":%llu", k ? "," : "", td_probe_err_kind_name(k),
@@ -1059,18 +1132,19 @@ static int finish(struct run *r, uint64_t elapsed, int status_single, bool deadl
 				ms3(mx, sizeof(mx), s->rtt_max_ns);
 				fprintf(r->out, ", min/avg/max = %s/%s/%s", mn, av, mx);
 			}
-			if (s->errors)
-				fprintf(r->out, ", errors %llu", (unsigned long long)s->errors);
+			uint64_t errs = s->errors + s->send_errors;
+			if (errs)
+				fprintf(r->out, ", errors %llu", (unsigned long long)errs);
 			fputc('\n', r->out);
 		}
 		char label[64];
-		snprintf(label, sizeof(label), "%u targets", r->n);
+		snprintf(label, sizeof(label), "%u target%s", r->n, r->n == 1 ? "" : "s");
 		print_summary(r, label, &tot, elapsed);
 		if (r->o.extra || isatty(fileno(r->out)))
 			print_extra(r, &tot, pct_all(r, 50), pct_all(r, 90), pct_all(r, 99));
 	}
-	if (r->o.histogram)
-		print_histogram(r);
+	if (r->o.histogram) /* not into what scripts parse: NDJSON or a listing */
+		print_histogram(r, r->o.json || r->o.alive || r->o.unreach ? stderr : r->out);
 	fflush(r->out);
 
 	if (!r->multi) {
@@ -1272,6 +1346,10 @@ static int ping_main(struct run *rp, int argc, char **argv)
 			return EX_ERR;
 	rp->multi = rp->n + rp->not_found > 1;
 	if (!rp->n) {
+		if (!rp->not_found && (nfile || ngen)) {
+			fprintf(stderr, "tundra ping: no targets: the --file input names none\n");
+			return EX_ERR;
+		}
 		if (!rp->not_found) {
 			usage(stderr);
 			return EX_ERR;
@@ -1323,7 +1401,7 @@ static int ping_main(struct run *rp, int argc, char **argv)
 		if (rc == -EACCES || rc == -EPERM) {
 			if (d.step && (!strncmp(d.step, "socket", 6))) {
 				explain_permission(&d, o->mode);
-				return rp->multi ? FP_SYS : EX_ERR;
+				return EX_ERR; /* the permission failure's status, however many targets */
 			}
 		}
 		if (rc) {
@@ -1516,7 +1594,8 @@ static int ping_main(struct run *rp, int argc, char **argv)
 					rp->t[0].name ? rp->t[0].name : a, a, o->size,
 					(size_t)o->size + 8 + ip);
 		} else {
-			fprintf(rp->out, "PING %u targets, %ld data bytes\n", rp->n, o->size);
+			fprintf(rp->out, "PING %u target%s, %ld data bytes\n", rp->n,
+				rp->n == 1 ? "" : "s", o->size);
 		}
 		fflush(rp->out);
 	}
@@ -1591,7 +1670,7 @@ static int ping_main(struct run *rp, int argc, char **argv)
 		fprintf(stderr, "tundra ping: event loop: %s\n", strerror(-rc));
 	if (o->flood && !o->json)
 		fputc('\n', rp->out);
-	return finish(rp, elapsed, rc ? EX_ERR : 0, o->deadline > 0);
+	return finish(rp, elapsed, rc || rp->fatal ? EX_ERR : 0, o->deadline > 0);
 }
 
 int td_cmd_ping(int argc, char **argv)

@@ -13,7 +13,6 @@
 #include "tundra/stack_os.h"
 
 #define RX_BUF (65536 + 16) /* a 64 KB GSO super-packet and its virtio-net header */
-#define GSO_BUF (65535 + 16)
 /* After a wakeup that found one packet, this many wakeups read one packet
  * and go back to epoll; the next reads to EAGAIN again (a probe for bulk). */
 #define LONE_RUN 16
@@ -27,8 +26,6 @@ static uint64_t clock_ns(clockid_t id)
 
 struct loop {
 	struct td_stack_run *r;
-	uint8_t *gso;      /* NULL, or a super-packet under construction / not yet written */
-	size_t gso_len;    /* bytes of it still to write (0: none pending) */
 	uint64_t real_off; /* realtime - monotonic, read once: pcap stamps without a second clock read */
 	bool want_out;     /* the TUN refused a write (EAGAIN): wait for EPOLLOUT */
 	unsigned lone;     /* wakeups left that read a single packet (see LONE_RUN) */
@@ -42,29 +39,9 @@ static bool flush(struct loop *L, uint64_t now)
 	const uint8_t *p;
 	size_t len;
 	for (;;) {
-		if (L->gso && !L->gso_len && (r->offloads & TD_TUN_TSO) &&
-		    td_stack_output_gso(r->st, now, L->gso, GSO_BUF, r->vnet_hdr_len, &len) >= 2)
-			L->gso_len = len;
-		if (L->gso_len) {
-			/* merged segments are already off the queue: a refused
-			 * write keeps them here for the next try */
-			ssize_t n = write(r->tun_fd, L->gso, L->gso_len);
-			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-				return false;
-			if (n < 0) {
-				r->tun_write_errors++;
-			} else {
-				r->tun_writes++;
-				if (r->pcap)
-					td_pcapfile_write(r->pcap, now + L->real_off,
-							  L->gso + r->vnet_hdr_len,
-							  L->gso_len - r->vnet_hdr_len);
-			}
-			L->gso_len = 0;
-			continue;
-		}
 		/* With the header: the stack wrote it in front of the packet
-		 * (zero, or the partial checksum / GSO fields TCP left). */
+		 * (zero - GSO_NONE - for a plain packet, or the partial
+		 * checksum / GSO fields of a super-segment TCP built). */
 		size_t hs = r->vnet_hdr_len;
 		if (!(p = hs ? td_stack_output_peek_vnet(r->st, now, hs, &len)
 			     : td_stack_output_peek(r->st, now, &len)))
@@ -166,16 +143,11 @@ int td_stack_run(struct td_stack_run *r)
 	uint8_t *buf = malloc(RX_BUF);
 	if (!buf)
 		return -ENOMEM;
-	if (r->vnet_hdr_len && (r->offloads & TD_TUN_TSO) && !(L.gso = malloc(GSO_BUF))) {
-		free(buf);
-		return -ENOMEM;
-	}
 	if (!r->batch)
 		r->batch = 64;
 	/* TUN_F_CSUM/TSO4/TSO6 are the stack's TD_STACK_TX_* bits: TCP then
 	 * builds GSO super-packets itself and leaves checksums partial */
 	if (r->vnet_hdr_len && td_stack_set_tx_offload(r->st, r->offloads & 0x07u)) {
-		free(L.gso);
 		free(buf);
 		return -ENOMEM;
 	}
@@ -304,7 +276,6 @@ out:
 		close(sfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 out_free:
-	free(L.gso);
 	free(buf);
 	return err;
 }

@@ -392,7 +392,8 @@ static bool process_ack(struct td_tcp_sock *s, const struct td_tcp_repr *seg, ui
 		return false;
 	}
 	uint32_t win = (uint32_t)seg->window << s->snd_wscale;
-	bool dsack, dsack_rtx;
+	bool dsack;
+	uint32_t dsack_rtx;
 	bool sack_news = td_tcp_sack_update(s, &seg->opt, ack, now, &dsack, &dsack_rtx);
 	if (dsack)
 		td_tcp_rack_on_dsack(s, dsack_rtx);

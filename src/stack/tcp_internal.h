@@ -323,9 +323,11 @@ void td_tcp_txrec_sent(struct td_tcp_sock *s, uint32_t seq, uint32_t len, uint64
 void td_tcp_txrec_cumack(struct td_tcp_sock *s, uint32_t ack, uint64_t now);
 /* Mark the SACK blocks of an ACK in the records (RFC 2018, RFC 6675 §3);
  * returns true when new bytes were SACKed. *dsack: an RFC 2883 D-SACK came
- * with it, *dsack_rtx: it reported a retransmitted record. */
+ * with it, *dsack_rtx: the segments of retransmitted data it reported (a
+ * receiver that took a super-segment whole reports all of them in one
+ * block), 0 when none. */
 bool td_tcp_sack_update(struct td_tcp_sock *s, const struct td_tcp_opts *o, uint32_t ack,
-			uint64_t now, bool *dsack, bool *dsack_rtx);
+			uint64_t now, bool *dsack, uint32_t *dsack_rtx);
 uint32_t td_tcp_sack_bytes(const struct td_tcp_sock *s);
 uint32_t td_tcp_lost_bytes(const struct td_tcp_sock *s);
 bool td_tcp_sack_is_sacked(const struct td_tcp_sock *s, uint32_t seq, uint32_t *run_end);
@@ -334,8 +336,14 @@ bool td_tcp_sack_is_sacked(const struct td_tcp_sock *s, uint32_t seq, uint32_t *
 uint32_t td_tcp_sack_pipe(const struct td_tcp_sock *s);
 /* Every unSACKed record is deemed lost (RTO, RFC 6675 §5.1; PTB). */
 void td_tcp_txrec_mark_all_lost(struct td_tcp_sock *s);
-/* First record deemed lost: [*start, *end); false when none. */
-bool td_tcp_txrec_first_lost(const struct td_tcp_sock *s, uint32_t *start, uint32_t *end);
+/* The first record deemed lost and the lost records right after it that
+ * one super-segment of gso_size segments can carry: each record before the
+ * next exactly gso_size bytes, the last at most that, at most max bytes in
+ * all, and a record only while the bytes before it are under room (RFC 6675
+ * §5 (C): pipe < cwnd asked before each segment). [*start, *end); returns
+ * the number of records, 0 when none is lost. max 0: the first record alone. */
+uint32_t td_tcp_txrec_lost_run(const struct td_tcp_sock *s, uint32_t gso_size, uint32_t max,
+			       uint32_t room, uint32_t *start, uint32_t *end);
 uint32_t td_tcp_txrec_count(const struct td_tcp_sock *s);
 /* Record i (0 = at SND.UNA) and its first sequence number. */
 struct tcp_txrec *td_tcp_txrec_at(struct td_tcp_sock *s, uint32_t i, uint32_t *start);
@@ -355,8 +363,9 @@ bool td_tcp_rack_detect_loss(struct td_tcp_sock *s, uint64_t now);
 void td_tcp_rack_on_ack(struct td_tcp_sock *s, uint64_t now);
 /* The reordering timer fired (§6.3). */
 void td_tcp_rack_timer(struct td_tcp_sock *s, uint64_t now);
-/* A D-SACK arrived: reo_wnd_mult (§6.2 step 4) and undo (RFC 3708). */
-void td_tcp_rack_on_dsack(struct td_tcp_sock *s, bool rtx);
+/* A D-SACK arrived: reo_wnd_mult (§6.2 step 4) and undo (RFC 3708);
+ * rtx_segs: the retransmitted segments it reported. */
+void td_tcp_rack_on_dsack(struct td_tcp_sock *s, uint32_t rtx_segs);
 /* Arm the probe timeout instead of the RTO (running, or restarted now when
  * restart_rto) when a TLP is allowed and comes first (§7.2); returns true
  * when it did. */

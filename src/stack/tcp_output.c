@@ -294,7 +294,10 @@ void td_tcp_send_cookie_synack(struct td_tcp *tcp, struct td_tcp_sock *lst, cons
 		tcp->c.tx_errors++;
 }
 
-void td_tcp_send_data_at(struct td_tcp_sock *s, uint32_t seq, uint32_t len, uint64_t now)
+/* len bytes from seq again; gso (with TSO) lets them go as one
+ * super-segment of gso-sized segments. */
+static void send_data(struct td_tcp_sock *s, uint32_t seq, uint32_t len, uint32_t gso,
+		      uint64_t now)
 {
 	uint32_t off = seq - s->snd_una;
 	uint32_t have = td_tcp_sbuf_len(s);
@@ -310,7 +313,12 @@ void td_tcp_send_data_at(struct td_tcp_sock *s, uint32_t seq, uint32_t len, uint
 		return;
 	if (len && off + len == have)
 		fl |= TD_TCP_PSH;
-	xmit(s, seq, fl, off, len, 0, now);
+	xmit(s, seq, fl, off, len, gso, now);
+}
+
+void td_tcp_send_data_at(struct td_tcp_sock *s, uint32_t seq, uint32_t len, uint64_t now)
+{
+	send_data(s, seq, len, 0, now);
 }
 
 static bool can_send_data(const struct td_tcp_sock *s)
@@ -340,24 +348,40 @@ uint32_t td_tcp_tso_burst(const struct td_tcp_sock *s)
 /* RFC 6675 §5 step (C) with RACK's marks (RFC 8985 §6.1): while pipe <
  * cwnd, retransmit the first segment deemed lost (NextSeg() rule 1: only
  * lost ones, so reordered data is not resent); new data follows in
- * td_tcp_output (rule 2). Returns true if it sent something. */
+ * td_tcp_output (rule 2). With TSO, the consecutive lost segments that
+ * rule lets go at this instant - each asked pipe < cwnd with the ones
+ * before it counted in pipe - leave as one super-segment: the same
+ * segments, sequence numbers and send time, one write instead of one per
+ * MSS. Returns true if it sent something. */
 static bool send_lost(struct td_tcp_sock *s, uint64_t now)
 {
 	bool sent = false;
 	uint32_t dmss = td_tcp_data_mss(s);
 	for (int guard = 0; guard < 256; guard++) {
-		uint32_t st, en;
-		if (td_tcp_sack_pipe(s) >= s->cwnd || !td_tcp_txrec_first_lost(s, &st, &en))
+		uint32_t st, en, pipe = td_tcp_sack_pipe(s);
+		if (pipe >= s->cwnd)
 			break;
-		while (SEQ_LT(st, en)) {
-			uint32_t len = en - st < dmss ? en - st : dmss;
-			td_tcp_send_data_at(s, st, len, now);
-			st += len;
-			s->retransmits++;
-			s->tcp->c.sack_retransmits++;
-			s->tcp->c.retransmits++;
+		/* asked each time: the IP layer's big buffers may run out */
+		uint32_t n = td_tcp_txrec_lost_run(s, dmss, td_tcp_tso_burst(s), s->cwnd - pipe, &st,
+						   &en);
+		if (!n)
+			break;
+		uint32_t segs = 0;
+		if (n > 1) {
+			send_data(s, st, en - st, dmss, now);
+			segs = (en - st + dmss - 1) / dmss;
+		} else {
+			while (SEQ_LT(st, en)) {
+				uint32_t len = en - st < dmss ? en - st : dmss;
+				td_tcp_send_data_at(s, st, len, now);
+				st += len;
+				segs++;
+			}
 		}
-		s->undo_retrans++;
+		s->retransmits += segs;
+		s->tcp->c.sack_retransmits += segs;
+		s->tcp->c.retransmits += segs;
+		s->undo_retrans += n;
 		sent = true;
 	}
 	if (sent && (s->rtx_at == TD_NEVER || s->rtx_kind == TT_TLP))
@@ -406,8 +430,9 @@ void td_tcp_output(struct td_tcp_sock *s, uint64_t now)
 	uint32_t dmss = td_tcp_data_mss(s);
 	/* With TSO (the IP layer's offloads) new data leaves as super-segments
 	 * of whole MSS segments, at most what fits one 64 KB packet beside the
-	 * largest header (60 bytes). Never in loss recovery: retransmissions
-	 * and what RFC 6675 sends stay one MSS each. */
+	 * largest header (60 bytes). Not in loss recovery: new data and a
+	 * go-back-N resend stay one MSS each there (the lost segments went
+	 * above, in send_lost, as super-segments where the window allowed). */
 	for (;;) {
 		/* asked each time: the IP layer's big buffers may run out */
 		uint32_t gmax = s->in_recovery ? 0 : td_tcp_tso_burst(s);

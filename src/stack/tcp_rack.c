@@ -169,7 +169,7 @@ static void undo(struct td_tcp_sock *s)
 	}
 }
 
-void td_tcp_rack_on_dsack(struct td_tcp_sock *s, bool rtx)
+void td_tcp_rack_on_dsack(struct td_tcp_sock *s, uint32_t rtx_segs)
 {
 	struct td_tcp *tcp = s->tcp;
 	tcp->c.rx_dsack++;
@@ -186,8 +186,8 @@ void td_tcp_rack_on_dsack(struct td_tcp_sock *s, bool rtx)
 	}
 	/* RFC 3708 §3: every retransmission of the episode came back as a
 	 * duplicate: nothing was lost, undo the reduction */
-	if (rtx && s->undo_retrans) {
-		s->undo_retrans--;
+	if (rtx_segs && s->undo_retrans) {
+		s->undo_retrans = rtx_segs < s->undo_retrans ? s->undo_retrans - rtx_segs : 0;
 		if (s->undo_retrans == 0 && s->undo_ok) {
 			undo(s);
 			tcp->c.undo_dsack++;

@@ -252,9 +252,10 @@ void td_tcp_sbuf_pieces(const struct td_tcp_sock *s, uint32_t off, uint32_t len,
 }
 
 bool td_tcp_sack_update(struct td_tcp_sock *s, const struct td_tcp_opts *o, uint32_t ack,
-			uint64_t now, bool *dsack, bool *dsack_rtx)
+			uint64_t now, bool *dsack, uint32_t *dsack_rtx)
 {
-	*dsack = *dsack_rtx = false;
+	*dsack = false;
+	*dsack_rtx = 0;
 	if (!s->sack_ok || o->sack_count == 0)
 		return false;
 	struct tcp_sbuf *sb = s->sb;
@@ -269,14 +270,17 @@ bool td_tcp_sack_update(struct td_tcp_sock *s, const struct td_tcp_opts *o, uint
 			       (o->sack_count > 1 && SEQ_GEQ(l, o->sack[1].left) &&
 				SEQ_LEQ(r, o->sack[1].right)))) {
 			*dsack = true;
+			/* segments it covers, as Linux's tcp_dsack_seen counts them */
+			uint32_t dmss = td_tcp_data_mss(s);
+			uint32_t segs = dmss ? (r - l + dmss - 1) / dmss : 1;
 			if (sb && SEQ_GT(r, s->snd_una)) {
 				uint32_t k = rec_find(s, l);
 				if (k < sb->nrec && (rec_at(sb, k)->flags & TXR_RETRANS))
-					*dsack_rtx = true;
+					*dsack_rtx = segs;
 			} else if (s->undo_retrans && SEQ_GEQ(l, s->undo_marker)) {
 				/* below SND.UNA the records are gone: count it when it
 				 * lies in what this recovery retransmitted (Linux's rule) */
-				*dsack_rtx = true;
+				*dsack_rtx = segs;
 			}
 			continue;
 		}
@@ -356,20 +360,30 @@ void td_tcp_txrec_mark_all_lost(struct td_tcp_sock *s)
 	rec_verify(s);
 }
 
-bool td_tcp_txrec_first_lost(const struct td_tcp_sock *s, uint32_t *start, uint32_t *end)
+uint32_t td_tcp_txrec_lost_run(const struct td_tcp_sock *s, uint32_t gso_size, uint32_t max,
+			       uint32_t room, uint32_t *start, uint32_t *end)
 {
 	const struct tcp_sbuf *sb = s->sb;
 	if (!sb || sb->lost == 0)
-		return false;
-	for (uint32_t i = 0; i < sb->nrec; i++) {
+		return 0;
+	uint32_t i = 0;
+	while (i < sb->nrec && !(rec_at(sb, i)->flags & TXR_LOST))
+		i++;
+	if (i == sb->nrec)
+		return 0;
+	*start = rec_start(s, i);
+	*end = rec_at(sb, i)->end;
+	uint32_t n = 1;
+	/* records are contiguous: each starts where the one before ends */
+	for (i++; i < sb->nrec; i++, n++) {
 		const struct tcp_txrec *r = rec_at(sb, i);
-		if (r->flags & TXR_LOST) {
-			*start = rec_start(s, i);
-			*end = r->end;
-			return true;
-		}
+		uint32_t len = r->end - *end;
+		if (!(r->flags & TXR_LOST) || *end - *start != n * gso_size || len > gso_size ||
+		    r->end - *start > max || *end - *start >= room)
+			break;
+		*end = r->end;
 	}
-	return false;
+	return n;
 }
 
 /* RACK's loss scan (tcp_rack.c) walks the records through these. */

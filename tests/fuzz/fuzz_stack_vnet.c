@@ -5,6 +5,7 @@
 
 #include <tundra/stack.h>
 #include <tundra/tcp.h>
+#include <tundra/wire.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -13,20 +14,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * record one read from the TUN: a virtio-net header (10 bytes, or 12 with
  * flags bit 1) and the packet, handed to td_stack_input_vnet. dt advances
  * virtual time by dt * 50 ms. Flags bit 0 turns on impairment (so cut
- * segments are parked, corrupted and checksummed in software). Checksums
+ * segments are parked, corrupted and checksummed in software); bit 2 turns
+ * on the TX offloads (partial checksums, TCP's GSO super-segments). Checksums
  * are verified (wire_flags 0) so the partial-checksum trust is what lets
  * packets through, as on a real device.
  */
-/* Drain as the loop does with TSO: merged runs, else one packet. */
-static void drain(struct td_stack *st, uint64_t now)
+/* Drain as the loop does with a virtio-net header: every due packet with
+ * the header the stack wrote in front of it (GSO_NONE, or the partial
+ * checksum and GSO fields of a super-segment TCP built), which must parse. */
+static void drain(struct td_stack *st, uint64_t now, size_t hs)
 {
-	static uint8_t out[16 + 65535];
-	size_t len, n;
-	while ((n = td_stack_output_gso(st, now, out, sizeof(out), 10, &len)) > 0) {
-		if (n == 1)
-			td_stack_output_pop(st);
-		else if (len < 10 + 40 || len > sizeof(out))
+	const uint8_t *p;
+	size_t len;
+	struct td_vnet_repr vr;
+	while ((p = td_stack_output_peek_vnet(st, now, hs, &len))) {
+		if (len < hs + 20 || len > hs + 65535 ||
+		    td_vnet_parse(p, len, hs, len - hs, &vr) != TD_WIRE_OK)
 			abort();
+		td_stack_output_pop(st);
 	}
 }
 
@@ -54,6 +59,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct td_stack *st;
 	if (td_stack_create(&c, &st))
 		abort();
+	if ((flags & 4) &&
+	    td_stack_set_tx_offload(st, TD_STACK_TX_CSUM | TD_STACK_TX_TSO4 | TD_STACK_TX_TSO6))
+		abort();
 	struct td_tcp_config tc;
 	td_tcp_config_default(&tc);
 	tc.max_socks = 32;
@@ -77,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		td_stack_input_vnet(st, now, buf, len, hs);
 		off += len;
 		td_stack_poll(st, now);
-		drain(st, now);
+		drain(st, now, hs);
 	}
 	/* Teardown: every connection finishes, everything pending expires and
 	 * drains: no leaked socket, buffer or packet slot. */
@@ -88,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		now = dl > now ? dl : now + 1;
 		td_stack_poll(st, now);
-		drain(st, now);
+		drain(st, now, hs);
 	}
 	if (td_tcp_socks_in_use(tcp) || td_tcp_buf_bytes(tcp))
 		abort();

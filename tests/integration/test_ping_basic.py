@@ -69,6 +69,13 @@ def test_nobody_with_closed_range_gets_exact_remedy(ns):
     assert "CAP_NET_RAW: no" in err
     assert 'sysctl -w net.ipv4.ping_group_range="0 2147483647"' in err
     assert re.search(r"setcap cap_net_raw\+ep \S*tundra", err)
+    # the same status with several targets (the 2, not fping's 4)
+    r = tundra(ns, "-c", "1", "127.0.0.1", "::1", user=True)
+    assert r.returncode == 2 and "remedies" in r.stderr
+    # --mode raw: the range would not help, only the capability
+    ns.sysctl("net.ipv4.ping_group_range", "0 2147483647")
+    r = tundra(ns, "--mode", "raw", "-c", "1", "127.0.0.1", user=True)
+    assert r.returncode == 2 and "--mode raw was given: only the second remedy applies" in r.stderr
 
 
 def test_nobody_cannot_flood_or_go_below_2ms(ns):
@@ -416,3 +423,88 @@ def test_listing_exit_status_and_lists(ns):
     assert r.returncode == 1 and r.stdout.split() == ["127.0.0.1"]
     r = tundra(ns, "-c", "1", "-W", "0.3", "--alive", "127.0.0.1", "127.0.0.2")
     assert r.returncode == 0 and r.stdout.split() == ["127.0.0.1", "127.0.0.2"]
+
+
+def test_reply_lines_reach_a_pipe_at_once_and_a_closed_pipe_ends_the_run(ns):
+    # Scripts read ping through pipes (| grep -m1, | tee): every line leaves
+    # when it happens, as iputils and fping do, and once the reader is gone
+    # the run ends (SIGPIPE) instead of pinging on into a full buffer.
+    import subprocess
+    import time
+    ns.run("ip", "link", "set", "lo", "up")
+    p = ns.popen([TUNDRA, "ping", "-c", "20", "-i", "0.2", "127.0.0.1"],
+                 stdout=subprocess.PIPE, text=True)
+    t0 = time.monotonic()
+    try:
+        p.stdout.readline()                      # PING header
+        assert "bytes from 127.0.0.1" in p.stdout.readline()
+        assert "icmp_seq=2" in p.stdout.readline()
+        assert time.monotonic() - t0 < 2.0       # not at exit, 4 s in
+        assert p.poll() is None
+    finally:
+        p.kill()
+        p.wait()
+    t0 = time.monotonic()
+    r = ns.run("sh", "-c", f"{TUNDRA} ping -i 0.2 127.0.0.1 | head -2", timeout=20)
+    assert time.monotonic() - t0 < 5 and len(r.stdout.splitlines()) == 2
+
+
+def test_numbers_are_decimal_as_in_iputils(ns):
+    ns.run("ip", "link", "set", "lo", "up")
+    for arg, want in (("010", 10), ("08", 8), ("0x0a", 10)):
+        r = tundra(ns, "-q", "-c", arg, "-i", "0.01", "127.0.0.1")
+        assert r.returncode == 0, r.stderr
+        assert summary(r.stdout)["tx"] == want
+    r = tundra(ns, "-c", "99999999999999999999", "127.0.0.1")
+    assert r.returncode == 2 and "out of range" in r.stderr
+    r = tundra(ns, "-W", "0", "-c", "1", "127.0.0.1")
+    assert r.returncode == 2 and "must be 0.000001..2147483" in r.stderr
+
+
+def test_histogram_leaves_json_and_listings_parseable(ns):
+    ns.run("ip", "link", "set", "lo", "up")
+    r = tundra(ns, "--json", "--histogram", "-c", "3", "-i", "0.01", "127.0.0.1")
+    assert r.returncode == 0
+    events(r.stdout)  # every stdout line is JSON
+    assert "RTT distribution (3 replies)" in r.stderr
+    r = tundra(ns, "--alive", "--histogram", "-c", "1", "-g", "127.0.0.1/30")
+    assert r.stdout.split() == ["127.0.0.1", "127.0.0.2"]
+    assert "RTT distribution" in r.stderr
+
+
+def test_family_flags_apply_to_ranges(ns):
+    ns.run("ip", "link", "set", "lo", "up")
+    r = tundra(ns, "-4", "-c", "1", "-g", "::1/128")
+    assert r.returncode == 2 and "-g ::1/128: address family excluded by -4" in r.stderr
+    r = tundra(ns, "-6", "-c", "1", "-W", "1", "--json", "-g", "127.0.0.1/30", "::1")
+    assert "excluded by -6" in r.stderr
+    assert [s["addr"] for s in of(events(r.stdout), "summary")] == ["::1"]
+
+
+def test_file_errors_are_reported(ns, tmp_path):
+    ns.run("ip", "link", "set", "lo", "up")
+    r = tundra(ns, "--file", str(tmp_path), "-c", "1")
+    assert r.returncode == 3 and "Is a directory" in r.stderr
+    empty = tmp_path / "empty"
+    empty.write_text("# nothing here\n")
+    r = tundra(ns, "--file", str(empty), "-c", "1")
+    assert r.returncode == 2 and "no targets" in r.stderr
+    long = tmp_path / "long"
+    long.write_text("a" * 5000 + "\n127.0.0.1\n")
+    r = tundra(ns, "--file", str(long), "-c", "1", "-W", "1", "--json")
+    assert "line 1 longer than" in r.stderr
+    assert [s["addr"] for s in of(events(r.stdout), "summary")] == ["127.0.0.1"]
+
+
+def test_first_probe_without_route_stops_like_iputils(ns):
+    # iputils exits 2 at once when a lone target has no route; so do we, and
+    # the local error counts in "+N errors" as iputils counts it.
+    ns.run("ip", "link", "set", "lo", "up")
+    r = tundra(ns, "-c", "3", "-i", "0.5", "10.9.9.9", timeout=10)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "Network is unreachable" in r.stderr
+    s = summary(r.stdout)
+    assert s["tx"] == 1 and s["rx"] == 0 and s["errors"] == 1
+    r = tundra(ns, "-c", "1", "--json", "10.9.9.9", "127.0.0.1")
+    summ = of(events(r.stdout), "summary")
+    assert summ[0]["send_errors"] == 1 and summ[1]["received"] == 1

@@ -1,4 +1,4 @@
-/* TCP output with TX offloads, in virtual time: GSO super-segments built directly, partial checksums, retransmission of part of one. */
+/* TCP output with TX offloads, in virtual time: GSO super-segments built directly, partial checksums, retransmission of part of one, lost runs resent as one. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -272,7 +272,7 @@ static void tcp_gso_short_tail_only_with_nodelay(void **state)
 	teardown(&h);
 }
 
-static void tcp_gso_rto_retransmits_part_of_super_segment_as_one_mss(void **state)
+static void tcp_gso_rto_retransmits_one_mss_then_recovery_what_cwnd_allows(void **state)
 {
 	(void)state;
 	struct h h;
@@ -301,21 +301,31 @@ static void tcp_gso_rto_retransmits_part_of_super_segment_as_one_mss(void **stat
 	}
 	assert_true(first_again);
 	assert_true(td_tcp_counters(h.tcp)->retransmits > rtx0);
-	/* the peer had the first three: go-back-N resumes inside the old
-	 * super-segment, one MSS at a time, never as a new super-segment */
+	/* the peer had the first three: recovery resumes inside the old
+	 * super-segment with what the grown cwnd lets go at once (RFC 6675 §5
+	 * (C), every segment deemed lost by the RTO), whole segments in one
+	 * super-segment of the same MSS */
 	now += 1000000;
 	ack(&h, h.iss + 1 + 3 * DMSS, 0, 0);
+	struct td_tcp_info in;
+	td_tcp_sock_info(h.c, &in);
 	uint32_t next = h.iss + 1 + 3 * DMSS;
 	int n = 0;
 	while (next_out(&h, o)) {
-		assert_int_equal(o->vr.gso_type, TD_VNET_GSO_NONE);
 		assert_int_equal(o->r.seq, next);
-		assert_true(o->pay_len > 0 && o->pay_len <= DMSS); /* cwnd counts 1460-byte SMSS */
+		assert_true(o->pay_len > 0);
+		if (o->vr.gso_type)
+			assert_int_equal(o->vr.gso_size, DMSS);
+		else
+			assert_true(o->pay_len <= DMSS);
 		assert_memory_equal(o->r.payload.ptr, data + (next - h.iss - 1), o->pay_len);
 		next += (uint32_t)o->pay_len;
 		n++;
 	}
-	assert_true(n >= 1);
+	assert_int_equal(n, 1);
+	/* pipe < cwnd asked before each segment: at most one beyond cwnd */
+	assert_true(next - (h.iss + 1 + 3 * DMSS) < in.cwnd + DMSS);
+	assert_true(next - (h.iss + 1 + 3 * DMSS) >= 2 * DMSS);
 	test_free(o);
 	teardown(&h);
 }
@@ -353,6 +363,118 @@ static void tcp_gso_sack_hole_in_super_segment_retransmitted_alone(void **state)
 	}
 	assert_true(found);
 	assert_int_equal(td_tcp_counters(h.tcp)->retransmits, 1);
+	test_free(o);
+	teardown(&h);
+}
+
+/* Ten segments leave as one super-segment, the first six are lost, the
+ * peer SACKs the last four (RFC 6675 duplicate ACKs) and RACK deems the six
+ * lost a round trip later. tso false: the device kept only checksum
+ * offload by then. */
+static void lose_first_six(struct h *h, struct out *o, bool tso)
+{
+	assert_int_equal(td_tcp_send(h->c, data, 10 * DMSS, now), 10 * DMSS);
+	assert_true(next_out(h, o));
+	assert_int_equal(o->pay_len, 10 * DMSS);
+	if (!tso)
+		assert_int_equal(td_stack_set_tx_offload(h->st, TD_STACK_TX_CSUM), 0);
+	uint32_t s0 = h->iss + 1, s6 = s0 + 6 * DMSS;
+	now += 1000000;
+	ack(h, s0, s6, s6 + DMSS);
+	ack(h, s0, s6, s6 + 2 * DMSS);
+	ack(h, s0, s6, s0 + 10 * DMSS);
+	now += 2000000;
+	td_stack_poll(h->st, now);
+}
+
+/* What was resent from SND.UNA on: contiguous, the bytes sent before (with
+ * plain, one MSS per packet). Returns where it ended; *writes: packets. */
+static uint32_t drain_resent(struct h *h, struct out *o, bool plain, int *writes)
+{
+	uint32_t s0 = h->iss + 1, next = s0;
+	*writes = 0;
+	while (next_out(h, o)) {
+		if (o->pay_len == 0)
+			continue;
+		(*writes)++;
+		assert_int_equal(o->r.seq, next);
+		assert_memory_equal(o->r.payload.ptr, data + (next - s0), o->pay_len);
+		if (plain) {
+			assert_int_equal(o->vr.gso_type, TD_VNET_GSO_NONE);
+			assert_int_equal(o->pay_len, DMSS);
+		}
+		next += (uint32_t)o->pay_len;
+	}
+	return next;
+}
+
+/* RFC 6675 §5 (C) lets all six go at once (pipe is zero, cwnd above six
+ * MSS): they leave as one super-segment of the same six segments - same
+ * sequence numbers and bytes - not as six writes. */
+static void tcp_gso_lost_run_retransmitted_as_one_super_segment(void **state)
+{
+	(void)state;
+	struct h h;
+	setup(&h, false);
+	fill();
+	struct out *o = test_malloc(sizeof(*o));
+	lose_first_six(&h, o, true);
+	int writes;
+	/* exactly the lost ones, nothing SACKed again */
+	assert_int_equal(drain_resent(&h, o, false, &writes), h.iss + 1 + 6 * DMSS);
+	assert_int_equal(writes, 1);
+	assert_int_equal(td_tcp_counters(h.tcp)->retransmits, 6);
+	assert_int_equal(td_tcp_counters(h.tcp)->sack_retransmits, 6);
+	test_free(o);
+	teardown(&h);
+}
+
+/* The six were only late: the peer acknowledges everything, then reports
+ * the retransmitted super-segment as one duplicate - a receiver that took
+ * it whole sends one D-SACK block for its six segments. Counted as six
+ * (Linux's tcp_dsack_seen), it shows every retransmission spurious and the
+ * reduction is undone (RFC 3708 §3), as six single D-SACKs would. */
+static void tcp_gso_one_dsack_for_retransmitted_super_segment_undoes_reduction(void **state)
+{
+	(void)state;
+	struct h h;
+	setup(&h, false);
+	fill();
+	struct out *o = test_malloc(sizeof(*o));
+	struct td_tcp_info in;
+	td_tcp_sock_info(h.c, &in);
+	uint32_t before = in.cwnd;
+	lose_first_six(&h, o, true);
+	int writes;
+	uint32_t s0 = h.iss + 1, s6 = drain_resent(&h, o, false, &writes);
+	assert_int_equal(writes, 1);
+	td_tcp_sock_info(h.c, &in);
+	assert_true(in.cwnd < before);
+	now += 1000000;
+	ack(&h, s0 + 10 * DMSS, 0, 0);
+	now += 1000000;
+	ack(&h, s0 + 10 * DMSS, s0, s6); /* below the cumulative ACK: a D-SACK (RFC 2883 §4) */
+	assert_int_equal(td_tcp_counters(h.tcp)->rx_dsack, 1);
+	assert_int_equal(td_tcp_counters(h.tcp)->undo_dsack, 1);
+	td_tcp_sock_info(h.c, &in);
+	assert_true(in.cwnd >= before);
+	test_free(o);
+	teardown(&h);
+}
+
+/* Without TSO the same loss goes out one MSS per segment, as before. */
+static void tcp_gso_lost_run_without_tso_one_mss_each(void **state)
+{
+	(void)state;
+	struct h h;
+	setup(&h, false);
+	fill();
+	struct out *o = test_malloc(sizeof(*o));
+	lose_first_six(&h, o, false);
+	int writes;
+	assert_int_equal(drain_resent(&h, o, true, &writes), h.iss + 1 + 6 * DMSS);
+	assert_int_equal(writes, 6);
+	assert_int_equal(td_tcp_counters(h.tcp)->retransmits, 6);
 	test_free(o);
 	teardown(&h);
 }
@@ -499,8 +621,11 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(tcp_gso_bulk_send_leaves_as_super_segments_of_whole_mss),
 		cmocka_unit_test(tcp_gso_short_tail_only_with_nodelay),
-		cmocka_unit_test(tcp_gso_rto_retransmits_part_of_super_segment_as_one_mss),
+		cmocka_unit_test(tcp_gso_rto_retransmits_one_mss_then_recovery_what_cwnd_allows),
 		cmocka_unit_test(tcp_gso_sack_hole_in_super_segment_retransmitted_alone),
+		cmocka_unit_test(tcp_gso_lost_run_retransmitted_as_one_super_segment),
+		cmocka_unit_test(tcp_gso_lost_run_without_tso_one_mss_each),
+		cmocka_unit_test(tcp_gso_one_dsack_for_retransmitted_super_segment_undoes_reduction),
 		cmocka_unit_test(tcp_gso_plain_peek_completes_checksum_and_refuses_super_packet),
 		cmocka_unit_test(tcp_gso_off_under_output_impairment),
 		cmocka_unit_test(tcp_gso_super_packet_in_answered_with_one_ack),
