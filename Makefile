@@ -43,7 +43,7 @@ LDFLAGS_ALL  := $(SANFLAGS) $(LDFLAGS)
 LDLIBS_ALL   := -lmnl -lyaml -lmicrohttpd -lm -lpthread $(LDLIBS)
 # The tundra binary loads libmicrohttpd (and GnuTLS behind it) only when the
 # exporter starts (src/cli/mhd_lazy.c): ~1 ms and 3 MB less at every start.
-LDLIBS_BIN   := $(filter-out -lmicrohttpd,$(LDLIBS_ALL))
+LDLIBS_BIN   := $(filter-out -lmicrohttpd -lm,$(LDLIBS_ALL))
 
 LIB_SRC   := $(sort $(wildcard src/wire/*.c src/probe/*.c src/stack/*.c src/os/*.c))
 CLI_SRC   := $(sort $(wildcard src/cli/*.c))

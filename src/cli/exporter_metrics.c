@@ -151,7 +151,7 @@ static void buckets_finish(struct td_expm_buckets *b)
 	for (size_t i = 0; i < b->n; i++) {
 		go_format_float(b->le[i], b->le_str[i], sizeof(b->le_str[i]));
 		double ns = b->le[i] * 1e9;
-		b->le_ns[i] = ns >= 1.8e19 ? UINT64_MAX : (uint64_t)llround(ns);
+		b->le_ns[i] = ns >= 1.8e19 ? UINT64_MAX : (uint64_t)(ns + 0.5); /* ns > 0: no libm */
 	}
 }
 
@@ -459,7 +459,7 @@ static void render_series(struct td_expm_buf *b, const struct td_expm_view *v, u
 		put(b, "{", 1);
 		put(b, s->labels, s->labels_len);
 		put(b, "} ", 2);
-		put_ns_as_s(b, (uint64_t)llround(s->jitter_ns));
+		put_ns_as_s(b, (uint64_t)(s->jitter_ns + 0.5)); /* >= 0 */
 		put(b, "\n", 1);
 		break;
 	default:

@@ -1,5 +1,5 @@
 /* TCP congestion control behind a small ops interface: Reno (RFC 5681) and CUBIC (RFC 9438). */
-#include <math.h>
+#include <string.h>
 
 #include "stack/tcp_internal.h"
 
@@ -79,6 +79,25 @@ static void cubic_init(struct td_tcp_sock *s)
 	s->ccs.cwnd_epoch = 0;
 }
 
+/* Cube root of x >= 0 without libm (cbrtf would map libm, ~300 KiB of
+ * resident pages, into every tundra process, `ping` included). A first
+ * guess from the float's bits (its exponent divided by three, within ~6 %,
+ * as in Kahan's cbrt), then Newton's iteration y <- (2y + x/y^2) / 3, which
+ * converges quadratically: four steps reach float precision. */
+float td_tcp_cbrt(float x)
+{
+	if (!(x > 0) || x > 3.0e38f)
+		return x > 0 ? 6.8e12f : 0; /* NaN and <= 0: no epoch; +inf: the largest */
+	uint32_t i;
+	memcpy(&i, &x, sizeof(i));
+	i = i / 3 + 709921077u;
+	float y;
+	memcpy(&y, &i, sizeof(y));
+	for (int k = 0; k < 4; k++)
+		y = (2.0f * y + x / (y * y)) / 3.0f;
+	return y;
+}
+
 static void cubic_on_ack(struct td_tcp_sock *s, uint32_t acked, uint64_t now)
 {
 	struct tcp_cc_state *c = &s->ccs;
@@ -92,7 +111,7 @@ static void cubic_on_ack(struct td_tcp_sock *s, uint32_t acked, uint64_t now)
 		c->epoch_start = now ? now : 1;
 		c->cwnd_epoch = s->cwnd;
 		if (c->w_max > s->cwnd) {
-			c->k = cbrtf(((float)c->w_max - (float)s->cwnd) / mss / CUBIC_C);
+			c->k = td_tcp_cbrt(((float)c->w_max - (float)s->cwnd) / mss / CUBIC_C);
 		} else {
 			c->k = 0;
 			c->w_max = s->cwnd;

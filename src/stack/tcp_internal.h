@@ -274,6 +274,8 @@ struct td_tcp_cc_ops {
 extern const struct td_tcp_cc_ops td_tcp_cc_reno;
 extern const struct td_tcp_cc_ops td_tcp_cc_cubic;
 const struct td_tcp_cc_ops *td_tcp_cc_get(enum td_tcp_cc_algo algo);
+/* Cube root for CUBIC's K (RFC 9438 §4.2) without libm; 0 for x <= 0. */
+float td_tcp_cbrt(float x);
 /* Enter loss recovery on the third duplicate ACK or a SACK-detected loss. */
 void td_tcp_cc_enter_recovery(struct td_tcp_sock *s, uint64_t now);
 void td_tcp_cc_on_rto(struct td_tcp_sock *s, uint64_t now);
