@@ -12,13 +12,14 @@
  * returns NULL, which the exporter already reports as a failure to listen;
  * the other six are reached only through a running daemon.
  */
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <microhttpd.h>
+
+#include "cli/lazy_lib.h"
 
 #ifndef TD_MHD_SONAME
 #define TD_MHD_SONAME "libmicrohttpd.so.12"
@@ -39,29 +40,18 @@ static struct {
 
 static pthread_once_t mhd_once = PTHREAD_ONCE_INIT;
 
-/* dlsym returns void *; POSIX guarantees it converts to a function pointer. */
-#define RESOLVE(h, field, name)                                                   \
-	do {                                                                      \
-		void *sym_ = dlsym(h, name);                                      \
-		if (!sym_)                                                        \
-			return;                                                   \
-		*(void **)(&mhd.field) = sym_;                                    \
-	} while (0)
-
 static void mhd_load(void)
 {
-	void *h = dlopen(TD_MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (!h)
-		h = dlopen("libmicrohttpd.so", RTLD_NOW | RTLD_LOCAL);
+	void *h = td_lazy_open(TD_MHD_SONAME, "libmicrohttpd.so");
 	if (!h)
 		return; /* MHD_start_daemon says why */
-	RESOLVE(h, start_va, "MHD_start_daemon_va");
-	RESOLVE(h, stop, "MHD_stop_daemon");
-	RESOLVE(h, from_buffer, "MHD_create_response_from_buffer");
-	RESOLVE(h, from_buffer_cb, "MHD_create_response_from_buffer_with_free_callback_cls");
-	RESOLVE(h, destroy, "MHD_destroy_response");
-	RESOLVE(h, add_header, "MHD_add_response_header");
-	RESOLVE(h, queue, "MHD_queue_response");
+	TD_LAZY_RESOLVE(h, mhd.start_va, "MHD_start_daemon_va");
+	TD_LAZY_RESOLVE(h, mhd.stop, "MHD_stop_daemon");
+	TD_LAZY_RESOLVE(h, mhd.from_buffer, "MHD_create_response_from_buffer");
+	TD_LAZY_RESOLVE(h, mhd.from_buffer_cb, "MHD_create_response_from_buffer_with_free_callback_cls");
+	TD_LAZY_RESOLVE(h, mhd.destroy, "MHD_destroy_response");
+	TD_LAZY_RESOLVE(h, mhd.add_header, "MHD_add_response_header");
+	TD_LAZY_RESOLVE(h, mhd.queue, "MHD_queue_response");
 	mhd.ok = 1;
 }
 

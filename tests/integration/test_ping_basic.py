@@ -508,3 +508,13 @@ def test_first_probe_without_route_stops_like_iputils(ns):
     r = tundra(ns, "-c", "1", "--json", "10.9.9.9", "127.0.0.1")
     summ = of(events(r.stdout), "summary")
     assert summ[0]["send_errors"] == 1 and summ[1]["received"] == 1
+
+
+def test_ping_maps_no_library_only_the_exporter_needs():
+    # libmicrohttpd (with GnuTLS) and libyaml load when the exporter starts;
+    # libm is not needed at all: a one-shot sweep pays neither their start-up
+    # nor their resident pages (compared with fping's whole footprint).
+    import subprocess
+    libs = subprocess.run(["ldd", TUNDRA], capture_output=True, text=True, check=True).stdout
+    for lib in ("libmicrohttpd", "libgnutls", "libyaml", "libm.so"):
+        assert lib not in libs, libs
