@@ -1088,6 +1088,13 @@ static int finish(struct run *r, uint64_t elapsed, int status_single, bool deadl
 			"\"elapsed_ms\":%llu",
 			r->n, r->not_found, (unsigned long long)tot.transmitted,
 			(unsigned long long)tot.received, (unsigned long long)(elapsed / 1000000));
+		uint64_t waits = 0, evicted = 0;
+		for (int k = 0; k < r->nthr; k++) {
+			waits += td_probe_window_waits(r->eng[k]);
+			evicted += td_probe_evicted(r->eng[k]);
+		}
+		fprintf(r->out, ",\"window_waits\":%llu,\"evicted\":%llu", (unsigned long long)waits,
+			(unsigned long long)evicted);
 		fputs(",\"drops\":{", r->out);
 		for (int d = 0; d < TD_PROBE_DROP_COUNT; d++)
 			fprintf(r->out, "%s\"%s\":%llu", d ? "," : "", td_probe_drop_name(d),

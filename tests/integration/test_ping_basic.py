@@ -383,6 +383,7 @@ def test_threads_answer_every_target_once_with_single_thread_stats(ns, mode):
         assert len(rep) == 4000 and not any(e["dup"] for e in rep)
         assert len({(e["target"], e["seq"]) for e in rep}) == 4000
         end = of(ev, "end")[0]
+        assert end["window_waits"] == 0 and end["evicted"] == 0  # no window pressure here
         totals[threads] = (end["transmitted"], end["received"], end["drops"])
     assert totals["1"] == totals["3"]
     r = tundra(ns, "--threads", "17", "-c", "1", "127.0.0.1")
