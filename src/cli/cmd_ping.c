@@ -1189,6 +1189,9 @@ static int ping_main(struct run *rp, int argc, char **argv)
 
 	if (!gens || !files)
 		return EX_ERR;
+	static char prog[] = "tundra ping"; /* getopt's own messages name the command */
+	if (argc > 0)
+		argv[0] = prog;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:i:s:W:w:t:Q:m:I:S:l:p:M:qDOfAUna46g:hV", longopts,
 				NULL)) != -1) {
@@ -1268,8 +1271,14 @@ static int ping_main(struct run *rp, int argc, char **argv)
 		case 'U': o->user_ts = true; break;
 		case 'n': o->numeric = true; break;
 		case 'a': o->audible = true; break;
-		case '4': o->family = 4; break;
-		case '6': o->family = 6; break;
+		case '4':
+		case '6':
+			if (o->family && o->family != c - '0') {
+				fprintf(stderr, "tundra ping: -4 and -6 exclude each other\n");
+				return EX_ERR;
+			}
+			o->family = c - '0';
+			break;
 		case 'g': gens[ngen++] = optarg; break;
 		case OPT_FILE: files[nfile++] = optarg; break;
 		case OPT_MODE:
@@ -1324,6 +1333,10 @@ static int ping_main(struct run *rp, int argc, char **argv)
 		}
 	}
 
+	if (o->alive && o->unreach) {
+		fprintf(stderr, "tundra ping: --alive and --unreachable exclude each other\n");
+		return EX_ERR;
+	}
 	/* iputils' limits for unprivileged users. */
 	if (o->flood && !privileged) {
 		fprintf(stderr, "tundra ping: cannot flood; minimal interval allowed for user is 2ms "

@@ -519,3 +519,13 @@ def test_ping_maps_no_library_only_the_exporter_needs():
     libs = subprocess.run(["ldd", TUNDRA], capture_output=True, text=True, check=True).stdout
     for lib in ("libmicrohttpd", "libgnutls", "libyaml", "libm.so"):
         assert lib not in libs, libs
+
+
+def test_contradictory_options_are_refused(ns):
+    ns.run("ip", "link", "set", "lo", "up")
+    for args, msg in ((["-4", "-6"], "-4 and -6 exclude each other"),
+                      (["--alive", "--unreachable"], "--alive and --unreachable exclude each other"),
+                      (["-Z"], "tundra ping: invalid option -- 'Z'")):
+        r = tundra(ns, *args, "-c", "1", "127.0.0.1")
+        assert r.returncode == 2 and msg in r.stderr, r.stderr
+    assert tundra(ns, "-4", "-4", "-q", "-c", "1", "127.0.0.1").returncode == 0
