@@ -7,11 +7,12 @@ J=${J:-$(nproc)}
 pass=0 fail=0 failed_stages=()
 log=$(mktemp); trap 'rm -f "$log"' EXIT
 
-count() { # $1 = stage name; reads the stage log for "N passed, N failed"-like lines
+count() { # sums the stage log's "N passed" / "N failed" lines (a stage may
+  # run several suites: integration runs pytest twice, offloads off and on)
   local p f
-  p=$(grep -oE '([0-9]+) passed' "$log" | tail -1 | grep -oE '^[0-9]+' || true)
-  f=$(grep -oE '([0-9]+) failed' "$log" | tail -1 | grep -oE '^[0-9]+' || true)
-  pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0}))
+  p=$(grep -oE '([0-9]+) passed' "$log" | awk '{s += $1} END {print s + 0}')
+  f=$(grep -oE '([0-9]+) failed' "$log" | awk '{s += $1} END {print s + 0}')
+  pass=$((pass + p)); fail=$((fail + f))
 }
 stage() { # $1 = name, rest = command
   local name=$1; shift
