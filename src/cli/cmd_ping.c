@@ -76,7 +76,6 @@ struct run {
 	struct tgt *t;
 	uint32_t n, cap;
 	unsigned not_found;
-	struct td_probe *p;
 	bool multi;
 	uint64_t t0;
 	FILE *out;
@@ -88,7 +87,7 @@ struct run {
 	 * every nthr-th target (target i is local i / nthr of engine i % nthr) */
 	int nthr;
 	struct xloop *x; /* [nthr], allocated only with --threads > 1 (sockets are 32 KiB each) */
-	struct td_probe *eng[THREADS_MAX]; /* [0] = p */
+	struct td_probe *eng[THREADS_MAX]; /* [k]: loop k's engine ([0] with one loop) */
 	pthread_mutex_t print_lock; /* output and run state, with nthr > 1 */
 	bool print_lock_up;
 	int wakefd;
@@ -893,7 +892,7 @@ static void print_interim(struct run *r)
 /* iputils -O: when a probe leaves and the one before it has no answer yet, say so. */
 static void report_outstanding(struct run *r)
 {
-	uint64_t tx = td_probe_target_stats(r->p, 0)->transmitted;
+	uint64_t tx = tstats(r, 0)->transmitted;
 	for (; r->o_checked + 1 < tx; r->o_checked++) {
 		uint64_t k = r->o_checked;
 		if (!r->o_answered[k % 64]) {
@@ -1117,8 +1116,7 @@ static int finish(struct run *r, uint64_t elapsed, int status_single, bool deadl
 		target_label(r, 0, label, sizeof(label));
 		print_summary(r, r->t[0].name ? r->t[0].name : label, &tot, elapsed);
 		if (r->o.extra || isatty(fileno(r->out)))
-			print_extra(r, &tot, td_probe_percentile(r->p, 0, 50),
-				    td_probe_percentile(r->p, 0, 90), td_probe_percentile(r->p, 0, 99));
+			print_extra(r, &tot, tpct(r, 0, 50), tpct(r, 0, 90), tpct(r, 0, 99));
 	} else {
 		/* fping's per-target summary lines, then the totals in iputils' form. */
 		fputc('\n', r->out);
@@ -1574,7 +1572,6 @@ static int ping_main(struct run *rp, int argc, char **argv)
 		}
 		rc = td_probe_new(&rp->eng[k], &pc);
 	}
-	rp->p = rp->eng[0];
 	if (rc) {
 		fprintf(stderr, "tundra ping: engine: %s\n", strerror(-rc));
 		return rp->multi ? FP_SYS : EX_ERR;
@@ -1620,7 +1617,7 @@ static int ping_main(struct run *rp, int argc, char **argv)
 		fflush(rp->out);
 	}
 
-	rc = td_pinger_init(&rp->pg, rp->p, sp[0], sp[1]);
+	rc = td_pinger_init(&rp->pg, rp->eng[0], sp[0], sp[1]);
 	rp->pg_up = rc == 0;
 	if (rc) {
 		fprintf(stderr, "tundra ping: event loop: %s\n", strerror(-rc));

@@ -9,7 +9,6 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "tundra/pinger.h"
 #include "tundra/wire.h"

@@ -43,6 +43,16 @@ static struct td_probe *mk(struct td_probe_config *c, struct rec *r)
 	return p;
 }
 
+/* The common case: an engine with the one target a, started at 0. */
+static struct td_probe *mk_started(struct td_probe_config *c, struct rec *r,
+				   const struct td_probe_addr *a)
+{
+	struct td_probe *p = mk(c, r);
+	assert_int_equal(td_probe_add(p, a, NULL), 0);
+	td_probe_start(p, 0);
+	return p;
+}
+
 /* A sent probe, kept as the echo "responder" would see it. */
 struct sent {
 	uint8_t pkt[2048];
@@ -148,10 +158,8 @@ static void duplicate_reply_counted_not_received_twice(void **st)
 	struct td_probe_config c;
 	td_probe_config_default(&c);
 	c.count = 2;
-	struct td_probe *p = mk(&c, &r);
 	struct td_probe_addr a = v4(10, 0, 0, 1);
-	td_probe_add(p, &a, NULL);
-	td_probe_start(p, 0);
+	struct td_probe *p = mk_started(&c, &r, &a);
 	struct sent s;
 	poll1(p, 0, &s);
 	uint8_t rep[2048];
@@ -172,10 +180,8 @@ static void reordered_replies_counted_out_of_order(void **st)
 	td_probe_config_default(&c);
 	c.count = 3;
 	c.interval_ns = 10 * MS;
-	struct td_probe *p = mk(&c, &r);
 	struct td_probe_addr a = v4(10, 0, 0, 1);
-	td_probe_add(p, &a, NULL);
-	td_probe_start(p, 0);
+	struct td_probe *p = mk_started(&c, &r, &a);
 	struct sent s0, s1, s2;
 	poll1(p, 0, &s0);
 	poll1(p, 10 * MS, &s1);
@@ -199,10 +205,8 @@ static void forged_mac_dropped_and_counted(void **st)
 	struct td_probe_config c;
 	td_probe_config_default(&c);
 	c.count = 1;
-	struct td_probe *p = mk(&c, &r);
 	struct td_probe_addr a = v4(10, 0, 0, 1);
-	td_probe_add(p, &a, NULL);
-	td_probe_start(p, 0);
+	struct td_probe *p = mk_started(&c, &r, &a);
 	struct sent s;
 	poll1(p, 0, &s);
 	uint8_t rep[2048];
@@ -228,10 +232,8 @@ static void wire_seq_differing_from_authenticated_seq_is_forged(void **st)
 	struct td_probe_config c;
 	td_probe_config_default(&c);
 	c.count = 1;
-	struct td_probe *p = mk(&c, &r);
 	struct td_probe_addr a = v4(10, 0, 0, 1);
-	td_probe_add(p, &a, NULL);
-	td_probe_start(p, 0);
+	struct td_probe *p = mk_started(&c, &r, &a);
 	struct sent s;
 	poll1(p, 0, &s);
 	uint8_t rep[2048];
@@ -273,10 +275,8 @@ static void raw_socket_foreign_ident_ignored(void **st)
 	td_probe_config_default(&c);
 	c.count = 1;
 	c.sock[0] = TD_PROBE_SOCK_RAW;
-	struct td_probe *p = mk(&c, &r);
 	struct td_probe_addr a = v4(10, 0, 0, 1);
-	td_probe_add(p, &a, NULL);
-	td_probe_start(p, 0);
+	struct td_probe *p = mk_started(&c, &r, &a);
 	struct sent s;
 	poll1(p, 0, &s);
 	assert_int_equal(td_get_be16(s.pkt + 4), td_probe_target_ident(p, 0));
@@ -302,10 +302,8 @@ static void corrupted_pattern_reported_with_offset(void **st)
 	c.pattern[0] = 0xab;
 	c.pattern[1] = 0xcd;
 	c.pattern_len = 2;
-	struct td_probe *p = mk(&c, &r);
 	struct td_probe_addr a = v4(10, 0, 0, 1);
-	td_probe_add(p, &a, NULL);
-	td_probe_start(p, 0);
+	struct td_probe *p = mk_started(&c, &r, &a);
 	struct sent s;
 	poll1(p, 0, &s);
 	assert_int_equal(s.pkt[8 + 31], 0xcd);
@@ -331,10 +329,8 @@ static void bad_icmp_checksum_is_malformed(void **st)
 	struct td_probe_config c;
 	td_probe_config_default(&c);
 	c.count = 1;
-	struct td_probe *p = mk(&c, &r);
 	struct td_probe_addr a = v4(10, 0, 0, 1);
-	td_probe_add(p, &a, NULL);
-	td_probe_start(p, 0);
+	struct td_probe *p = mk_started(&c, &r, &a);
 	struct sent s;
 	poll1(p, 0, &s);
 	uint8_t rep[2048];
@@ -353,10 +349,8 @@ static void timeout_then_late_reply_not_received(void **st)
 	td_probe_config_default(&c);
 	c.count = 1;
 	c.timeout_ns = 100 * MS;
-	struct td_probe *p = mk(&c, &r);
 	struct td_probe_addr a = v4(10, 0, 0, 1);
-	td_probe_add(p, &a, NULL);
-	td_probe_start(p, 0);
+	struct td_probe *p = mk_started(&c, &r, &a);
 	struct sent s;
 	poll1(p, 0, &s);
 	assert_int_equal(td_probe_next_deadline(p), 100 * MS);
@@ -473,10 +467,8 @@ static void lost_probe_in_long_flood_times_out_at_its_timeout_not_before(void **
 	c.count = 20000;
 	c.interval_ns = 10 * MS;
 	c.send_on_reply = true;
-	struct td_probe *p = mk(&c, &r);
 	struct td_probe_addr a = v4(10, 0, 0, 1);
-	td_probe_add(p, &a, NULL);
-	td_probe_start(p, 0);
+	struct td_probe *p = mk_started(&c, &r, &a);
 	struct sent s;
 	uint8_t rep[2048];
 	uint64_t now = 0;
@@ -510,10 +502,8 @@ static void unsend_gives_probe_back(void **st)
 	struct td_probe_config c;
 	td_probe_config_default(&c);
 	c.count = 2;
-	struct td_probe *p = mk(&c, &r);
 	struct td_probe_addr a = v4(10, 0, 0, 1);
-	td_probe_add(p, &a, NULL);
-	td_probe_start(p, 0);
+	struct td_probe *p = mk_started(&c, &r, &a);
 	struct td_probe_tx tx;
 	assert_int_equal(td_probe_poll(p, 0, &tx), 1);
 	td_probe_unsend(p, &tx);
@@ -600,10 +590,8 @@ static void percentiles_exact_then_histogram(void **st)
 	c.count = 1000;
 	c.interval_ns = 1 * MS;
 	c.timeout_ns = 500 * MS;
-	struct td_probe *p = mk(&c, &r);
 	struct td_probe_addr a = v4(10, 0, 0, 1);
-	td_probe_add(p, &a, NULL);
-	td_probe_start(p, 0);
+	struct td_probe *p = mk_started(&c, &r, &a);
 	struct sent s;
 	uint8_t rep[2048];
 	for (uint64_t i = 0; i < 1000; i++) {
@@ -761,10 +749,8 @@ static void flood_sends_next_on_reply(void **st)
 	c.count = 3;
 	c.interval_ns = 10 * MS;
 	c.send_on_reply = true;
-	struct td_probe *p = mk(&c, &r);
 	struct td_probe_addr a = v4(10, 0, 0, 1);
-	td_probe_add(p, &a, NULL);
-	td_probe_start(p, 0);
+	struct td_probe *p = mk_started(&c, &r, &a);
 	struct sent s;
 	uint8_t rep[2048];
 	poll1(p, 0, &s);
@@ -785,10 +771,8 @@ static void short_payload_matched_unauthenticated(void **st)
 	td_probe_config_default(&c);
 	c.count = 1;
 	c.payload_len = 8;
-	struct td_probe *p = mk(&c, &r);
 	struct td_probe_addr a = v4(10, 0, 0, 1);
-	td_probe_add(p, &a, NULL);
-	td_probe_start(p, 0);
+	struct td_probe *p = mk_started(&c, &r, &a);
 	struct sent s;
 	poll1(p, 0, &s);
 	uint8_t rep[2048];
@@ -980,10 +964,8 @@ static void count_with_deadline_probes_until_count_answers(void **st)
 	c.count_replies = true;
 	c.interval_ns = 200 * MS;
 	c.timeout_ns = 300 * MS;
-	struct td_probe *p = mk(&c, &r);
 	struct td_probe_addr a = v4(10, 0, 0, 1);
-	td_probe_add(p, &a, NULL);
-	td_probe_start(p, 0);
+	struct td_probe *p = mk_started(&c, &r, &a);
 	assert_int_equal(poll_span(p, 0, 3000 * MS), 15);
 	assert_false(td_probe_done(p)); /* the caller's deadline ends it */
 	assert_int_equal(td_probe_target_stats(p, 0)->timeouts, 14);
@@ -1096,10 +1078,8 @@ static void five_thousand_in_flight_answered_after_9s_none_timed_out(void **st)
 	c.count = 5000;
 	c.interval_ns = 2 * MS;
 	c.timeout_ns = 10000 * MS;
-	struct td_probe *p = mk(&c, &r);
 	struct td_probe_addr a = v4(10, 0, 0, 1);
-	td_probe_add(p, &a, NULL);
-	td_probe_start(p, 0);
+	struct td_probe *p = mk_started(&c, &r, &a);
 	assert_true(td_probe_window(p) >= 5000);
 	struct late {
 		uint8_t pkt[64];
@@ -1144,10 +1124,8 @@ static void full_window_delays_send_until_a_slot_frees(void **st)
 	c.window = 4;
 	c.interval_ns = 1 * MS;
 	c.timeout_ns = 10 * MS;
-	struct td_probe *p = mk(&c, &r);
 	struct td_probe_addr a = v4(10, 0, 0, 1);
-	td_probe_add(p, &a, NULL);
-	td_probe_start(p, 0);
+	struct td_probe *p = mk_started(&c, &r, &a);
 	struct sent s, first;
 	assert_int_equal(poll1(p, 0, &first), 1);
 	assert_int_equal(poll_span(p, 1 * MS, 5 * MS), 3); /* 1, 2, 3; then 4 waits for 0's slot */
@@ -1222,10 +1200,8 @@ static void flood_full_window_evicts_oldest_not_timeout(void **st)
 	c.window = 8;
 	c.interval_ns = 10 * MS;
 	c.send_on_reply = true;
-	struct td_probe *p = mk(&c, &r);
 	struct td_probe_addr a = v4(10, 0, 0, 1);
-	td_probe_add(p, &a, NULL);
-	td_probe_start(p, 0);
+	struct td_probe *p = mk_started(&c, &r, &a);
 	struct sent s;
 	uint8_t rep[2048];
 	assert_int_equal(poll1(p, 0, &s), 1); /* lost */
