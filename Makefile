@@ -40,7 +40,7 @@ WARN := -Wall -Wextra -Wshadow -Wundef -Wpointer-arith -Wcast-align \
 CPPFLAGS_ALL := -D_GNU_SOURCE -DTD_VERSION='"$(VERSION)"' -Iinclude -Isrc
 CFLAGS_ALL   := -std=gnu11 $(OPT) -g $(WARN) $(SANFLAGS) -MMD -MP $(CFLAGS)
 LDFLAGS_ALL  := $(SANFLAGS) $(LDFLAGS)
-LDLIBS_ALL   := -lmnl -lyaml -lmicrohttpd -lm -lpthread $(LDLIBS)
+LDLIBS_ALL   := -lyaml -lmicrohttpd -lm -lpthread $(LDLIBS)
 # The tundra binary loads libmicrohttpd (and GnuTLS behind it) and libyaml
 # only when the exporter starts (src/cli/mhd_lazy.c, yaml_lazy.c): ~1 ms and
 # 3 MB less at every start. It needs no libm (td_tcp_cbrt).

@@ -117,7 +117,7 @@ int main(int argc, char **argv)
 {
 	struct td_tun tun;
 	bool want_vnet = argc > 2 && !strcmp(argv[2], "vnet");
-	char why[160];
+	char why[256];
 	int err = td_tun_open_offload(&tun, argc > 1 ? argv[1] : "tmin0", false, false, want_vnet,
 				      why, sizeof(why));
 	if (!err && want_vnet && !tun.vnet_hdr_len) {
@@ -130,8 +130,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct td_link_conf lc = {.mtu = 1500, .has4 = true, .addr4 = 0x0a000001, .prefix4 = 24};
-	if ((err = td_rtnl_configure(tun.name, &lc))) {
-		fprintf(stderr, "rtnl: %s\n", strerror(-err));
+	if ((err = td_rtnl_configure(tun.name, &lc, why, sizeof(why)))) {
+		fprintf(stderr, "rtnl: %s (%s)\n", strerror(-err), why);
 		return 1;
 	}
 	tunfd = tun.fd;

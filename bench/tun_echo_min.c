@@ -84,8 +84,9 @@ int main(int argc, char **argv)
 	struct td_link_conf lc = {.mtu = 1500, .has4 = true, .has6 = true, .addr4 = 0x0a000001,
 				  .prefix4 = 24, .prefix6 = 64,
 				  .addr6 = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}};
-	if ((err = td_rtnl_configure(t.name, &lc))) {
-		fprintf(stderr, "rtnl: %s\n", strerror(-err));
+	char why[256];
+	if ((err = td_rtnl_configure(t.name, &lc, why, sizeof(why)))) {
+		fprintf(stderr, "rtnl: %s (%s)\n", strerror(-err), why);
 		return 1;
 	}
 	signal(SIGINT, on_sig);

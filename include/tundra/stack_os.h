@@ -38,7 +38,14 @@ int td_tun_open_offload(struct td_tun *t, const char *name, bool persist, bool a
 			bool offload, char *why, size_t why_len);
 void td_tun_close(struct td_tun *t);
 
-/* ---- rtnetlink (libmnl) ---------------------------------------------------------- */
+/* ---- rtnetlink ------------------------------------------------------------------ */
+
+/* Each call opens its own NETLINK_ROUTE socket, sends its requests one at a
+ * time and waits at most 10 s for each ACK (-ETIMEDOUT then: a missing
+ * answer never hangs the caller). On failure, why (may be NULL; filled
+ * with "" on success) names the step that failed and, when the kernel gave
+ * one, its own explanation (NETLINK_EXT_ACK, as `ip` prints after "Error:"),
+ * e.g. "adding the route: Invalid prefix for given prefix length". */
 
 /* Configure the kernel's side of the link: MTU, addresses (IFA_F_NODAD for
  * IPv6: a TUN link has no neighbours to collide with), link up. A zero
@@ -52,13 +59,14 @@ struct td_link_conf {
 	uint8_t addr6[16];
 	uint8_t prefix6;
 };
-int td_rtnl_configure(const char *ifname, const struct td_link_conf *c);
+int td_rtnl_configure(const char *ifname, const struct td_link_conf *c, char *why, size_t why_len);
 /* Set a link up (e.g. "lo" in a namespace we just made). */
-int td_rtnl_link_up(const char *ifname);
+int td_rtnl_link_up(const char *ifname, char *why, size_t why_len);
 /* Route a prefix through the device (family TD_AF_INET/TD_AF_INET6; a
  * prefix length of 0 is a default route). -EEXIST is not an error to callers
  * that merely want the route present. */
-int td_rtnl_route_add(const char *ifname, uint8_t family, const uint8_t *dst, uint8_t prefix);
+int td_rtnl_route_add(const char *ifname, uint8_t family, const uint8_t *dst, uint8_t prefix,
+		      char *why, size_t why_len);
 
 /* ---- namespaces -------------------------------------------------------------------- */
 

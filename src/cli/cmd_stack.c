@@ -560,10 +560,11 @@ int td_cmd_stack(int argc, char **argv)
 		return 1;
 	}
 	/* A namespace we made has its loopback down; commands expect it up. */
-	if ((o.rootless || o.new_netns) && (err = td_rtnl_link_up("lo")))
-		fprintf(stderr, "tundra stack: bringing up lo: %s\n", strerror(-err));
+	char why[256]; /* a step name and the kernel's text (<= 160) */
+	if ((o.rootless || o.new_netns) && (err = td_rtnl_link_up("lo", why, sizeof(why))))
+		fprintf(stderr, "tundra stack: bringing up lo: %s%s%s%s\n", strerror(-err),
+			why[0] ? " (" : "", why, why[0] ? ")" : "");
 	struct td_tun tun;
-	char why[160];
 	err = td_tun_open_offload(&tun, o.ifname, o.persist, o.attach, o.offload, why, sizeof(why));
 	if (!err && why[0])
 		fprintf(stderr, "tundra stack: --offload=on: %s%s\n", why,
@@ -576,17 +577,19 @@ int td_cmd_stack(int argc, char **argv)
 	int rc = 1;
 	struct td_stack *st = NULL;
 	struct td_pcapfile pcap = {0};
-	err = td_rtnl_configure(tun.name, &o.link);
+	err = td_rtnl_configure(tun.name, &o.link, why, sizeof(why));
 	if (err) {
-		fprintf(stderr, "tundra stack: configuring %s through rtnetlink: %s%s\n", tun.name,
-			strerror(-err), remedy(err));
+		fprintf(stderr, "tundra stack: configuring %s through rtnetlink: %s%s%s%s%s\n",
+			tun.name, strerror(-err), why[0] ? " (" : "", why, why[0] ? ")" : "",
+			remedy(err));
 		goto out;
 	}
 	for (int i = 0; i < o.nroutes; i++) {
 		err = td_rtnl_route_add(tun.name, o.routes[i].family, o.routes[i].dst,
-					o.routes[i].prefix);
+					o.routes[i].prefix, why, sizeof(why));
 		if (err && err != -EEXIST) {
-			fprintf(stderr, "tundra stack: --route: %s\n", strerror(-err));
+			fprintf(stderr, "tundra stack: --route: %s%s%s%s\n", strerror(-err),
+				why[0] ? " (" : "", why, why[0] ? ")" : "");
 			goto out;
 		}
 	}

@@ -1,154 +1,165 @@
-/* rtnetlink through libmnl: the kernel side of the TUN link (MTU, addresses, up, routes). No `ip` subprocess. */
-#include <errno.h>
-#include <libmnl/libmnl.h>
+/* rtnetlink: the kernel side of the TUN link (MTU, txqlen, up, addresses, routes). No `ip` subprocess, no libmnl. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
+#include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "os/netlink.h"
 #include "tundra/stack_os.h"
 
-#define NL_BUF 8192 /* MNL_SOCKET_BUFFER_SIZE is a sysconf() call: no VLA */
+/* The largest request (RTM_NEWADDR for IPv6: header, ifaddrmsg and three
+ * attributes) is 72 bytes; td_nl_msg fails rather than overflow anyway. */
+#define REQ_BUF 256
+/* The kernel answers in microseconds, but takes the rtnl lock first, which
+ * a namespace being torn down can hold for seconds: wait that long, not
+ * forever. */
+#define RTNL_TIMEOUT_MS 10000
 
-/* Send one request and wait for its ACK; the kernel's error comes back as
- * -errno through mnl_cb_run. */
-static int talk(struct mnl_socket *nl, struct nlmsghdr *nlh)
+struct nl {
+	int fd;
+	uint32_t portid, seq;
+};
+
+static int nl_open(struct nl *nl)
 {
-	char buf[NL_BUF];
-	uint32_t seq = (uint32_t)time(NULL) ^ (uint32_t)rand();
-	nlh->nlmsg_seq = seq;
-	nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	unsigned portid = mnl_socket_get_portid(nl);
-	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (n < 0)
-			return -errno;
-		int r = mnl_cb_run(buf, (size_t)n, seq, portid, NULL, NULL);
-		if (r <= 0)
-			return r < 0 ? -errno : 0;
-	}
+	/* A time-based start tells this run's answers from a previous one's in
+	 * an strace or a capture (iproute2 does the same). */
+	nl->seq = (uint32_t)time(NULL);
+	return td_nl_open(&nl->fd, &nl->portid);
 }
 
-static int open_nl(struct mnl_socket **out)
+/* Finish and send one request, wait for its ACK. On failure why names the
+ * step, with the kernel's own words when it gave any (NETLINK_EXT_ACK). */
+static int request(struct nl *nl, struct td_nl_msg *m, const char *what, char *why, size_t why_len)
 {
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
-	if (!nl)
-		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		int e = -errno;
-		mnl_socket_close(nl);
-		return e;
-	}
-	*out = nl;
-	return 0;
+	uint32_t seq = ++nl->seq;
+	struct td_nl_reply r = {0};
+	int err = td_nl_msg_finish(m, seq, 0);
+	if (!err)
+		err = td_nl_talk(nl->fd, nl->portid, m->buf, m->len, seq, RTNL_TIMEOUT_MS, &r);
+	if (err && why && why_len)
+		snprintf(why, why_len, "%s%s%s", what, r.msg[0] ? ": " : "", r.msg);
+	return err;
 }
 
-static int link_set(struct mnl_socket *nl, int ifindex, uint32_t mtu, uint32_t txqlen)
+static void why_clear(char *why, size_t why_len)
 {
-	char buf[NL_BUF];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWLINK;
-	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
-	ifm->ifi_family = AF_UNSPEC;
-	ifm->ifi_index = ifindex;
-	ifm->ifi_change = IFF_UP;
-	ifm->ifi_flags = IFF_UP;
+	if (why && why_len)
+		why[0] = '\0';
+}
+
+static int link_set(struct nl *nl, int ifindex, uint32_t mtu, uint32_t txqlen, char *why,
+		    size_t why_len)
+{
+	_Alignas(struct nlmsghdr) uint8_t buf[REQ_BUF];
+	struct td_nl_msg m;
+	td_nl_msg_init(&m, buf, sizeof(buf), RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK);
+	struct ifinfomsg ifm = {.ifi_family = AF_UNSPEC,
+				.ifi_index = ifindex,
+				.ifi_change = IFF_UP,
+				.ifi_flags = IFF_UP};
+	td_nl_msg_put_family(&m, &ifm, sizeof(ifm));
 	if (mtu)
-		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+		td_nl_msg_put_u32(&m, IFLA_MTU, mtu);
 	if (txqlen)
-		mnl_attr_put_u32(nlh, IFLA_TXQLEN, txqlen);
-	return talk(nl, nlh);
+		td_nl_msg_put_u32(&m, IFLA_TXQLEN, txqlen);
+	return request(nl, &m, mtu || txqlen ? "setting the link's MTU, queue length and up"
+					     : "setting the link up",
+		       why, why_len);
 }
 
-static int addr_add(struct mnl_socket *nl, int ifindex, int family, const void *addr,
-		    size_t alen, uint8_t prefix)
+static int addr_add(struct nl *nl, int ifindex, int family, const void *addr, size_t alen,
+		    uint8_t prefix, char *why, size_t why_len)
 {
-	char buf[NL_BUF];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWADDR;
-	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
-	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = (uint8_t)family;
-	ifa->ifa_prefixlen = prefix;
-	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-	ifa->ifa_index = (uint32_t)ifindex;
-	mnl_attr_put(nlh, IFA_LOCAL, alen, addr);
-	mnl_attr_put(nlh, IFA_ADDRESS, alen, addr);
-	if (family == AF_INET6) {
-		/* No duplicate address detection: a TUN link has no neighbours,
-		 * and DAD would delay the address by a second. */
-		mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
-		ifa->ifa_flags = IFA_F_NODAD;
-	}
-	return talk(nl, nlh);
+	_Alignas(struct nlmsghdr) uint8_t buf[REQ_BUF];
+	struct td_nl_msg m;
+	td_nl_msg_init(&m, buf, sizeof(buf), RTM_NEWADDR,
+		       NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE);
+	struct ifaddrmsg ifa = {.ifa_family = (uint8_t)family,
+				.ifa_prefixlen = prefix,
+				.ifa_scope = RT_SCOPE_UNIVERSE,
+				.ifa_index = (uint32_t)ifindex};
+	/* No duplicate address detection: a TUN link has no neighbours, and
+	 * DAD would delay the address by a second. */
+	if (family == AF_INET6)
+		ifa.ifa_flags = IFA_F_NODAD;
+	td_nl_msg_put_family(&m, &ifa, sizeof(ifa));
+	td_nl_msg_put_attr(&m, IFA_LOCAL, addr, alen);
+	td_nl_msg_put_attr(&m, IFA_ADDRESS, addr, alen);
+	if (family == AF_INET6)
+		td_nl_msg_put_u32(&m, IFA_FLAGS, IFA_F_NODAD);
+	return request(nl, &m,
+		       family == AF_INET6 ? "adding the IPv6 address" : "adding the IPv4 address",
+		       why, why_len);
 }
 
-int td_rtnl_configure(const char *ifname, const struct td_link_conf *c)
+int td_rtnl_configure(const char *ifname, const struct td_link_conf *c, char *why, size_t why_len)
 {
+	why_clear(why, why_len);
 	int ifindex = (int)if_nametoindex(ifname);
 	if (!ifindex)
 		return -errno;
-	struct mnl_socket *nl = NULL;
-	int err = open_nl(&nl);
+	struct nl nl;
+	int err = nl_open(&nl);
 	if (err)
 		return err;
 	/* MTU and up first: IPv6 addresses need the link up to be usable. */
-	err = link_set(nl, ifindex, c->mtu, c->txqlen);
+	err = link_set(&nl, ifindex, c->mtu, c->txqlen, why, why_len);
 	if (!err && c->has4) {
 		uint32_t a = htonl(c->addr4);
-		err = addr_add(nl, ifindex, AF_INET, &a, 4, c->prefix4);
+		err = addr_add(&nl, ifindex, AF_INET, &a, 4, c->prefix4, why, why_len);
 	}
 	if (!err && c->has6)
-		err = addr_add(nl, ifindex, AF_INET6, c->addr6, 16, c->prefix6);
-	mnl_socket_close(nl);
+		err = addr_add(&nl, ifindex, AF_INET6, c->addr6, 16, c->prefix6, why, why_len);
+	close(nl.fd);
 	return err;
 }
 
-int td_rtnl_link_up(const char *ifname)
+int td_rtnl_link_up(const char *ifname, char *why, size_t why_len)
 {
+	why_clear(why, why_len);
 	int ifindex = (int)if_nametoindex(ifname);
 	if (!ifindex)
 		return -errno;
-	struct mnl_socket *nl = NULL;
-	int err = open_nl(&nl);
+	struct nl nl;
+	int err = nl_open(&nl);
 	if (err)
 		return err;
-	err = link_set(nl, ifindex, 0, 0);
-	mnl_socket_close(nl);
+	err = link_set(&nl, ifindex, 0, 0, why, why_len);
+	close(nl.fd);
 	return err;
 }
 
-int td_rtnl_route_add(const char *ifname, uint8_t family, const uint8_t *dst, uint8_t prefix)
+int td_rtnl_route_add(const char *ifname, uint8_t family, const uint8_t *dst, uint8_t prefix,
+		      char *why, size_t why_len)
 {
+	why_clear(why, why_len);
 	int ifindex = (int)if_nametoindex(ifname);
 	if (!ifindex)
 		return -errno;
-	struct mnl_socket *nl = NULL;
-	int err = open_nl(&nl);
+	struct nl nl;
+	int err = nl_open(&nl);
 	if (err)
 		return err;
-	char buf[NL_BUF];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWROUTE;
-	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = family == TD_AF_INET ? AF_INET : AF_INET6;
-	rtm->rtm_dst_len = prefix;
-	rtm->rtm_table = RT_TABLE_MAIN;
-	rtm->rtm_protocol = RTPROT_STATIC;
-	rtm->rtm_scope = RT_SCOPE_LINK;
-	rtm->rtm_type = RTN_UNICAST;
+	_Alignas(struct nlmsghdr) uint8_t buf[REQ_BUF];
+	struct td_nl_msg m;
+	td_nl_msg_init(&m, buf, sizeof(buf), RTM_NEWROUTE,
+		       NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
+	struct rtmsg rtm = {.rtm_family = family == TD_AF_INET ? AF_INET : AF_INET6,
+			    .rtm_dst_len = prefix,
+			    .rtm_table = RT_TABLE_MAIN,
+			    .rtm_protocol = RTPROT_STATIC,
+			    .rtm_scope = RT_SCOPE_LINK,
+			    .rtm_type = RTN_UNICAST};
+	td_nl_msg_put_family(&m, &rtm, sizeof(rtm));
 	if (prefix)
-		mnl_attr_put(nlh, RTA_DST, family == TD_AF_INET ? 4 : 16, dst);
-	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
-	err = talk(nl, nlh);
-	mnl_socket_close(nl);
+		td_nl_msg_put_attr(&m, RTA_DST, dst, family == TD_AF_INET ? 4 : 16);
+	td_nl_msg_put_u32(&m, RTA_OIF, (uint32_t)ifindex);
+	err = request(&nl, &m, "adding the route", why, why_len);
+	close(nl.fd);
 	return err;
 }
