@@ -513,7 +513,6 @@ def test_first_probe_without_route_stops_like_iputils(ns):
 
 def test_ping_maps_no_library_only_the_exporter_needs():
     # libmicrohttpd (with GnuTLS) and libyaml load when the exporter starts;
-    # libmnl is gone (src/os/netlink.c speaks rtnetlink itself);
     # libm is not needed at all: a one-shot sweep pays neither their start-up
     # nor their resident pages (compared with fping's whole footprint).
     import subprocess
