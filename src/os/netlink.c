@@ -52,7 +52,8 @@ int td_nl_msg_put_family(struct td_nl_msg *m, const void *fam, size_t len)
 	uint8_t *p = reserve(m, len);
 	if (!p)
 		return m->err;
-	memcpy(p, fam, len);
+	if (len)
+		memcpy(p, fam, len);
 	return 0;
 }
 
