@@ -115,7 +115,7 @@ static bool target_ok(const struct td_http_parser *p, const uint8_t *buf)
 /* HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive (§2.3). */
 static enum td_http_err version_parse(struct td_http_parser *p, const uint8_t *v, size_t n)
 {
-	if (n != 8 || memcmp(v, "HTTP/", 5) || v[6] != '.' || v[5] < '0' || v[5] > '9' ||
+	if (n != 8 || memcmp(v, "HTTP/", 5) != 0 || v[6] != '.' || v[5] < '0' || v[5] > '9' ||
 	    v[7] < '0' || v[7] > '9')
 		return TD_HTTP_ERR_REQUEST_LINE;
 	if (v[5] != '1')
@@ -237,12 +237,12 @@ enum td_http_result td_http_parse(struct td_http_parser *p, const uint8_t *buf, 
 				p->method_off = i;
 				p->state = S_METHOD;
 			} else {
-				return fail(p, c < 0x20 ? TD_HTTP_ERR_LINE_ENDING : TD_HTTP_ERR_REQUEST_LINE);
+				return fail(p, c < 0x20 ? TD_HTTP_ERR_CONTROL : TD_HTTP_ERR_REQUEST_LINE);
 			}
 			break;
 		case S_LEAD_LF:
 			if (c != '\n')
-				return fail(p, TD_HTTP_ERR_LINE_ENDING);
+				return fail(p, TD_HTTP_ERR_CONTROL);
 			p->state = S_LEAD;
 			break;
 		case S_METHOD:
@@ -251,7 +251,9 @@ enum td_http_result td_http_parse(struct td_http_parser *p, const uint8_t *buf, 
 				p->target_off = i + 1;
 				p->state = S_TARGET;
 			} else if (!is_tchar(c)) {
-				return fail(p, c < 0x20 ? TD_HTTP_ERR_LINE_ENDING : TD_HTTP_ERR_REQUEST_LINE);
+				/* a CR here: a line without target and version */
+				return fail(p, c < 0x20 && c != '\r' ? TD_HTTP_ERR_CONTROL
+								      : TD_HTTP_ERR_REQUEST_LINE);
 			}
 			break;
 		case S_TARGET:
@@ -261,8 +263,10 @@ enum td_http_result td_http_parse(struct td_http_parser *p, const uint8_t *buf, 
 					return fail(p, TD_HTTP_ERR_TARGET);
 				p->line_start = i + 1; /* the version's first byte */
 				p->state = S_VERSION;
+			} else if (c == '\r') {
+				return fail(p, TD_HTTP_ERR_REQUEST_LINE); /* no version */
 			} else if (!is_target_char(c)) {
-				return fail(p, c < 0x20 ? TD_HTTP_ERR_LINE_ENDING : TD_HTTP_ERR_TARGET);
+				return fail(p, c < 0x20 ? TD_HTTP_ERR_CONTROL : TD_HTTP_ERR_TARGET);
 			}
 			break;
 		case S_VERSION:
@@ -272,12 +276,12 @@ enum td_http_result td_http_parse(struct td_http_parser *p, const uint8_t *buf, 
 					return fail(p, e);
 				p->state = S_RL_LF;
 			} else if (c < 0x21 || c > 0x7e || i - p->line_start >= 8) {
-				return fail(p, c < 0x20 ? TD_HTTP_ERR_LINE_ENDING : TD_HTTP_ERR_REQUEST_LINE);
+				return fail(p, c < 0x20 ? TD_HTTP_ERR_CONTROL : TD_HTTP_ERR_REQUEST_LINE);
 			}
 			break;
 		case S_RL_LF:
 			if (c != '\n')
-				return fail(p, TD_HTTP_ERR_LINE_ENDING);
+				return fail(p, TD_HTTP_ERR_CONTROL);
 			p->state = S_LINE;
 			break;
 		case S_LINE:
@@ -293,7 +297,7 @@ enum td_http_result td_http_parse(struct td_http_parser *p, const uint8_t *buf, 
 				p->name_off = i;
 				p->state = S_NAME;
 			} else {
-				return fail(p, c < 0x20 ? TD_HTTP_ERR_LINE_ENDING : TD_HTTP_ERR_HEADER);
+				return fail(p, c < 0x20 ? TD_HTTP_ERR_CONTROL : TD_HTTP_ERR_HEADER);
 			}
 			break;
 		case S_NAME:
@@ -303,7 +307,7 @@ enum td_http_result td_http_parse(struct td_http_parser *p, const uint8_t *buf, 
 				p->state = S_OWS;
 			} else if (!is_tchar(c)) {
 				/* includes whitespace before the colon (§5.1: MUST reject) */
-				return fail(p, c < 0x20 && c != '\t' ? TD_HTTP_ERR_LINE_ENDING
+				return fail(p, c < 0x20 && c != '\t' ? TD_HTTP_ERR_CONTROL
 								   : TD_HTTP_ERR_HEADER);
 			}
 			break;
@@ -318,12 +322,12 @@ enum td_http_result td_http_parse(struct td_http_parser *p, const uint8_t *buf, 
 				p->value_end = i + 1; /* trailing OWS is left out */
 				p->state = S_VALUE;
 			} else {
-				return fail(p, TD_HTTP_ERR_LINE_ENDING);
+				return fail(p, TD_HTTP_ERR_CONTROL);
 			}
 			break;
 		case S_FIELD_LF:
 			if (c != '\n')
-				return fail(p, TD_HTTP_ERR_LINE_ENDING);
+				return fail(p, TD_HTTP_ERR_CONTROL);
 			e = field(p, buf);
 			if (e)
 				return fail(p, e);
@@ -331,7 +335,7 @@ enum td_http_result td_http_parse(struct td_http_parser *p, const uint8_t *buf, 
 			break;
 		case S_END_LF:
 			if (c != '\n')
-				return fail(p, TD_HTTP_ERR_LINE_ENDING);
+				return fail(p, TD_HTTP_ERR_CONTROL);
 			e = head_end(p);
 			if (e)
 				return fail(p, e);
@@ -390,7 +394,7 @@ unsigned td_http_err_status(enum td_http_err err)
 	case TD_HTTP_ERR_VERSION: return 505;
 	case TD_HTTP_ERR_REQUEST_LINE:
 	case TD_HTTP_ERR_TARGET:
-	case TD_HTTP_ERR_LINE_ENDING:
+	case TD_HTTP_ERR_CONTROL:
 	case TD_HTTP_ERR_HEADER:
 	case TD_HTTP_ERR_OBS_FOLD:
 	case TD_HTTP_ERR_HOST:
@@ -408,7 +412,7 @@ const char *td_http_err_name(enum td_http_err err)
 	case TD_HTTP_OK: return "ok";
 	case TD_HTTP_ERR_REQUEST_LINE: return "bad_request_line";
 	case TD_HTTP_ERR_TARGET: return "bad_target";
-	case TD_HTTP_ERR_LINE_ENDING: return "bad_line_ending";
+	case TD_HTTP_ERR_CONTROL: return "control_byte";
 	case TD_HTTP_ERR_HEADER: return "bad_header";
 	case TD_HTTP_ERR_OBS_FOLD: return "obs_fold";
 	case TD_HTTP_ERR_HOST: return "bad_host";

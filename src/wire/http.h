@@ -43,7 +43,7 @@ enum td_http_err {
 	TD_HTTP_OK = 0,
 	TD_HTTP_ERR_REQUEST_LINE,    /* malformed request line, method or version syntax */
 	TD_HTTP_ERR_TARGET,          /* request-target not origin/absolute/asterisk form, bad byte */
-	TD_HTTP_ERR_LINE_ENDING,     /* bare LF, bare CR, NUL or another control byte */
+	TD_HTTP_ERR_CONTROL,         /* a control byte out of place: bare LF, bare CR, NUL... */
 	TD_HTTP_ERR_HEADER,          /* malformed field line (name, colon, value) */
 	TD_HTTP_ERR_OBS_FOLD,        /* a field line starting with SP or HTAB */
 	TD_HTTP_ERR_HOST,            /* HTTP/1.1 without Host, two Host fields, bad Host value */
