@@ -51,7 +51,7 @@ struct conn {
 	uint64_t deadline;
 	bool keep_alive; /* after the response being written */
 	/* output */
-	char head[384];
+	char head[512];
 	size_t head_len, head_off;
 	const uint8_t *body;
 	size_t body_len, body_off;
@@ -152,10 +152,17 @@ static void compose(struct td_httpd *h, struct conn *c, bool head_only, bool htt
 		     !c->keep_alive ? "Connection: close\r\n"
 		     : http10       ? "Connection: keep-alive\r\n"
 				    : "");
-	c->head_len = n > 0 && (size_t)n < sizeof(c->head) ? (size_t)n : 0;
 	c->head_off = 0;
 	c->body = r->body;
-	c->body_len = head_only ? 0 : r->body_len;
+	c->body_len = head_only || !r->body ? 0 : r->body_len;
+	if (n <= 0 || (size_t)n >= sizeof(c->head)) {
+		/* a handler's content type too long for the head: say so, briefly */
+		n = snprintf(c->head, sizeof(c->head), "HTTP/1.1 500 Internal Server Error\r\n"
+			     "Content-Length: 0\r\nConnection: close\r\n\r\n");
+		c->body_len = 0;
+		c->keep_alive = false;
+	}
+	c->head_len = (size_t)n;
 	c->body_off = 0;
 	c->have_resp = true;
 }
@@ -218,7 +225,7 @@ static enum wres write_out(struct td_httpd *h, struct conn *c, uint64_t now)
 		}
 		if (c->body_off < c->body_len) {
 			size_t left = c->body_len - c->body_off;
-			iov[m.msg_iovlen].iov_base = (void *)(uintptr_t)(c->body + c->body_off);
+			iov[m.msg_iovlen].iov_base = (void *)(c->body + c->body_off);
 			iov[m.msg_iovlen++].iov_len = left < budget ? left : budget;
 		}
 		n = sendmsg(c->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -387,7 +394,7 @@ static void pause_listening(struct td_httpd *h, uint64_t now)
 static void on_accept(struct td_httpd *h, uint64_t now)
 {
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
-		struct sockaddr_storage ss;
+		struct sockaddr_storage ss = {.ss_family = AF_UNSPEC};
 		socklen_t sl = sizeof(ss);
 		uint8_t addr[16];
 		unsigned same = 0;
