@@ -520,6 +520,9 @@ static void render_http(struct td_expm_buf *b, const struct td_httpd_stats *s)
 			 td_http_err_name((enum td_http_err)i), s->bad_requests[i]);
 	counter1(b, "tundra_http_requests_total", "HTTP requests answered by an endpoint.",
 		 s->requests);
+	counter1(b, "tundra_http_connections_aborted_total",
+		 "HTTP connections the client closed or reset mid-request or mid-response.",
+		 s->aborted);
 	gauge1(b, "tundra_http_open_connections", "HTTP connections open now.", (double)s->open);
 }
 

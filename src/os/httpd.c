@@ -236,6 +236,7 @@ static enum wres write_out(struct td_httpd *h, struct conn *c, uint64_t now)
 			return W_PENDING; /* the deadline was moved by the last progress */
 		}
 		if (n <= 0) {
+			BUMP(h, aborted);
 			conn_close(h, c); /* reset or gone: nothing more to say */
 			return W_CLOSED;
 		}
@@ -366,7 +367,9 @@ static void on_readable(struct td_httpd *h, struct conn *c, uint64_t now)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
-		conn_close(h, c); /* EOF or error: a half-sent request gets no answer */
+		if (c->st == C_READ_BODY || (c->st == C_READ_HEAD && c->rlen))
+			BUMP(h, aborted); /* a half-sent request gets no answer */
+		conn_close(h, c); /* EOF or error */
 		return;
 	}
 }

@@ -50,6 +50,7 @@ struct td_httpd_stats {
 	uint64_t timed_out[TD_HTTPD_TIMEOUT_COUNT];
 	uint64_t bad_requests[TD_HTTP_ERR_COUNT]; /* [0] unused */
 	uint64_t requests;  /* requests answered by the handler */
+	uint64_t aborted;   /* closed or reset by the client mid-request or mid-response */
 	uint64_t open;      /* connections open now */
 };
 

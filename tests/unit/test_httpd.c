@@ -394,6 +394,22 @@ static void reader_that_stops_reading_is_closed_and_stalls_no_one(void **state)
 	assert_int_equal(start(8, 4, 400), 0);
 }
 
+static void client_hanging_up_mid_request_is_counted_aborted(void **state)
+{
+	(void)state;
+	int fd = client();
+	send_all(fd, "GET /echo HTTP/1.1\r\nHost");
+	close(fd);
+	uint64_t end = td_os_now_ns() + 1000000000ull;
+	while (stats().open && td_os_now_ns() < end) {
+		struct timespec ts = {.tv_nsec = 10000000};
+		nanosleep(&ts, NULL);
+	}
+	assert_int_equal(stats().open, 0);
+	assert_int_equal(stats().aborted, 1);
+	assert_int_equal(stats().requests, 0);
+}
+
 static void stop_releases_bodies_still_being_written(void **state)
 {
 	(void)state;
@@ -424,6 +440,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(slow_request_is_closed_after_the_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(idle_keep_alive_connection_is_closed_and_counted_idle, setup, teardown),
 		cmocka_unit_test_setup_teardown(reader_that_stops_reading_is_closed_and_stalls_no_one, setup, teardown),
+		cmocka_unit_test_setup_teardown(client_hanging_up_mid_request_is_counted_aborted, setup, teardown),
 		cmocka_unit_test_setup_teardown(stop_releases_bodies_still_being_written, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
