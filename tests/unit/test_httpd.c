@@ -401,7 +401,7 @@ static void client_hanging_up_mid_request_is_counted_aborted(void **state)
 	send_all(fd, "GET /echo HTTP/1.1\r\nHost");
 	close(fd);
 	uint64_t end = td_os_now_ns() + 1000000000ull;
-	while (stats().open && td_os_now_ns() < end) {
+	while ((stats().open || !stats().accepted) && td_os_now_ns() < end) {
 		struct timespec ts = {.tv_nsec = 10000000};
 		nanosleep(&ts, NULL);
 	}
