@@ -40,11 +40,11 @@ WARN := -Wall -Wextra -Wshadow -Wundef -Wpointer-arith -Wcast-align \
 CPPFLAGS_ALL := -D_GNU_SOURCE -DTD_VERSION='"$(VERSION)"' -Iinclude -Isrc
 CFLAGS_ALL   := -std=gnu11 $(OPT) -g $(WARN) $(SANFLAGS) -MMD -MP $(CFLAGS)
 LDFLAGS_ALL  := $(SANFLAGS) $(LDFLAGS)
-LDLIBS_ALL   := -lyaml -lmicrohttpd -lm -lpthread $(LDLIBS)
-# The tundra binary loads libmicrohttpd (and GnuTLS behind it) and libyaml
-# only when the exporter starts (src/cli/mhd_lazy.c, yaml_lazy.c): ~1 ms and
-# 3 MB less at every start. It needs no libm (td_tcp_cbrt).
-LDLIBS_BIN   := $(filter-out -lmicrohttpd -lyaml -lm,$(LDLIBS_ALL))
+LDLIBS_ALL   := -lyaml -lm -lpthread $(LDLIBS)
+# The tundra binary loads libyaml only when the exporter starts
+# (src/cli/yaml_lazy.c). It needs no libm (td_tcp_cbrt). The exporter's HTTP
+# server is tundra's own (src/os/httpd.c, src/wire/http.c).
+LDLIBS_BIN   := $(filter-out -lyaml -lm,$(LDLIBS_ALL))
 
 LIB_SRC   := $(sort $(wildcard src/wire/*.c src/probe/*.c src/stack/*.c src/os/*.c))
 CLI_SRC   := $(sort $(wildcard src/cli/*.c))

@@ -33,7 +33,7 @@
  *              the live series of its targets. Never takes a lock anyone else
  *              holds for long: between two loop turns it copies its series into the
  *              snapshot when the HTTP thread asked for one (a memcpy).
- *   http     : libmicrohttpd's thread. Renders /metrics and / from the
+ *   http     : the HTTP server's thread (src/os/httpd.c). Renders /metrics and / from the
  *              snapshot, so rendering 10 000 targets never delays a probe.
  *
  * `st.lock` serialises table swaps (main, /-/reload) against rendering (http).
@@ -953,6 +953,9 @@ static void snapshot_all(struct table *t)
 	}
 }
 
+/* Set by td_exphttp_start() before its thread runs; read by that thread. */
+static struct td_exphttp *http_srv;
+
 static void fill_global(struct table *t)
 {
 	struct td_expm_global *g = &st.global;
@@ -981,6 +984,7 @@ static void fill_global(struct table *t)
 	g->last_reload_success_time = st.last_reload_time;
 	g->n_targets = t->n_series;
 	td_exp_process_read(&g->proc);
+	g->http_valid = td_exphttp_stats(http_srv, &g->http) == 0;
 }
 
 static void http_metrics(void *ctx, struct td_expm_buf *buf)
@@ -1241,7 +1245,6 @@ int td_cmd_exporter(int argc, char **argv)
 	/* A quarter of the connections per client address: one flooding client
 	 * cannot take every slot from the Prometheus servers scraping us. */
 	struct td_exphttp_limits lim = {.connections = 64, .per_ip = 16, .timeout_s = 5};
-	struct td_exphttp *http = NULL;
 	struct td_exphttp_ops ops = {.metrics = http_metrics, .page = http_page,
 				     .reload = http_reload, .ready = http_ready};
 	bool mode_set = false, timeout_set = false;
@@ -1386,7 +1389,7 @@ int td_cmd_exporter(int argc, char **argv)
 	}
 	st.last_reload_ok = true;
 	st.last_reload_time = unix_now();
-	rc = td_exphttp_start(&http, listen, &lim, &ops, err, sizeof(err));
+	rc = td_exphttp_start(&http_srv, listen, &lim, &ops, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "tundra exporter: %s\n", err);
 		exit_code = 2;
@@ -1429,7 +1432,8 @@ int td_cmd_exporter(int argc, char **argv)
 	}
 	logmsg("stopping");
 out:
-	td_exphttp_stop(http);
+	td_exphttp_stop(http_srv);
+	http_srv = NULL;
 	for (size_t i = 0; st.tab && i < st.tab->n_runners; i++)
 		runner_stop(&st.tab->runners[i]);
 	table_free(st.tab);

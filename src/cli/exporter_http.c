@@ -1,22 +1,20 @@
-/* tundra exporter's HTTP endpoints on libmicrohttpd (its own epoll thread; bounded connections and timeouts). */
+/* tundra exporter's HTTP endpoints: routing and rendering over the server of src/os/httpd.c (its own thread). */
 #include "cli/exporter_http.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct td_exphttp {
-	struct MHD_Daemon *d;
+	struct td_httpd *srv;
 	struct td_exphttp_ops ops;
 	/* One exposition buffer kept between scrapes so a steady scrape rate does
-	 * not allocate; only the MHD thread touches it. */
+	 * not allocate; only the server thread touches it. */
 	struct td_expm_buf *spare;
 };
-
 int td_exphttp_parse_listen(const char *s, void *ssv, size_t sslen, size_t *outlen)
 {
 	struct sockaddr_storage *ss = ssv;
@@ -73,22 +71,12 @@ int td_exphttp_parse_listen(const char *s, void *ssv, size_t sslen, size_t *outl
 	return -EINVAL;
 }
 
-static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *ctype,
-				 const char *text)
+static void text(struct td_httpd_resp *r, unsigned status, const char *body)
 {
-	/* MHD copies the bytes (MUST_COPY); its prototype just lacks the const */
-	char *copy = strdup(text);
-	struct MHD_Response *r =
-		copy ? MHD_create_response_from_buffer(strlen(copy), copy, MHD_RESPMEM_MUST_FREE)
-		     : NULL;
-	enum MHD_Result ret;
-
-	if (!r)
-		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
+	r->status = status;
+	r->content_type = "text/plain; charset=utf-8";
+	r->body = body; /* static storage */
+	r->body_len = strlen(body);
 }
 
 struct buf_owner {
@@ -124,85 +112,90 @@ static struct buf_owner *buf_take(struct td_exphttp *h)
 	return o;
 }
 
-static enum MHD_Result send_rendered(struct td_exphttp *h, struct MHD_Connection *c,
-				     void (*render)(void *, struct td_expm_buf *),
-				     const char *ctype)
+/* A rendered body, kept until the server has written it (a slow reader keeps
+ * its own buffer; the next scrape takes the spare or a new one). */
+static void rendered(struct td_exphttp *h, struct td_httpd_resp *r,
+		     void (*render)(void *, struct td_expm_buf *), const char *ctype)
 {
 	struct buf_owner *o = buf_take(h);
-	struct MHD_Response *r;
-	enum MHD_Result ret;
 
-	if (!o)
-		return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", "out of memory\n");
+	if (!o) {
+		text(r, 500, "out of memory\n");
+		return;
+	}
 	render(h->ops.ctx, &o->buf);
 	if (o->buf.oom) {
 		buf_release(o);
-		return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", "out of memory\n");
+		text(r, 500, "out of memory\n");
+		return;
 	}
-	r = MHD_create_response_from_buffer_with_free_callback_cls(o->buf.len, o->buf.p,
-								    buf_release, o);
-	if (!r) {
-		buf_release(o);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-	MHD_destroy_response(r);
-	return ret;
+	r->status = 200;
+	r->content_type = ctype;
+	r->body = o->buf.p;
+	r->body_len = o->buf.len;
+	r->release = buf_release;
+	r->cookie = o;
 }
 
-static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
-			       const char *method, const char *version, const char *upload,
-			       size_t *upload_size, void **con_cls)
+static bool is(const char *s, size_t n, const char *lit)
+{
+	return strlen(lit) == n && !memcmp(s, lit, n);
+}
+
+static void handler(void *cls, const struct td_http_request *req, struct td_httpd_resp *r)
 {
 	struct td_exphttp *h = cls;
-	bool get = !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
-	bool post = !strcmp(method, MHD_HTTP_METHOD_POST) || !strcmp(method, MHD_HTTP_METHOD_PUT);
-	static int first_call;
+	bool get = is(req->method, req->method_len, "GET") || is(req->method, req->method_len, "HEAD");
+	bool post = is(req->method, req->method_len, "POST") || is(req->method, req->method_len, "PUT");
+	const char *p = req->path;
+	size_t n = req->path_len;
 
-	(void)version;
-	(void)upload;
-	/* Request bodies are never used: take the first call to see the headers,
-	 * then discard whatever body arrives, bounded by MHD's memory limit. */
-	if (!*con_cls) {
-		*con_cls = &first_call;
-		return MHD_YES;
+	if (is(p, n, "/metrics")) {
+		if (!get) {
+			text(r, 405, "use GET\n");
+			r->allow = "GET, HEAD";
+			return;
+		}
+		rendered(h, r, h->ops.metrics, "text/plain; version=0.0.4; charset=utf-8");
+		return;
 	}
-	if (*upload_size) {
-		*upload_size = 0;
-		return MHD_YES;
+	if (is(p, n, "/")) {
+		if (!get) {
+			text(r, 405, "use GET\n");
+			r->allow = "GET, HEAD";
+			return;
+		}
+		rendered(h, r, h->ops.page, "text/html; charset=utf-8");
+		return;
 	}
-	if (!strcmp(url, "/metrics")) {
-		if (!get)
-			return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
-					 "use GET\n");
-		return send_rendered(h, c, h->ops.metrics, "text/plain; version=0.0.4; charset=utf-8");
+	if (is(p, n, "/-/healthy")) {
+		text(r, 200, "tundra exporter is Healthy.\n");
+		return;
 	}
-	if (!strcmp(url, "/")) {
-		if (!get)
-			return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "use GET\n");
-		return send_rendered(h, c, h->ops.page, "text/html; charset=utf-8");
-	}
-	if (!strcmp(url, "/-/healthy"))
-		return send_text(c, MHD_HTTP_OK, "text/plain", "tundra exporter is Healthy.\n");
-	if (!strcmp(url, "/-/ready")) {
+	if (is(p, n, "/-/ready")) {
 		if (h->ops.ready(h->ops.ctx))
-			return send_text(c, MHD_HTTP_OK, "text/plain", "tundra exporter is Ready.\n");
-		return send_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
-				 "tundra exporter is not ready.\n");
+			text(r, 200, "tundra exporter is Ready.\n");
+		else
+			text(r, 503, "tundra exporter is not ready.\n");
+		return;
 	}
-	if (!strcmp(url, "/-/reload")) {
-		char err[600], msg[700];
-		if (!post)
-			return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
-					 "This endpoint requires a POST request.\n");
+	if (is(p, n, "/-/reload")) {
+		char err[600];
+		if (!post) {
+			text(r, 405, "This endpoint requires a POST request.\n");
+			r->allow = "POST, PUT";
+			return;
+		}
 		err[0] = 0;
-		if (h->ops.reload(h->ops.ctx, err, sizeof(err)) == 0)
-			return send_text(c, MHD_HTTP_OK, "text/plain", "configuration reloaded\n");
-		snprintf(msg, sizeof(msg), "failed to reload config: %s\n", err);
-		return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", msg);
+		if (h->ops.reload(h->ops.ctx, err, sizeof(err)) == 0) {
+			text(r, 200, "configuration reloaded\n");
+			return;
+		}
+		snprintf(r->small, sizeof(r->small), "failed to reload config: %s\n", err);
+		text(r, 500, r->small);
+		return;
 	}
-	return send_text(c, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n");
+	text(r, 404, "not found\n");
 }
 
 int td_exphttp_start(struct td_exphttp **out, const char *listen,
@@ -211,50 +204,31 @@ int td_exphttp_start(struct td_exphttp **out, const char *listen,
 {
 	struct sockaddr_storage ss;
 	size_t sslen;
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD;
 	struct td_exphttp *h;
-	uint16_t port;
+	struct td_httpd_limits hl = {.max_conns = lim->connections,
+				     .per_client = lim->per_ip,
+				     .timeout_ms = lim->timeout_s * 1000u};
+	struct td_httpd_handler hh = {.handle = handler};
+	int rc;
 
 	if (td_exphttp_parse_listen(listen, &ss, sizeof(ss), &sslen)) {
 		snprintf(err, errlen, "--listen '%s': expected ADDR:PORT, :PORT or [V6]:PORT", listen);
 		return -EINVAL;
 	}
+	td_http_limits_default(&hl.http);
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
 	h->ops = *ops;
-	if (ss.ss_family == AF_INET6) {
-		flags |= MHD_USE_IPv6;
-		if (IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&ss)->sin6_addr))
-			flags |= MHD_USE_DUAL_STACK;
-		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	} else {
-		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	}
-	h->d = MHD_start_daemon(
-		flags, port, NULL, NULL, handler, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)lim->connections,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)lim->per_ip,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)lim->timeout_s,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_END);
-	if (!h->d && (flags & MHD_USE_DUAL_STACK) == MHD_USE_DUAL_STACK) {
-		/* no IPv6 on this host (disabled, or a container without it):
-		 * ":PORT" still means every IPv4 address */
-		struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons(port)};
-		h->d = MHD_start_daemon(
-			MHD_USE_EPOLL_INTERNAL_THREAD, port, NULL, NULL, handler, h,
-			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a4, MHD_OPTION_CONNECTION_LIMIT,
-			(unsigned)lim->connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-			(unsigned)lim->per_ip, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)lim->timeout_s,
-			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_END);
-	}
-	if (!h->d) {
-		int e = errno ? errno : EADDRINUSE;
-		snprintf(err, errlen, "cannot listen on %s: %s", listen, strerror(e));
+	hh.ctx = h;
+	*out = h; /* before the server thread starts: callbacks may read it */
+	rc = td_httpd_start(&h->srv, (struct sockaddr *)&ss, (socklen_t)sslen, &hl, &hh);
+	if (rc) {
+		snprintf(err, errlen, "cannot listen on %s: %s", listen, strerror(-rc));
+		*out = NULL;
 		free(h);
-		return -e;
+		return rc;
 	}
-	*out = h;
 	return 0;
 }
 
@@ -262,7 +236,7 @@ void td_exphttp_stop(struct td_exphttp *h)
 {
 	if (!h)
 		return;
-	MHD_stop_daemon(h->d);
+	td_httpd_stop(h->srv); /* releases the bodies still being written */
 	if (h->spare) {
 		struct buf_owner *o =
 			(struct buf_owner *)((char *)h->spare - offsetof(struct buf_owner, buf));
@@ -270,4 +244,12 @@ void td_exphttp_stop(struct td_exphttp *h)
 		free(o);
 	}
 	free(h);
+}
+
+int td_exphttp_stats(const struct td_exphttp *h, struct td_httpd_stats *out)
+{
+	if (!h || !h->srv)
+		return -ENOENT;
+	td_httpd_stats(h->srv, out);
+	return 0;
 }

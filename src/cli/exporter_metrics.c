@@ -476,6 +476,56 @@ static void gauge1(struct td_expm_buf *b, const char *name, const char *help, do
 	put(b, "\n", 1);
 }
 
+static void counter1(struct td_expm_buf *b, const char *name, const char *help, uint64_t v)
+{
+	header(b, name, "counter", help);
+	puts_(b, name);
+	put(b, " ", 1);
+	put_u64(b, v);
+	put(b, "\n", 1);
+}
+
+static void labelled(struct td_expm_buf *b, const char *name, const char *label,
+		     const char *value, uint64_t v)
+{
+	puts_(b, name);
+	put(b, "{", 1);
+	puts_(b, label);
+	puts_(b, "=\"");
+	puts_(b, value);
+	puts_(b, "\"} ");
+	put_u64(b, v);
+	put(b, "\n", 1);
+}
+
+/* The exporter's own HTTP server: what clients cost it and what it refused. */
+static void render_http(struct td_expm_buf *b, const struct td_httpd_stats *s)
+{
+	counter1(b, "tundra_http_connections_accepted_total",
+		 "HTTP connections taken into service.", s->accepted);
+	header(b, "tundra_http_connections_refused_total", "counter",
+	       "HTTP connections closed at accept, by reason (connection limits, no fds, no memory).");
+	for (unsigned i = 0; i < TD_HTTPD_REFUSE_COUNT; i++)
+		labelled(b, "tundra_http_connections_refused_total", "reason",
+			 td_httpd_refuse_name((enum td_httpd_refuse)i), s->refused[i]);
+	header(b, "tundra_http_connections_timed_out_total", "counter",
+	       "HTTP connections closed by the timeout: idle keep-alive, request not whole in time, response not read.");
+	for (unsigned i = 0; i < TD_HTTPD_TIMEOUT_COUNT; i++)
+		labelled(b, "tundra_http_connections_timed_out_total", "phase",
+			 td_httpd_timeout_name((enum td_httpd_timeout)i), s->timed_out[i]);
+	header(b, "tundra_http_bad_requests_total", "counter",
+	       "HTTP requests refused by the parser (answered 4xx/505, connection closed), by reason.");
+	for (unsigned i = 1; i < TD_HTTP_ERR_COUNT; i++)
+		labelled(b, "tundra_http_bad_requests_total", "reason",
+			 td_http_err_name((enum td_http_err)i), s->bad_requests[i]);
+	counter1(b, "tundra_http_requests_total", "HTTP requests answered by an endpoint.",
+		 s->requests);
+	counter1(b, "tundra_http_connections_aborted_total",
+		 "HTTP connections the client closed or reset mid-request or mid-response.",
+		 s->aborted);
+	gauge1(b, "tundra_http_open_connections", "HTTP connections open now.", (double)s->open);
+}
+
 static void render_global(struct td_expm_buf *b, const struct td_expm_view *v)
 {
 	const struct td_expm_global *g = v->global;
@@ -527,6 +577,8 @@ static void render_global(struct td_expm_buf *b, const struct td_expm_view *v)
 	gauge1(b, "tundra_config_last_reload_success_timestamp_seconds",
 	       "Time of the last successful configuration load, unix seconds.",
 	       g->last_reload_success_time);
+	if (g->http_valid)
+		render_http(b, &g->http);
 	header(b, "tundra_build_info", "gauge", "tundra version; always 1.");
 	puts_(b, "tundra_build_info{version=\"" TD_VERSION "\"} 1\n");
 	if (!g->proc.valid)

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "os/httpd.h"
+
 /*
  * One *series* is one (host, ip, source, tos, config labels) combination: one
  * address of one configured host. Its counters are owned here, updated by the
@@ -84,6 +86,8 @@ struct td_expm_global {
 	bool last_reload_ok;
 	double last_reload_success_time; /* unix seconds */
 	size_t n_targets;
+	bool http_valid; /* the HTTP server's own counters below are filled in */
+	struct td_httpd_stats http;
 };
 
 /* The data one scrape renders: the exporter keeps it alive (refcount) until the

@@ -512,9 +512,10 @@ def test_first_probe_without_route_stops_like_iputils(ns):
 
 
 def test_ping_maps_no_library_only_the_exporter_needs():
-    # libmicrohttpd (with GnuTLS) and libyaml load when the exporter starts;
-    # libm is not needed at all: a one-shot sweep pays neither their start-up
-    # nor their resident pages (compared with fping's whole footprint).
+    # libyaml loads when the exporter starts; the exporter's HTTP server is
+    # tundra's own (no libmicrohttpd, no GnuTLS); libm is not needed at all: a
+    # one-shot sweep pays neither their start-up nor their resident pages
+    # (compared with fping's whole footprint).
     import subprocess
     libs = subprocess.run(["ldd", TUNDRA], capture_output=True, text=True, check=True).stdout
     for lib in ("libmicrohttpd", "libgnutls", "libyaml", "libm.so", "libmnl"):
