@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T=$(readlink -f "${TUNDRA:-build/tundra}")
+MEASURE=$(readlink -f build/bench/spawn_measure)
+[ -x "$MEASURE" ] || { echo "$0: $MEASURE missing (make bench-build)" >&2; exit 2; }
 N=${SUSTAINED_TARGETS:-10000}
 SECS=${SUSTAINED_SECONDS:-60}
 ns=tdsust-$$-$RANDOM
@@ -17,7 +19,7 @@ hi=$(/usr/bin/python3 -c "import ipaddress; print(ipaddress.IPv4Address('127.1.0
 
 # Spread each round over 0.8 s (spacing = 0.8 s / N) so sends are paced, as fping's -i does.
 spacing=$(echo "scale=4; 800 / $N" | bc)
-r=$(ip netns exec "$ns" /usr/bin/python3 bench/ping_measure.py 1 "$tmp/t.out" \
+r=$(ip netns exec "$ns" "$MEASURE" 1 "$tmp/t.out" \
       "$T" ping -q -c "$SECS" -i 1 -W 1 --spacing "$spacing" -g "127.1.0.1-$hi")
 read -r wall cpu rss <<<"$r"
 line=$(grep -E 'packets transmitted' "$tmp/t.out")
@@ -28,7 +30,7 @@ echo "tundra: $N targets x $SECS s at 1/s: $tx sent, $rx received, loss $loss %,
      "CPU ${cpu}s = $(echo "scale=1; 100 * $cpu / $wall" | bc) % of a core, peak RSS $((rss / 1024)) MB"
 
 # fping, same targets, count mode, -p 1000 (period) -i (spacing in ms), for the record
-fr=$(ip netns exec "$ns" /usr/bin/python3 bench/ping_measure.py 1 "$tmp/f.out" \
+fr=$(ip netns exec "$ns" "$MEASURE" 1 "$tmp/f.out" \
       fping -q -c "$SECS" -p 1000 -i "$(echo "scale=3; 800 / $N" | bc | sed 's/^\./0./')" -r 0 -t 1000 -g 127.1.0.1 "$hi")
 read -r fwall fcpu frss <<<"$fr"
 fsent=$(grep -oE 'xmt/rcv/%loss = [0-9]+/[0-9]+' "$tmp/f.out" | awk -F'[=/ ]+' '{s+=$4; r+=$5} END {print s+0, r+0}')

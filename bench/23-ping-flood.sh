@@ -9,11 +9,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T=$(readlink -f "${TUNDRA:-build/tundra}")
+MEASURE=$(readlink -f build/bench/spawn_measure)
+[ -x "$MEASURE" ] || { echo "$0: $MEASURE missing (make bench-build)" >&2; exit 2; }
 C=${FLOOD_COUNT:-200000}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 pps() { # label cmd...
   local label=$1; shift
-  read -r wall cpu rss < <(/usr/bin/python3 bench/ping_measure.py 3 "$tmp/out" "$@")
+  read -r wall cpu rss < <("$MEASURE" 3 "$tmp/out" "$@")
   local rx
   rx=$(sed -nE 's/^[0-9]+ packets transmitted, ([0-9]+) received.*/\1/p' "$tmp/out")
   local v

@@ -511,15 +511,42 @@ def test_first_probe_without_route_stops_like_iputils(ns):
     assert summ[0]["send_errors"] == 1 and summ[1]["received"] == 1
 
 
-def test_ping_maps_no_library_only_the_exporter_needs():
-    # libyaml loads when the exporter starts; the exporter's HTTP server is
-    # tundra's own (no libmicrohttpd, no GnuTLS); libm is not needed at all: a
-    # one-shot sweep pays neither their start-up nor their resident pages
-    # (compared with fping's whole footprint).
-    import subprocess
-    libs = subprocess.run(["ldd", TUNDRA], capture_output=True, text=True, check=True).stdout
-    for lib in ("libmicrohttpd", "libgnutls", "libyaml", "libm.so", "libmnl"):
-        assert lib not in libs, libs
+def elf_facts(path):
+    """(ELF type, has a PT_INTERP program header) of a 64-bit little-endian ELF."""
+    import struct
+    with open(path, "rb") as f:
+        head = f.read(64)
+        assert head[:4] == b"\x7fELF" and head[4] == 2 and head[5] == 1
+        e_type, = struct.unpack_from("<H", head, 0x10)
+        phoff, = struct.unpack_from("<Q", head, 0x20)
+        phentsize, phnum = struct.unpack_from("<HH", head, 0x36)
+        f.seek(phoff)
+        ph = f.read(phentsize * phnum)
+    types = [struct.unpack_from("<I", ph, k * phentsize)[0] for k in range(phnum)]
+    return e_type, 3 in types  # PT_INTERP = 3
+
+
+def test_binary_is_one_file_that_runs_alone_in_an_empty_root(ns, tmp_path):
+    # `make` links tundra static-pie (Makefile, STATIC): no dynamic loader
+    # and no shared library, so the one file is a whole scratch container.
+    # Position-independent (ET_DYN), so ASLR still moves it.
+    import shutil
+    e_type, interp = elf_facts(TUNDRA)
+    assert e_type == 3 and not interp, (e_type, interp)
+    root = tmp_path / "root"
+    root.mkdir()
+    root.chmod(0o755)
+    tmp_path.chmod(0o755)
+    shutil.copy(TUNDRA, root / "tundra")
+    ns.run("ip", "link", "set", "lo", "up")
+    ns.sysctl("net.ipv4.ping_group_range", "0 2147483647")
+    # nothing else in the root: no /proc, no /etc, no libraries; as nobody
+    r = ns.run("chroot", "--userspec=65534:65534", str(root), "/tundra", "ping",
+               "-c", "2", "-i", "0.05", "--json", "127.0.0.1", "::1", check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    ev = events(r.stdout)
+    assert ev[0]["socket_v4"] == "dgram" and ev[0]["socket_v6"] == "dgram"
+    assert [s["received"] for s in of(ev, "summary")] == [2, 2]
 
 
 def test_contradictory_options_are_refused(ns):
