@@ -1,8 +1,11 @@
 # The sweep floor linked as the tundra binary is (static-pie; Makefile, STATIC):
 # bench/21-ping-sweep.sh measures it beside the dynamically linked floor
 # (linked as fping is), so the floor it prints holds for either kind of tool.
+# ASan cannot link statically: under SANITIZE=1 there is no static floor.
+ifneq ($(SANITIZE),1)
 build/bench/sweep_floor_static: bench/sweep_floor.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -static-pie -o $@ $< $(LIB) -lpthread
 
 BENCH_EXTRA += build/bench/sweep_floor_static
+endif
