@@ -141,20 +141,22 @@ static const char *date_now(struct td_httpd *h)
 static void compose(struct td_httpd *h, struct conn *c, bool head_only, bool http10)
 {
 	const struct td_httpd_resp *r = &c->resp;
+	/* no body means no Content-Length to keep, whatever body_len says */
+	size_t blen = r->body ? r->body_len : 0;
 	int n;
 
 	n = snprintf(c->head, sizeof(c->head),
 		     "HTTP/1.1 %u %s\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 		     "%s%s%s%s\r\n",
 		     r->status, td_http_reason(r->status), date_now(h),
-		     r->content_type ? r->content_type : "text/plain", r->body_len,
+		     r->content_type ? r->content_type : "text/plain", blen,
 		     r->allow ? "Allow: " : "", r->allow ? r->allow : "", r->allow ? "\r\n" : "",
 		     !c->keep_alive ? "Connection: close\r\n"
 		     : http10       ? "Connection: keep-alive\r\n"
 				    : "");
 	c->head_off = 0;
 	c->body = r->body;
-	c->body_len = head_only || !r->body ? 0 : r->body_len;
+	c->body_len = head_only ? 0 : blen;
 	if (n <= 0 || (size_t)n >= sizeof(c->head)) {
 		/* a handler's content type too long for the head: say so, briefly */
 		n = snprintf(c->head, sizeof(c->head), "HTTP/1.1 500 Internal Server Error\r\n"
@@ -171,6 +173,9 @@ static void error_response(struct td_httpd *h, struct conn *c, enum td_http_err 
 {
 	struct td_httpd_resp *r = &c->resp;
 	unsigned status = td_http_err_status(err);
+	/* RFC 9110 §9.3.2: a HEAD gets no body, refused or not (when the
+	 * parser got as far as the method) */
+	bool head = c->p.method_len == 4 && !memcmp(c->rbuf + c->p.method_off, "HEAD", 4);
 
 	BUMP(h, bad_requests[err]);
 	memset(r, 0, offsetof(struct td_httpd_resp, small));
@@ -181,7 +186,7 @@ static void error_response(struct td_httpd *h, struct conn *c, enum td_http_err 
 	r->body = r->small;
 	r->body_len = strlen(r->small);
 	c->keep_alive = false;
-	compose(h, c, false, false);
+	compose(h, c, head, false);
 	c->st = C_WRITE;
 }
 

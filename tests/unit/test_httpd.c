@@ -45,6 +45,11 @@ static void handle(void *ctx, const struct td_http_request *q, struct td_httpd_r
 		r->release = rel;
 		return;
 	}
+	if (q->path_len == 5 && !memcmp(q->path, "/null", 5)) {
+		r->status = 200; /* a length without a body */
+		r->body_len = 5;
+		return;
+	}
 	if (q->path_len >= 5 && !memcmp(q->path, "/echo", 5)) {
 		r->status = 200;
 		snprintf(r->small, sizeof(r->small), "%.*s %.*s|%.*s", (int)q->method_len, q->method,
@@ -227,6 +232,40 @@ static void head_sends_headers_with_the_get_length_only(void **state)
 	srv = NULL;
 	assert_int_equal(releases, 1);
 	assert_int_equal(start(8, 4, 400), 0);
+}
+
+static void null_body_is_sent_as_content_length_zero(void **state)
+{
+	(void)state;
+	char buf[4096];
+	int fd = client();
+	send_all(fd, "GET /null HTTP/1.1\r\nHost: t\r\n\r\nGET /echo HTTP/1.1\r\nHost: t\r\n\r\n");
+	read_responses(fd, buf, sizeof(buf), 2);
+	assert_non_null(strstr(buf, "Content-Length: 0\r\n"));
+	assert_null(strstr(buf, "Content-Length: 5\r\n"));
+	assert_non_null(strstr(buf, "GET /echo|")); /* the next response is not taken as a body */
+	close(fd);
+}
+
+static void refused_head_request_gets_headers_only(void **state)
+{
+	(void)state;
+	char buf[4096];
+	size_t len = 0;
+	int fd = client();
+	send_all(fd, "HEAD / HTTP/1.1\r\nHost: t\r\nX: a\r\n folded\r\n\r\n");
+	for (;;) { /* everything until the server closes */
+		ssize_t n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = 0;
+	assert_non_null(strstr(buf, "HTTP/1.1 400 Bad Request\r\n"));
+	assert_null(strstr(buf, "Content-Length: 0\r\n")); /* the GET's length */
+	assert_true(len >= 4 && !memcmp(buf + len - 4, "\r\n\r\n", 4)); /* no body */
+	close(fd);
+	assert_int_equal(stats().bad_requests[TD_HTTP_ERR_OBS_FOLD], 1);
 }
 
 static void http10_closes_unless_keep_alive_asked(void **state)
@@ -431,6 +470,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(keep_alive_answers_several_requests_on_one_connection, setup, teardown),
 		cmocka_unit_test_setup_teardown(pipelined_requests_are_answered_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(head_sends_headers_with_the_get_length_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(null_body_is_sent_as_content_length_zero, setup, teardown),
+		cmocka_unit_test_setup_teardown(refused_head_request_gets_headers_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(http10_closes_unless_keep_alive_asked, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_request_gets_400_and_a_close_and_is_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(oversized_head_gets_431_while_the_client_still_sends, setup, teardown),
