@@ -71,6 +71,10 @@ struct td_httpd {
 	unsigned n_free;
 	uint64_t next_scan;   /* earliest deadline, or UINT64_MAX */
 	uint64_t listen_resume; /* listening paused until then (fd exhaustion), or 0 */
+	/* The clock as last read: after epoll_wait and after each handler, which
+	 * may block (a /metrics snapshot, a reload), so deadlines set after it
+	 * count from when it returned. */
+	uint64_t now;
 	struct td_httpd_stats stats;
 	time_t date_sec;
 	char date[40];
@@ -116,11 +120,11 @@ static void conn_close(struct td_httpd *h, struct conn *c)
 	__atomic_store_n(&h->stats.open, h->open, __ATOMIC_RELAXED);
 }
 
-static void begin_request(struct td_httpd *h, struct conn *c, uint64_t now)
+static void begin_request(struct td_httpd *h, struct conn *c)
 {
 	c->st = C_READ_HEAD;
 	td_http_parser_init(&c->p, &h->lim.http);
-	set_deadline(h, c, now + (uint64_t)h->lim.timeout_ms * 1000000ull);
+	set_deadline(h, c, h->now + (uint64_t)h->lim.timeout_ms * 1000000ull);
 	arm(h, c, EPOLLIN);
 }
 
@@ -199,6 +203,7 @@ static void answer(struct td_httpd *h, struct conn *c, const struct td_http_requ
 	memset(r, 0, offsetof(struct td_httpd_resp, small));
 	r->status = 500;
 	h->handler.handle(h->handler.ctx, req, r);
+	h->now = td_os_now_ns();
 	BUMP(h, requests);
 	c->keep_alive = req->keep_alive && !force_close;
 	compose(h, c, head, req->minor == 0);
@@ -215,7 +220,7 @@ static void consume(struct conn *c, size_t n)
 enum wres { W_DONE, W_PENDING, W_CLOSED };
 
 /* Write what the socket takes of the response. */
-static enum wres write_out(struct td_httpd *h, struct conn *c, uint64_t now)
+static enum wres write_out(struct td_httpd *h, struct conn *c)
 {
 	size_t budget = WRITE_BATCH;
 
@@ -245,7 +250,7 @@ static enum wres write_out(struct td_httpd *h, struct conn *c, uint64_t now)
 			conn_close(h, c); /* reset or gone: nothing more to say */
 			return W_CLOSED;
 		}
-		set_deadline(h, c, now + (uint64_t)h->lim.timeout_ms * 1000000ull);
+		set_deadline(h, c, h->now + (uint64_t)h->lim.timeout_ms * 1000000ull);
 		size_t k = (size_t)n, hk = c->head_len - c->head_off;
 		if (hk > k)
 			hk = k;
@@ -263,7 +268,7 @@ static enum wres write_out(struct td_httpd *h, struct conn *c, uint64_t now)
 /* Advance c as far as the buffered bytes and the socket allow: parse, answer,
  * write, and go on with the next buffered request (a loop, not recursion: a
  * pipeline of many small requests costs no stack). */
-static void process(struct td_httpd *h, struct conn *c, uint64_t now)
+static void process(struct td_httpd *h, struct conn *c)
 {
 	for (;;) {
 		struct td_http_request req;
@@ -309,7 +314,7 @@ static void process(struct td_httpd *h, struct conn *c, uint64_t now)
 		}
 		if (c->st != C_WRITE)
 			return;
-		if (write_out(h, c, now) != W_DONE)
+		if (write_out(h, c) != W_DONE)
 			return;
 		release_body(c);
 		if (!c->keep_alive) {
@@ -318,15 +323,15 @@ static void process(struct td_httpd *h, struct conn *c, uint64_t now)
 			shutdown(c->fd, SHUT_WR);
 			c->st = C_LINGER;
 			c->rlen = 0;
-			set_deadline(h, c, now + (uint64_t)ms * 1000000ull);
+			set_deadline(h, c, h->now + (uint64_t)ms * 1000000ull);
 			arm(h, c, EPOLLIN);
 			return;
 		}
-		begin_request(h, c, now);
+		begin_request(h, c);
 	}
 }
 
-static void on_readable(struct td_httpd *h, struct conn *c, uint64_t now)
+static void on_readable(struct td_httpd *h, struct conn *c)
 {
 	for (;;) {
 		size_t room;
@@ -348,7 +353,7 @@ static void on_readable(struct td_httpd *h, struct conn *c, uint64_t now)
 					c->rlen += extra;
 					c->body_left = 0;
 				}
-				process(h, c, now);
+				process(h, c);
 				if (c->st == C_FREE || c->st == C_WRITE)
 					return;
 				continue;
@@ -358,7 +363,7 @@ static void on_readable(struct td_httpd *h, struct conn *c, uint64_t now)
 			n = recv(c->fd, c->rbuf + c->rlen, room, MSG_DONTWAIT);
 			if (n > 0) {
 				c->rlen += (size_t)n;
-				process(h, c, now);
+				process(h, c);
 				if (c->st != C_READ_HEAD)
 					return;
 				if ((size_t)n < room)
@@ -390,16 +395,16 @@ static void client_addr(const struct sockaddr_storage *ss, uint8_t out[16])
 	}
 }
 
-static void pause_listening(struct td_httpd *h, uint64_t now)
+static void pause_listening(struct td_httpd *h)
 {
 	struct epoll_event e = {.events = 0, .data.u64 = EP_LISTEN};
 	(void)epoll_ctl(h->epfd, EPOLL_CTL_MOD, h->lfd, &e);
-	h->listen_resume = now + FD_PAUSE_NS;
+	h->listen_resume = h->now + FD_PAUSE_NS;
 	if (h->listen_resume < h->next_scan)
 		h->next_scan = h->listen_resume;
 }
 
-static void on_accept(struct td_httpd *h, uint64_t now)
+static void on_accept(struct td_httpd *h)
 {
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		struct sockaddr_storage ss = {.ss_family = AF_UNSPEC};
@@ -415,7 +420,7 @@ static void on_accept(struct td_httpd *h, uint64_t now)
 				 * stays readable: stop looking for a moment instead of
 				 * spinning */
 				BUMP(h, refused[TD_HTTPD_REFUSE_FD_LIMIT]);
-				pause_listening(h, now);
+				pause_listening(h);
 				return;
 			}
 			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
@@ -467,14 +472,23 @@ static void on_accept(struct td_httpd *h, uint64_t now)
 		 * for the client's delayed ACK */
 		int one = 1;
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		begin_request(h, c, now);
+		begin_request(h, c);
 	}
 }
 
-/* Close connections past their deadline; find the next deadline. */
-static void scan(struct td_httpd *h, uint64_t now)
+/* True when the client's next bytes wait in the socket, unread. */
+static bool bytes_waiting(const struct conn *c)
 {
-	uint64_t next = UINT64_MAX;
+	uint8_t b;
+	return recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
+}
+
+/* Close connections past their deadline; find the next deadline. Runs after
+ * the events of a batch were handled, so a connection whose request is
+ * readable has been served before it is judged. */
+static void scan(struct td_httpd *h)
+{
+	uint64_t now = h->now, next = UINT64_MAX;
 
 	if (h->listen_resume && now >= h->listen_resume) {
 		struct epoll_event e = {.events = EPOLLIN, .data.u64 = EP_LISTEN};
@@ -490,6 +504,13 @@ static void scan(struct td_httpd *h, uint64_t now)
 		if (now < c->deadline) {
 			if (c->deadline < next)
 				next = c->deadline;
+			continue;
+		}
+		if (c->st == C_READ_HEAD && c->rlen == 0 && bytes_waiting(c)) {
+			/* a request arrived while the thread was busy (a handler
+			 * blocked) and is not in this batch: the next epoll_wait
+			 * reports it at once; look again right after */
+			next = now;
 			continue;
 		}
 		if (c->st == C_READ_HEAD && c->rlen == 0)
@@ -512,33 +533,34 @@ static void *run(void *arg)
 		uint64_t now = td_os_now_ns();
 		int timeout = -1, n;
 
-		if (now >= h->next_scan)
-			scan(h, now);
 		if (h->next_scan != UINT64_MAX) {
-			uint64_t ms = (h->next_scan - now + 999999) / 1000000;
+			uint64_t ms = h->next_scan > now ? (h->next_scan - now + 999999) / 1000000 : 0;
 			timeout = ms > 60000 ? 60000 : (int)ms;
 		}
 		n = epoll_wait(h->epfd, ev, 64, timeout);
 		if (n < 0 && errno != EINTR)
 			break; /* EBADF/EINVAL: cannot happen with our own fds */
-		now = td_os_now_ns();
+		h->now = td_os_now_ns();
 		for (int i = 0; i < n; i++) {
 			uint64_t id = ev[i].data.u64;
 			struct conn *c;
 			if (id == EP_STOP)
 				return NULL;
 			if (id == EP_LISTEN) {
-				on_accept(h, now);
+				on_accept(h);
 				continue;
 			}
 			c = &h->conns[id - EP_CONN0];
 			if (c->st == C_FREE)
 				continue; /* closed earlier in this batch */
 			if (c->st == C_WRITE)
-				process(h, c, now);
+				process(h, c);
 			else
-				on_readable(h, c, now);
+				on_readable(h, c);
 		}
+		/* handlers moved the clock (h->now) as they returned */
+		if (h->now >= h->next_scan)
+			scan(h);
 	}
 	return NULL;
 }

@@ -45,6 +45,16 @@ static void handle(void *ctx, const struct td_http_request *q, struct td_httpd_r
 		r->release = rel;
 		return;
 	}
+	if (q->path_len == 6 && !memcmp(q->path, "/sleep", 6)) {
+		/* a handler that blocks longer than the timeout (400 ms), as a
+		 * /metrics snapshot or a reload may */
+		struct timespec ts = {.tv_nsec = 600000000};
+		nanosleep(&ts, NULL);
+		r->status = 200;
+		r->body = "slept\n";
+		r->body_len = 6;
+		return;
+	}
 	if (q->path_len == 5 && !memcmp(q->path, "/null", 5)) {
 		r->status = 200; /* a length without a body */
 		r->body_len = 5;
@@ -268,6 +278,45 @@ static void refused_head_request_gets_headers_only(void **state)
 	assert_int_equal(stats().bad_requests[TD_HTTP_ERR_OBS_FOLD], 1);
 }
 
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static void keep_alive_timeout_counts_from_when_a_slow_handler_returned(void **state)
+{
+	(void)state;
+	char buf[4096];
+	int fd = client();
+	send_all(fd, "GET /sleep HTTP/1.1\r\nHost: t\r\n\r\n");
+	read_responses(fd, buf, sizeof(buf), 1);
+	assert_non_null(strstr(buf, "slept"));
+	sleep_ms(150); /* well within the 400 ms after the answer */
+	send_all(fd, "GET /echo HTTP/1.1\r\nHost: t\r\n\r\n");
+	read_responses(fd, buf, sizeof(buf), 1);
+	assert_non_null(strstr(buf, "GET /echo|"));
+	close(fd);
+	assert_int_equal(stats().timed_out[TD_HTTPD_TIMEOUT_IDLE], 0);
+}
+
+static void request_sent_while_a_handler_blocked_is_served_not_timed_out(void **state)
+{
+	(void)state;
+	char buf[4096];
+	int waiting = client(), blocker = client();
+	sleep_ms(20); /* both accepted: waiting's idle deadline runs from here */
+	send_all(blocker, "GET /sleep HTTP/1.1\r\nHost: t\r\n\r\n");
+	sleep_ms(500); /* past waiting's deadline, while the thread is in the handler */
+	send_all(waiting, "GET /echo?late HTTP/1.1\r\nHost: t\r\n\r\n");
+	read_responses(waiting, buf, sizeof(buf), 1);
+	assert_non_null(strstr(buf, "GET /echo|late"));
+	read_responses(blocker, buf, sizeof(buf), 1);
+	assert_non_null(strstr(buf, "slept"));
+	close(waiting);
+	close(blocker);
+}
+
 static void http10_closes_unless_keep_alive_asked(void **state)
 {
 	(void)state;
@@ -472,6 +521,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(head_sends_headers_with_the_get_length_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(null_body_is_sent_as_content_length_zero, setup, teardown),
 		cmocka_unit_test_setup_teardown(refused_head_request_gets_headers_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(keep_alive_timeout_counts_from_when_a_slow_handler_returned, setup, teardown),
+		cmocka_unit_test_setup_teardown(request_sent_while_a_handler_blocked_is_served_not_timed_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(http10_closes_unless_keep_alive_asked, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_request_gets_400_and_a_close_and_is_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(oversized_head_gets_431_while_the_client_still_sends, setup, teardown),
