@@ -55,8 +55,7 @@ struct conn {
 	size_t head_len, head_off;
 	const uint8_t *body;
 	size_t body_len, body_off;
-	bool have_resp; /* resp.release still owed */
-	struct td_httpd_resp resp;
+	struct td_httpd_resp resp; /* resp.release owed while st == C_WRITE */
 };
 
 struct td_httpd {
@@ -66,7 +65,7 @@ struct td_httpd {
 	struct td_httpd_limits lim;
 	struct td_httpd_handler handler;
 	struct conn *conns;
-	unsigned n_conns, open;
+	unsigned n_conns; /* open: n_conns - n_free */
 	unsigned *free_slots; /* stack of free conn indexes */
 	unsigned n_free;
 	uint64_t next_scan;   /* earliest deadline, or UINT64_MAX */
@@ -101,10 +100,15 @@ static void set_deadline(struct td_httpd *h, struct conn *c, uint64_t d)
 
 static void release_body(struct conn *c)
 {
-	if (c->have_resp && c->resp.release)
+	if (c->st == C_WRITE && c->resp.release)
 		c->resp.release(c->resp.cookie);
-	c->have_resp = false;
+	c->resp.release = NULL; /* once */
 	c->body = NULL;
+}
+
+static void count_open(struct td_httpd *h)
+{
+	__atomic_store_n(&h->stats.open, h->n_conns - h->n_free, __ATOMIC_RELAXED);
 }
 
 static void conn_close(struct td_httpd *h, struct conn *c)
@@ -116,8 +120,7 @@ static void conn_close(struct td_httpd *h, struct conn *c)
 	c->fd = -1;
 	c->st = C_FREE;
 	h->free_slots[h->n_free++] = (unsigned)(c - h->conns);
-	h->open--;
-	__atomic_store_n(&h->stats.open, h->open, __ATOMIC_RELAXED);
+	count_open(h);
 }
 
 static void begin_request(struct td_httpd *h, struct conn *c)
@@ -170,7 +173,6 @@ static void compose(struct td_httpd *h, struct conn *c, bool head_only, bool htt
 	}
 	c->head_len = (size_t)n;
 	c->body_off = 0;
-	c->have_resp = true;
 }
 
 static void error_response(struct td_httpd *h, struct conn *c, enum td_http_err err)
@@ -427,7 +429,7 @@ static void on_accept(struct td_httpd *h)
 				continue;
 			return; /* EAGAIN: the backlog is empty */
 		}
-		if (h->open >= h->lim.max_conns) {
+		if (!h->n_free) { /* max_conns open */
 			BUMP(h, refused[TD_HTTPD_REFUSE_LIMIT]);
 			close(fd);
 			continue;
@@ -460,13 +462,11 @@ static void on_accept(struct td_httpd *h)
 			continue;
 		}
 		h->n_free--;
-		h->open++;
-		__atomic_store_n(&h->stats.open, h->open, __ATOMIC_RELAXED);
+		count_open(h);
 		BUMP(h, accepted);
 		c->fd = fd;
 		c->events = EPOLLIN;
 		c->rlen = 0;
-		c->have_resp = false;
 		memcpy(c->addr, addr, 16);
 		/* each response is one sendmsg; pipelined answers must not wait
 		 * for the client's delayed ACK */
