@@ -37,6 +37,7 @@ enum cstate { C_FREE, C_READ_HEAD, C_READ_BODY, C_WRITE, C_LINGER };
 #define ACCEPT_BATCH 64
 #define WRITE_BATCH (4u << 20) /* bytes per wake-up per connection: others get a turn */
 #define LINGER_MAX_MS 2000u
+#define MIN_RATE_DEFAULT (256u << 10) /* bytes/s a response body must average */
 #define FD_PAUSE_NS 100000000ull /* listening paused this long when out of fds */
 
 struct conn {
@@ -173,6 +174,11 @@ static void compose(struct td_httpd *h, struct conn *c, bool head_only, bool htt
 	}
 	c->head_len = (size_t)n;
 	c->body_off = 0;
+	/* One absolute deadline for the whole response, never extended by
+	 * progress: a reader that takes a byte now and then would otherwise keep
+	 * a large rendered body (tens of MB at 10 000 targets) alive forever. */
+	set_deadline(h, c, h->now + (uint64_t)h->lim.timeout_ms * 1000000ull +
+				   (uint64_t)c->body_len * 1000000000ull / h->lim.min_rate);
 }
 
 static void error_response(struct td_httpd *h, struct conn *c, enum td_http_err err)
@@ -245,14 +251,13 @@ static enum wres write_out(struct td_httpd *h, struct conn *c)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			arm(h, c, EPOLLOUT);
-			return W_PENDING; /* the deadline was moved by the last progress */
+			return W_PENDING; /* compose() set the response's one deadline */
 		}
 		if (n <= 0) {
 			BUMP(h, aborted);
 			conn_close(h, c); /* reset or gone: nothing more to say */
 			return W_CLOSED;
 		}
-		set_deadline(h, c, h->now + (uint64_t)h->lim.timeout_ms * 1000000ull);
 		size_t k = (size_t)n, hk = c->head_len - c->head_off;
 		if (hk > k)
 			hk = k;
@@ -607,6 +612,8 @@ int td_httpd_start(struct td_httpd **out, const struct sockaddr *sa, socklen_t s
 		return -ENOMEM;
 	h->lfd = h->epfd = h->evfd = -1;
 	h->lim = *lim;
+	if (!h->lim.min_rate)
+		h->lim.min_rate = MIN_RATE_DEFAULT;
 	h->handler = *handler;
 	h->next_scan = UINT64_MAX;
 	h->n_conns = lim->max_conns;

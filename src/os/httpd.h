@@ -21,9 +21,11 @@
  * per_client per address (over either, the connection is accepted and closed
  * at once, never left in the backlog); a request must arrive whole within
  * timeout_ms of the connection becoming ready for it (slow senders are
- * closed); a response must make progress at least every timeout_ms (readers
- * that stop reading are closed); heads are bounded by the parser's limits and
- * bodies, never used, are read and discarded up to max_body.
+ * closed); a response must be read whole within timeout_ms plus its body at
+ * min_rate, one deadline set when it is composed and not moved by progress
+ * (a reader that stops, or trickles, cannot keep a large body alive); heads
+ * are bounded by the parser's limits and bodies, never used, are discarded up
+ * to max_body.
  */
 
 /* Why a connection was refused at accept. */
@@ -58,6 +60,7 @@ struct td_httpd_limits {
 	unsigned max_conns;
 	unsigned per_client;
 	unsigned timeout_ms;
+	unsigned min_rate; /* bytes/s a response body must average; 0: 256 KiB/s */
 	struct td_http_limits http;
 };
 

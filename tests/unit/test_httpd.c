@@ -25,6 +25,7 @@ static struct td_httpd *srv;
 static struct sockaddr_in addr;
 static char *big;
 static int releases, handled; /* touched by the server thread; read after td_httpd_stop */
+static unsigned min_rate; /* for the next start(); 0: the server's default */
 
 static void rel(void *cookie)
 {
@@ -76,7 +77,7 @@ static void handle(void *ctx, const struct td_http_request *q, struct td_httpd_r
 static int start(unsigned max_conns, unsigned per_client, unsigned timeout_ms)
 {
 	struct td_httpd_limits lim = {.max_conns = max_conns, .per_client = per_client,
-				      .timeout_ms = timeout_ms};
+				      .timeout_ms = timeout_ms, .min_rate = min_rate};
 	struct td_httpd_handler h = {.handle = handle};
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	struct sockaddr_storage ss;
@@ -95,6 +96,7 @@ static int start(unsigned max_conns, unsigned per_client, unsigned timeout_ms)
 static int setup(void **state)
 {
 	(void)state;
+	min_rate = 0;
 	if (!big) {
 		big = malloc(BIG);
 		if (!big)
@@ -462,6 +464,9 @@ static void reader_that_stops_reading_is_closed_and_stalls_no_one(void **state)
 {
 	(void)state;
 	char buf[4096];
+	td_httpd_stop(srv);
+	min_rate = 1u << 30; /* the 16 MiB body adds 16 ms to the 400 ms */
+	assert_int_equal(start(8, 4, 400), 0);
 	int stuck = client(), other = client();
 	send_all(stuck, "GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
 	/* the server blocks on nobody: another client is answered meanwhile */
@@ -469,7 +474,7 @@ static void reader_that_stops_reading_is_closed_and_stalls_no_one(void **state)
 	read_responses(other, buf, sizeof(buf), 1);
 	assert_non_null(strstr(buf, "GET /echo|"));
 	close(other);
-	/* after the timeout without progress the stuck one is closed */
+	/* after its response's deadline the stuck one is closed */
 	struct timespec ts = {.tv_nsec = 900000000};
 	nanosleep(&ts, NULL);
 	struct td_httpd_stats s = stats();
@@ -480,6 +485,38 @@ static void reader_that_stops_reading_is_closed_and_stalls_no_one(void **state)
 	srv = NULL;
 	assert_int_equal(releases, 1); /* its body was given back */
 	assert_int_equal(start(8, 4, 400), 0);
+}
+
+static void reader_slower_than_the_minimum_rate_is_closed_despite_progress(void **state)
+{
+	(void)state;
+	static char tmp[16384];
+	int rcvbuf = 65536;
+	size_t total = 0;
+	td_httpd_stop(srv);
+	min_rate = 1u << 30; /* 1 GiB/s: 16 MiB may take 400 + 16 ms */
+	assert_int_equal(start(8, 4, 400), 0);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct timeval tv = {.tv_sec = 5};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* a small window: what is in flight stays far below the body */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	uint64_t t0 = td_os_now_ns();
+	send_all(fd, "GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
+	/* about 15 MB/s: progress all the time, the whole body in about 1.1 s */
+	for (;;) {
+		ssize_t n = recv(fd, tmp, sizeof(tmp), 0);
+		if (n <= 0)
+			break;
+		total += (size_t)n;
+		sleep_ms(1);
+	}
+	uint64_t ms = (td_os_now_ns() - t0) / 1000000ull;
+	close(fd);
+	assert_true(total < BIG);
+	assert_true(ms < 1000);
+	assert_int_equal(stats().timed_out[TD_HTTPD_TIMEOUT_RESPONSE], 1);
 }
 
 static void client_hanging_up_mid_request_is_counted_aborted(void **state)
@@ -532,6 +569,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(slow_request_is_closed_after_the_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(idle_keep_alive_connection_is_closed_and_counted_idle, setup, teardown),
 		cmocka_unit_test_setup_teardown(reader_that_stops_reading_is_closed_and_stalls_no_one, setup, teardown),
+		cmocka_unit_test_setup_teardown(reader_slower_than_the_minimum_rate_is_closed_despite_progress, setup, teardown),
 		cmocka_unit_test_setup_teardown(client_hanging_up_mid_request_is_counted_aborted, setup, teardown),
 		cmocka_unit_test_setup_teardown(stop_releases_bodies_still_being_written, setup, teardown),
 	};
