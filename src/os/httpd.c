@@ -36,6 +36,8 @@ enum cstate { C_FREE, C_READ_HEAD, C_READ_BODY, C_WRITE, C_LINGER };
 #define EP_CONN0 2
 #define ACCEPT_BATCH 64
 #define WRITE_BATCH (4u << 20) /* bytes per wake-up per connection: others get a turn */
+#define ANSWER_BATCH 16u /* pipelined answers per wake-up per connection, likewise */
+#define LINGER_DROP 65536u /* bytes dropped per wake-up from a lingering client */
 #define LINGER_MAX_MS 2000u
 #define MIN_RATE_DEFAULT (256u << 10) /* bytes/s a response body must average */
 #define FD_PAUSE_NS 100000000ull /* listening paused this long when out of fds */
@@ -274,9 +276,13 @@ static enum wres write_out(struct td_httpd *h, struct conn *c)
 
 /* Advance c as far as the buffered bytes and the socket allow: parse, answer,
  * write, and go on with the next buffered request (a loop, not recursion: a
- * pipeline of many small requests costs no stack). */
+ * pipeline of many small requests costs no stack), at most ANSWER_BATCH
+ * answers per call: then EPOLLOUT, at once ready, brings it back after the
+ * other connections had their turn. */
 static void process(struct td_httpd *h, struct conn *c)
 {
+	unsigned answers = 0;
+
 	for (;;) {
 		struct td_http_request req;
 
@@ -285,10 +291,16 @@ static void process(struct td_httpd *h, struct conn *c)
 			size_t in_buf;
 
 			if (!c->rlen)
+				return; /* begin_request() armed EPOLLIN */
+			if (answers == ANSWER_BATCH) {
+				arm(h, c, EPOLLOUT);
 				return;
+			}
 			r = td_http_parse(&c->p, c->rbuf, c->rlen);
-			if (r == TD_HTTP_MORE)
+			if (r == TD_HTTP_MORE) {
+				arm(h, c, EPOLLIN);
 				return;
+			}
 			if (r == TD_HTTP_ERROR) {
 				error_response(h, c, c->p.err);
 				c->rlen = 0;
@@ -306,6 +318,7 @@ static void process(struct td_httpd *h, struct conn *c)
 					c->body_left = req.content_length - in_buf;
 					c->rlen = c->p.head_len;
 					c->st = C_READ_BODY;
+					arm(h, c, EPOLLIN);
 					return;
 				} else {
 					answer(h, c, &req, false);
@@ -321,6 +334,7 @@ static void process(struct td_httpd *h, struct conn *c)
 		}
 		if (c->st != C_WRITE)
 			return;
+		answers++;
 		if (write_out(h, c) != W_DONE)
 			return;
 		release_body(c);
@@ -338,57 +352,43 @@ static void process(struct td_httpd *h, struct conn *c)
 	}
 }
 
+/* One read per wake-up, whatever the state: epoll is level-triggered and
+ * reports what is left, so a client that sends fast has the thread no longer
+ * than the others. */
 static void on_readable(struct td_httpd *h, struct conn *c)
 {
-	for (;;) {
-		size_t room;
-		ssize_t n;
+	ssize_t n;
 
-		if (c->st == C_LINGER || c->st == C_READ_BODY) {
-			/* drop: read into the space after what is kept */
-			uint8_t *at = c->rbuf + c->rlen;
-			room = c->cap - c->rlen;
-			n = recv(c->fd, at, room, MSG_DONTWAIT);
-			if (n > 0 && c->st == C_READ_BODY) {
-				size_t k = (size_t)n;
-				if (k <= c->body_left) {
-					c->body_left -= k;
-				} else {
-					/* the next request begins inside this read */
-					size_t extra = k - (size_t)c->body_left;
-					memmove(at, at + c->body_left, extra);
-					c->rlen += extra;
-					c->body_left = 0;
-				}
-				process(h, c);
-				if (c->st == C_FREE || c->st == C_WRITE)
-					return;
-				continue;
-			}
-		} else {
-			room = c->cap - c->rlen;
-			n = recv(c->fd, c->rbuf + c->rlen, room, MSG_DONTWAIT);
-			if (n > 0) {
-				c->rlen += (size_t)n;
-				process(h, c);
-				if (c->st != C_READ_HEAD)
-					return;
-				if ((size_t)n < room)
-					return; /* drained: level-triggered epoll says when more came */
-				continue;
-			}
-		}
-		if (n > 0)
-			continue; /* LINGER: dropped */
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+	if (c->st == C_READ_HEAD) {
+		if (c->rlen == c->cap) {
+			process(h, c); /* full: the parser decides (never MORE then) */
 			return;
-		if (c->st == C_READ_BODY || (c->st == C_READ_HEAD && c->rlen))
-			BUMP(h, aborted); /* a half-sent request gets no answer */
-		conn_close(h, c); /* EOF or error */
-		return;
+		}
+		n = recv(c->fd, c->rbuf + c->rlen, c->cap - c->rlen, MSG_DONTWAIT);
+		if (n > 0) {
+			c->rlen += (size_t)n;
+			process(h, c);
+			return;
+		}
+	} else {
+		/* READ_BODY drops exactly the body, so the next request stays
+		 * in the socket; LINGER drops what comes. On TCP MSG_TRUNC
+		 * discards the bytes without a buffer (tcp(7)). */
+		size_t want = c->st == C_READ_BODY ? (size_t)c->body_left : LINGER_DROP;
+		n = recv(c->fd, NULL, want, MSG_TRUNC | MSG_DONTWAIT);
+		if (n > 0) {
+			if (c->st == C_READ_BODY) {
+				c->body_left -= (uint64_t)n;
+				process(h, c);
+			}
+			return;
+		}
 	}
+	if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+		return; /* level-triggered: asked again if still readable */
+	if (c->st == C_READ_BODY || (c->st == C_READ_HEAD && c->rlen))
+		BUMP(h, aborted); /* a half-sent request gets no answer */
+	conn_close(h, c); /* EOF or error */
 }
 
 static void client_addr(const struct sockaddr_storage *ss, uint8_t out[16])
@@ -558,7 +558,9 @@ static void *run(void *arg)
 			c = &h->conns[id - EP_CONN0];
 			if (c->st == C_FREE)
 				continue; /* closed earlier in this batch */
-			if (c->st == C_WRITE)
+			/* EPOLLOUT is armed to write, or to go on with
+			 * pipelined requests after others had their turn */
+			if (c->events & EPOLLOUT)
 				process(h, c);
 			else
 				on_readable(h, c);

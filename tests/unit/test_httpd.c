@@ -26,6 +26,8 @@ static struct sockaddr_in addr;
 static char *big;
 static int releases, handled; /* touched by the server thread; read after td_httpd_stop */
 static unsigned min_rate; /* for the next start(); 0: the server's default */
+static char order[256];   /* first byte of each handled query, in order */
+static int n_order;
 
 static void rel(void *cookie)
 {
@@ -38,6 +40,8 @@ static void handle(void *ctx, const struct td_http_request *q, struct td_httpd_r
 {
 	(void)ctx;
 	__atomic_fetch_add(&handled, 1, __ATOMIC_RELAXED);
+	if (q->query_len && n_order < (int)sizeof(order))
+		order[n_order++] = q->query[0]; /* read after td_httpd_stop */
 	r->content_type = "text/plain";
 	if (q->path_len == 4 && !memcmp(q->path, "/big", 4)) {
 		r->status = 200;
@@ -84,7 +88,7 @@ static int start(unsigned max_conns, unsigned per_client, unsigned timeout_ms)
 	socklen_t sl;
 
 	td_http_limits_default(&lim.http);
-	releases = handled = 0;
+	releases = handled = n_order = 0;
 	if (td_httpd_start(&srv, (struct sockaddr *)&a, sizeof(a), &lim, &h))
 		return -1;
 	if (td_httpd_local(srv, &ss, &sl))
@@ -319,6 +323,39 @@ static void request_sent_while_a_handler_blocked_is_served_not_timed_out(void **
 	close(blocker);
 }
 
+static void long_pipeline_yields_to_other_connections(void **state)
+{
+	(void)state;
+	static char pipeline[40 * 64], buf[65536];
+	size_t len = 0;
+	int blocker = client(), flood = client(), other = client();
+	for (int i = 0; i < 40; i++)
+		len += (size_t)snprintf(pipeline + len, sizeof(pipeline) - len,
+					"GET /echo?f HTTP/1.1\r\nHost: t\r\n\r\n");
+	sleep_ms(20);
+	/* both arrive while the thread is in a handler: one batch holds them,
+	 * the flood first */
+	send_all(blocker, "GET /sleep HTTP/1.1\r\nHost: t\r\n\r\n");
+	sleep_ms(100);
+	send_all(flood, pipeline);
+	sleep_ms(20);
+	send_all(other, "GET /echo?o HTTP/1.1\r\nHost: t\r\n\r\n");
+	read_responses(other, buf, sizeof(buf), 1);
+	assert_non_null(strstr(buf, "GET /echo|o"));
+	read_responses(flood, buf, sizeof(buf), 40);
+	read_responses(blocker, buf, sizeof(buf), 1);
+	close(blocker);
+	close(flood);
+	close(other);
+	td_httpd_stop(srv);
+	srv = NULL;
+	assert_int_equal(n_order, 41);
+	const char *o = memchr(order, 'o', (size_t)n_order);
+	assert_non_null(o);
+	assert_true(o - order <= 16); /* after at most 16 of the flood's 40 */
+	assert_int_equal(start(8, 4, 400), 0);
+}
+
 static void http10_closes_unless_keep_alive_asked(void **state)
 {
 	(void)state;
@@ -390,6 +427,21 @@ static void body_is_discarded_and_too_large_body_is_413(void **state)
 	read_responses(fd, buf, sizeof(buf), 1);
 	assert_non_null(strstr(buf, "HTTP/1.1 413 Content Too Large\r\n"));
 	close(fd);
+}
+
+static void body_and_next_request_in_one_segment_are_split_exactly(void **state)
+{
+	(void)state;
+	char buf[4096];
+	int fd = client();
+	send_all(fd, "POST /echo?1 HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n");
+	sleep_ms(50); /* the server now drops the body as it comes */
+	send_all(fd, "0123456789GET /echo?2 HTTP/1.1\r\nHost: t\r\n\r\n");
+	read_responses(fd, buf, sizeof(buf), 2);
+	assert_non_null(strstr(buf, "POST /echo|1"));
+	assert_non_null(strstr(buf, "GET /echo|2"));
+	close(fd);
+	assert_int_equal(stats().bad_requests[TD_HTTP_ERR_REQUEST_LINE], 0);
 }
 
 static void over_limit_connections_are_closed_at_once(void **state)
@@ -560,10 +612,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(refused_head_request_gets_headers_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(keep_alive_timeout_counts_from_when_a_slow_handler_returned, setup, teardown),
 		cmocka_unit_test_setup_teardown(request_sent_while_a_handler_blocked_is_served_not_timed_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(long_pipeline_yields_to_other_connections, setup, teardown),
 		cmocka_unit_test_setup_teardown(http10_closes_unless_keep_alive_asked, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_request_gets_400_and_a_close_and_is_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(oversized_head_gets_431_while_the_client_still_sends, setup, teardown),
 		cmocka_unit_test_setup_teardown(body_is_discarded_and_too_large_body_is_413, setup, teardown),
+		cmocka_unit_test_setup_teardown(body_and_next_request_in_one_segment_are_split_exactly, setup, teardown),
 		cmocka_unit_test_setup_teardown(over_limit_connections_are_closed_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(total_limit_refuses_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(slow_request_is_closed_after_the_timeout, setup, teardown),
