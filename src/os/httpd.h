@@ -13,9 +13,11 @@
  * One thread runs an epoll loop over the listening socket and every client
  * connection (non-blocking). Requests are parsed by wire/http.c and answered
  * one at a time per connection, in order (pipelining), by the caller's
- * handler, which runs in that thread. Nothing the handler is not told about
- * blocks the thread: a response is written as far as the socket takes it and
- * continued when the socket is writable again.
+ * handler, which runs in that thread and must return promptly (the
+ * exporter's wait at most about 2 s for a /metrics snapshot, 1 s for a
+ * reload). The server itself never blocks: a response is written as far as
+ * the socket takes it and continued when the socket is writable again, and
+ * one connection gets one read and at most 16 pipelined answers per wake-up.
  *
  * What a client can hold is bounded: max_conns connections in all and
  * per_client per address (over either, the connection is accepted and closed
