@@ -28,6 +28,14 @@
  * LINGER is RFC 9112 §9.6's "close in stages": shut our sending side, read
  * and drop what the client still sends for a while, then close, so a client
  * still sending does not receive a reset that destroys our error response.
+ *
+ * Fairness: a wake-up gives a connection one read, at most ANSWER_BATCH
+ * pipelined answers and WRITE_BATCH bytes; epoll is level-triggered, so what
+ * is left is reported again after the others had their turn. Deadlines: a
+ * request must be whole timeout_ms after the connection became ready for it;
+ * a response gets one deadline when composed (timeout_ms plus its body at
+ * min_rate). They are judged after a batch's events, with the clock read
+ * again after every handler.
  */
 enum cstate { C_FREE, C_READ_HEAD, C_READ_BODY, C_WRITE, C_LINGER };
 
