@@ -33,8 +33,9 @@
  * pipelined answers and WRITE_BATCH bytes; epoll is level-triggered, so what
  * is left is reported again after the others had their turn. Deadlines: a
  * request must be whole timeout_ms after the connection became ready for it;
- * a response gets one deadline when composed (timeout_ms plus its body at
- * min_rate). They are judged after a batch's events, with the clock read
+ * a response must progress every timeout_ms and be written whole by one
+ * deadline set when it is composed (timeout_ms plus its body at min_rate),
+ * which progress does not move. They are judged after a batch's events, with the clock read
  * again after every handler.
  */
 enum cstate { C_FREE, C_READ_HEAD, C_READ_BODY, C_WRITE, C_LINGER };
@@ -60,6 +61,7 @@ struct conn {
 	struct td_http_parser p;
 	uint64_t body_left; /* body bytes still to read and drop */
 	uint64_t deadline;
+	uint64_t resp_by; /* the response's absolute deadline */
 	bool keep_alive; /* after the response being written */
 	/* output */
 	char head[512];
@@ -155,6 +157,13 @@ static const char *date_now(struct td_httpd *h)
 	return h->date;
 }
 
+/* The response moved: timeout_ms more to move again, never past resp_by. */
+static void progressed(struct td_httpd *h, struct conn *c)
+{
+	uint64_t d = h->now + (uint64_t)h->lim.timeout_ms * 1000000ull;
+	set_deadline(h, c, d < c->resp_by ? d : c->resp_by);
+}
+
 /* Build the head of c->resp (headers for `head_only` as for the full body). */
 static void compose(struct td_httpd *h, struct conn *c, bool head_only, bool http10)
 {
@@ -184,11 +193,14 @@ static void compose(struct td_httpd *h, struct conn *c, bool head_only, bool htt
 	}
 	c->head_len = (size_t)n;
 	c->body_off = 0;
-	/* One absolute deadline for the whole response, never extended by
-	 * progress: a reader that takes a byte now and then would otherwise keep
-	 * a large rendered body (tens of MB at 10 000 targets) alive forever. */
-	set_deadline(h, c, h->now + (uint64_t)h->lim.timeout_ms * 1000000ull +
-				   (uint64_t)c->body_len * 1000000000ull / h->lim.min_rate);
+	/* One absolute deadline for the whole response, which progress does not
+	 * move: a reader that takes a byte now and then would otherwise keep a
+	 * large rendered body (tens of MB at 10 000 targets) alive forever.
+	 * Within it, a reader that stops is closed timeout_ms after its last
+	 * progress, as before: that body need not wait for the full deadline. */
+	c->resp_by = h->now + (uint64_t)h->lim.timeout_ms * 1000000ull +
+		     (uint64_t)c->body_len * 1000000000ull / h->lim.min_rate;
+	progressed(h, c);
 }
 
 static void error_response(struct td_httpd *h, struct conn *c, enum td_http_err err)
@@ -261,13 +273,14 @@ static enum wres write_out(struct td_httpd *h, struct conn *c)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			arm(h, c, EPOLLOUT);
-			return W_PENDING; /* compose() set the response's one deadline */
+			return W_PENDING; /* the deadline was moved by the last progress */
 		}
 		if (n <= 0) {
 			BUMP(h, aborted);
 			conn_close(h, c); /* reset or gone: nothing more to say */
 			return W_CLOSED;
 		}
+		progressed(h, c);
 		size_t k = (size_t)n, hk = c->head_len - c->head_off;
 		if (hk > k)
 			hk = k;

@@ -23,9 +23,10 @@
  * per_client per address (over either, the connection is accepted and closed
  * at once, never left in the backlog); a request must arrive whole within
  * timeout_ms of the connection becoming ready for it (slow senders are
- * closed); a response must be read whole within timeout_ms plus its body at
- * min_rate, one deadline set when it is composed and not moved by progress
- * (a reader that stops, or trickles, cannot keep a large body alive); heads
+ * closed); a response must progress at least every timeout_ms (readers that
+ * stop reading are closed) and be read whole within timeout_ms plus its body
+ * at min_rate, one deadline set when it is composed and not moved by
+ * progress (a reader that trickles cannot keep a large body alive); heads
  * are bounded by the parser's limits and bodies, never used, are discarded up
  * to max_body.
  */
