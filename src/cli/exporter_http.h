@@ -34,9 +34,10 @@ struct td_exphttp_ops {
 struct td_exphttp_limits {
 	unsigned connections;        /* total */
 	unsigned per_ip;             /* per client address */
-	/* request/response timeout: a request must be whole, and a response
-	 * read (plus its body at 256 KiB/s), this long after the connection was
-	 * ready for it; an idle keep-alive connection is closed after it */
+	/* request/response timeout: a request must be whole this long after
+	 * the connection was ready for it (so an idle keep-alive connection
+	 * closes after it); a response must progress this often and be read
+	 * whole within it plus 1 s per 256 KiB of body */
 	unsigned timeout_s;
 };
 
