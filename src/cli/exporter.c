@@ -1096,16 +1096,20 @@ static uint64_t reload_req, reload_done;
 static int reload_rc;
 static char reload_err[TD_EXPCFG_ERR_LEN + 64];
 
-/* Table swaps happen only in the main thread: ask it (SIGHUP) and wait. */
+/* Table swaps happen only in the main thread: ask it (SIGHUP) and wait, at
+ * most RELOAD_WAIT_S: the HTTP thread serves scrapes and health checks too.
+ * A slower reload (many names to resolve) completes in the background and
+ * tundra_config_last_reload_successful tells how it ended. */
+#define RELOAD_WAIT_S 1
 static int http_reload(void *ctx, char *err, size_t errlen)
 {
 	uint64_t gen;
 	struct timespec dl;
-	int rc = -ETIMEDOUT;
+	int rc = -EINPROGRESS;
 	(void)ctx;
 
 	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += 60;
+	dl.tv_sec += RELOAD_WAIT_S;
 	pthread_mutex_lock(&reload_mu);
 	gen = ++reload_req;
 	pthread_kill(main_thread, SIGHUP);
@@ -1116,7 +1120,7 @@ static int http_reload(void *ctx, char *err, size_t errlen)
 		rc = reload_rc;
 		snprintf(err, errlen, "%s", reload_err);
 	} else {
-		snprintf(err, errlen, "timed out waiting for the reload");
+		snprintf(err, errlen, "reload in progress; see tundra_config_last_reload_successful");
 	}
 	pthread_mutex_unlock(&reload_mu);
 	return rc;

@@ -115,7 +115,7 @@ static struct buf_owner *buf_take(struct td_exphttp *h)
 /* A rendered body, kept until the server has written it (a slow reader keeps
  * its own buffer; the next scrape takes the spare or a new one). */
 static void rendered(struct td_exphttp *h, struct td_httpd_resp *r,
-		     void (*render)(void *, struct td_expm_buf *), const char *ctype)
+		     void (*render)(struct td_exphttp *, struct td_expm_buf *), const char *ctype)
 {
 	struct buf_owner *o = buf_take(h);
 
@@ -123,7 +123,7 @@ static void rendered(struct td_exphttp *h, struct td_httpd_resp *r,
 		text(r, 500, "out of memory\n");
 		return;
 	}
-	render(h->ops.ctx, &o->buf);
+	render(h, &o->buf);
 	if (o->buf.oom) {
 		buf_release(o);
 		text(r, 500, "out of memory\n");
@@ -142,57 +142,97 @@ static bool is(const char *s, size_t n, const char *lit)
 	return strlen(lit) == n && !memcmp(s, lit, n);
 }
 
+static void metrics(struct td_exphttp *h, struct td_expm_buf *b)
+{
+	h->ops.metrics(h->ops.ctx, b);
+}
+
+static void page(struct td_exphttp *h, struct td_expm_buf *b)
+{
+	h->ops.page(h->ops.ctx, b);
+}
+
+static void healthy(struct td_exphttp *h, struct td_httpd_resp *r)
+{
+	(void)h;
+	text(r, 200, "tundra exporter is Healthy.\n");
+}
+
+static void ready(struct td_exphttp *h, struct td_httpd_resp *r)
+{
+	if (h->ops.ready(h->ops.ctx))
+		text(r, 200, "tundra exporter is Ready.\n");
+	else
+		text(r, 503, "tundra exporter is not ready.\n");
+}
+
+static void reload(struct td_exphttp *h, struct td_httpd_resp *r)
+{
+	char err[600];
+	int rc;
+
+	err[0] = 0;
+	rc = h->ops.reload(h->ops.ctx, err, sizeof(err));
+	if (rc == 0) {
+		text(r, 200, "configuration reloaded\n");
+		return;
+	}
+	if (rc == -EINPROGRESS) {
+		/* the HTTP thread does not wait longer; the metric tells the end */
+		snprintf(r->small, sizeof(r->small), "%s\n", err);
+		text(r, 503, r->small);
+		return;
+	}
+	snprintf(r->small, sizeof(r->small), "failed to reload config: %s\n", err);
+	text(r, 500, r->small);
+}
+
+enum { M_GET = 1, M_POST = 2 }; /* GET covers HEAD; POST covers PUT, as Prometheus */
+
+static const struct route {
+	const char *path;
+	unsigned methods;  /* M_*; 0: any method */
+	const char *allow; /* with a 405 */
+	const char *refusal; /* its body */
+	/* a rendered body ... */
+	void (*render)(struct td_exphttp *h, struct td_expm_buf *b);
+	const char *ctype;
+	/* ... or a short answer */
+	void (*answer)(struct td_exphttp *h, struct td_httpd_resp *r);
+} routes[] = {
+	{"/metrics", M_GET, "GET, HEAD", "use GET\n", metrics,
+	 "text/plain; version=0.0.4; charset=utf-8", NULL},
+	{"/", M_GET, "GET, HEAD", "use GET\n", page,
+	 "text/html; charset=utf-8", NULL},
+	{"/-/healthy", 0, NULL, NULL, NULL, NULL, healthy},
+	{"/-/ready", 0, NULL, NULL, NULL, NULL, ready},
+	{"/-/reload", M_POST, "POST, PUT", "This endpoint requires a POST request.\n", NULL, NULL,
+	 reload},
+};
+
 static void handler(void *cls, const struct td_http_request *req, struct td_httpd_resp *r)
 {
 	struct td_exphttp *h = cls;
-	bool get = is(req->method, req->method_len, "GET") || is(req->method, req->method_len, "HEAD");
-	bool post = is(req->method, req->method_len, "POST") || is(req->method, req->method_len, "PUT");
-	const char *p = req->path;
-	size_t n = req->path_len;
+	const char *m = req->method;
+	size_t ml = req->method_len;
+	unsigned method = is(m, ml, "GET") || is(m, ml, "HEAD")	? M_GET
+			  : is(m, ml, "POST") || is(m, ml, "PUT") ? M_POST
+								  : 0;
 
-	if (is(p, n, "/metrics")) {
-		if (!get) {
-			text(r, 405, "use GET\n");
-			r->allow = "GET, HEAD";
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const struct route *rt = &routes[i];
+
+		if (!is(req->path, req->path_len, rt->path))
+			continue;
+		if (rt->methods && !(rt->methods & method)) {
+			text(r, 405, rt->refusal);
+			r->allow = rt->allow;
 			return;
 		}
-		rendered(h, r, h->ops.metrics, "text/plain; version=0.0.4; charset=utf-8");
-		return;
-	}
-	if (is(p, n, "/")) {
-		if (!get) {
-			text(r, 405, "use GET\n");
-			r->allow = "GET, HEAD";
-			return;
-		}
-		rendered(h, r, h->ops.page, "text/html; charset=utf-8");
-		return;
-	}
-	if (is(p, n, "/-/healthy")) {
-		text(r, 200, "tundra exporter is Healthy.\n");
-		return;
-	}
-	if (is(p, n, "/-/ready")) {
-		if (h->ops.ready(h->ops.ctx))
-			text(r, 200, "tundra exporter is Ready.\n");
+		if (rt->answer)
+			rt->answer(h, r);
 		else
-			text(r, 503, "tundra exporter is not ready.\n");
-		return;
-	}
-	if (is(p, n, "/-/reload")) {
-		char err[600];
-		if (!post) {
-			text(r, 405, "This endpoint requires a POST request.\n");
-			r->allow = "POST, PUT";
-			return;
-		}
-		err[0] = 0;
-		if (h->ops.reload(h->ops.ctx, err, sizeof(err)) == 0) {
-			text(r, 200, "configuration reloaded\n");
-			return;
-		}
-		snprintf(r->small, sizeof(r->small), "failed to reload config: %s\n", err);
-		text(r, 500, r->small);
+			rendered(h, r, rt->render, rt->ctype);
 		return;
 	}
 	text(r, 404, "not found\n");

@@ -23,7 +23,9 @@ struct td_exphttp_ops {
 	void (*metrics)(void *ctx, struct td_expm_buf *buf);
 	/* Render the HTML status page into buf. */
 	void (*page)(void *ctx, struct td_expm_buf *buf);
-	/* Reload the configuration; 0 or -errno with a message in err. */
+	/* Reload the configuration; 0 or -errno with a message in err;
+	 * -EINPROGRESS when it did not end within about a second (it goes on in
+	 * the background; answered 503). */
 	int (*reload)(void *ctx, char *err, size_t errlen);
 	bool (*ready)(void *ctx);
 	void *ctx;
@@ -32,7 +34,11 @@ struct td_exphttp_ops {
 struct td_exphttp_limits {
 	unsigned connections;        /* total */
 	unsigned per_ip;             /* per client address */
-	unsigned timeout_s;          /* idle connection timeout */
+	/* request/response timeout: a request must be whole this long after
+	 * the connection was ready for it (so an idle keep-alive connection
+	 * closes after it); a response must progress this often and be read
+	 * whole within it plus 1 s per 256 KiB of body */
+	unsigned timeout_s;
 };
 
 struct td_exphttp;

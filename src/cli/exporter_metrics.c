@@ -551,13 +551,9 @@ static void render_global(struct td_expm_buf *b, const struct td_expm_view *v)
 		return;
 	header(b, "tundra_replies_dropped_total", "counter",
 	       "Received packets not counted as replies, by reason (forged, foreign, malformed...).");
-	for (size_t i = 0; i < g->n_drop; i++) {
-		puts_(b, "tundra_replies_dropped_total{reason=\"");
-		puts_(b, g->drop_reason[i]);
-		puts_(b, "\"} ");
-		put_u64(b, g->drop_count[i]);
-		put(b, "\n", 1);
-	}
+	for (size_t i = 0; i < g->n_drop; i++)
+		labelled(b, "tundra_replies_dropped_total", "reason", g->drop_reason[i],
+			 g->drop_count[i]);
 	header(b, "tundra_socket_mode", "gauge",
 	       "ICMP socket type in use per address family (dgram: unprivileged, raw: CAP_NET_RAW).");
 	if (g->mode_v4) {

@@ -28,6 +28,15 @@
  * LINGER is RFC 9112 §9.6's "close in stages": shut our sending side, read
  * and drop what the client still sends for a while, then close, so a client
  * still sending does not receive a reset that destroys our error response.
+ *
+ * Fairness: a wake-up gives a connection one read, at most ANSWER_BATCH
+ * pipelined answers and WRITE_BATCH bytes; epoll is level-triggered, so what
+ * is left is reported again after the others had their turn. Deadlines: a
+ * request must be whole timeout_ms after the connection became ready for it;
+ * a response must progress every timeout_ms and be written whole by one
+ * deadline set when it is composed (timeout_ms plus its body at min_rate),
+ * which progress does not move. They are judged after a batch's events, with the clock read
+ * again after every handler.
  */
 enum cstate { C_FREE, C_READ_HEAD, C_READ_BODY, C_WRITE, C_LINGER };
 
@@ -36,7 +45,10 @@ enum cstate { C_FREE, C_READ_HEAD, C_READ_BODY, C_WRITE, C_LINGER };
 #define EP_CONN0 2
 #define ACCEPT_BATCH 64
 #define WRITE_BATCH (4u << 20) /* bytes per wake-up per connection: others get a turn */
+#define ANSWER_BATCH 16u /* pipelined answers per wake-up per connection, likewise */
+#define LINGER_DROP 65536u /* bytes dropped per wake-up from a lingering client */
 #define LINGER_MAX_MS 2000u
+#define MIN_RATE_DEFAULT (256u << 10) /* bytes/s a response body must average */
 #define FD_PAUSE_NS 100000000ull /* listening paused this long when out of fds */
 
 struct conn {
@@ -49,14 +61,14 @@ struct conn {
 	struct td_http_parser p;
 	uint64_t body_left; /* body bytes still to read and drop */
 	uint64_t deadline;
+	uint64_t resp_by; /* the response's absolute deadline */
 	bool keep_alive; /* after the response being written */
 	/* output */
 	char head[512];
 	size_t head_len, head_off;
 	const uint8_t *body;
 	size_t body_len, body_off;
-	bool have_resp; /* resp.release still owed */
-	struct td_httpd_resp resp;
+	struct td_httpd_resp resp; /* resp.release owed while st == C_WRITE */
 };
 
 struct td_httpd {
@@ -66,11 +78,15 @@ struct td_httpd {
 	struct td_httpd_limits lim;
 	struct td_httpd_handler handler;
 	struct conn *conns;
-	unsigned n_conns, open;
+	unsigned n_conns; /* open: n_conns - n_free */
 	unsigned *free_slots; /* stack of free conn indexes */
 	unsigned n_free;
 	uint64_t next_scan;   /* earliest deadline, or UINT64_MAX */
 	uint64_t listen_resume; /* listening paused until then (fd exhaustion), or 0 */
+	/* The clock as last read: after epoll_wait and after each handler, which
+	 * may block (a /metrics snapshot, a reload), so deadlines set after it
+	 * count from when it returned. */
+	uint64_t now;
 	struct td_httpd_stats stats;
 	time_t date_sec;
 	char date[40];
@@ -97,10 +113,15 @@ static void set_deadline(struct td_httpd *h, struct conn *c, uint64_t d)
 
 static void release_body(struct conn *c)
 {
-	if (c->have_resp && c->resp.release)
+	if (c->st == C_WRITE && c->resp.release)
 		c->resp.release(c->resp.cookie);
-	c->have_resp = false;
+	c->resp.release = NULL; /* once */
 	c->body = NULL;
+}
+
+static void count_open(struct td_httpd *h)
+{
+	__atomic_store_n(&h->stats.open, h->n_conns - h->n_free, __ATOMIC_RELAXED);
 }
 
 static void conn_close(struct td_httpd *h, struct conn *c)
@@ -112,15 +133,14 @@ static void conn_close(struct td_httpd *h, struct conn *c)
 	c->fd = -1;
 	c->st = C_FREE;
 	h->free_slots[h->n_free++] = (unsigned)(c - h->conns);
-	h->open--;
-	__atomic_store_n(&h->stats.open, h->open, __ATOMIC_RELAXED);
+	count_open(h);
 }
 
-static void begin_request(struct td_httpd *h, struct conn *c, uint64_t now)
+static void begin_request(struct td_httpd *h, struct conn *c)
 {
 	c->st = C_READ_HEAD;
 	td_http_parser_init(&c->p, &h->lim.http);
-	set_deadline(h, c, now + (uint64_t)h->lim.timeout_ms * 1000000ull);
+	set_deadline(h, c, h->now + (uint64_t)h->lim.timeout_ms * 1000000ull);
 	arm(h, c, EPOLLIN);
 }
 
@@ -137,24 +157,33 @@ static const char *date_now(struct td_httpd *h)
 	return h->date;
 }
 
+/* The response moved: timeout_ms more to move again, never past resp_by. */
+static void progressed(struct td_httpd *h, struct conn *c)
+{
+	uint64_t d = h->now + (uint64_t)h->lim.timeout_ms * 1000000ull;
+	set_deadline(h, c, d < c->resp_by ? d : c->resp_by);
+}
+
 /* Build the head of c->resp (headers for `head_only` as for the full body). */
 static void compose(struct td_httpd *h, struct conn *c, bool head_only, bool http10)
 {
 	const struct td_httpd_resp *r = &c->resp;
+	/* no body means no Content-Length to keep, whatever body_len says */
+	size_t blen = r->body ? r->body_len : 0;
 	int n;
 
 	n = snprintf(c->head, sizeof(c->head),
 		     "HTTP/1.1 %u %s\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 		     "%s%s%s%s\r\n",
 		     r->status, td_http_reason(r->status), date_now(h),
-		     r->content_type ? r->content_type : "text/plain", r->body_len,
+		     r->content_type ? r->content_type : "text/plain", blen,
 		     r->allow ? "Allow: " : "", r->allow ? r->allow : "", r->allow ? "\r\n" : "",
 		     !c->keep_alive ? "Connection: close\r\n"
 		     : http10       ? "Connection: keep-alive\r\n"
 				    : "");
 	c->head_off = 0;
 	c->body = r->body;
-	c->body_len = head_only || !r->body ? 0 : r->body_len;
+	c->body_len = head_only ? 0 : blen;
 	if (n <= 0 || (size_t)n >= sizeof(c->head)) {
 		/* a handler's content type too long for the head: say so, briefly */
 		n = snprintf(c->head, sizeof(c->head), "HTTP/1.1 500 Internal Server Error\r\n"
@@ -164,13 +193,23 @@ static void compose(struct td_httpd *h, struct conn *c, bool head_only, bool htt
 	}
 	c->head_len = (size_t)n;
 	c->body_off = 0;
-	c->have_resp = true;
+	/* One absolute deadline for the whole response, which progress does not
+	 * move: a reader that takes a byte now and then would otherwise keep a
+	 * large rendered body (tens of MB at 10 000 targets) alive forever.
+	 * Within it, a reader that stops is closed timeout_ms after its last
+	 * progress, as before: that body need not wait for the full deadline. */
+	c->resp_by = h->now + (uint64_t)h->lim.timeout_ms * 1000000ull +
+		     (uint64_t)c->body_len * 1000000000ull / h->lim.min_rate;
+	progressed(h, c);
 }
 
 static void error_response(struct td_httpd *h, struct conn *c, enum td_http_err err)
 {
 	struct td_httpd_resp *r = &c->resp;
 	unsigned status = td_http_err_status(err);
+	/* RFC 9110 §9.3.2: a HEAD gets no body, refused or not (when the
+	 * parser got as far as the method) */
+	bool head = c->p.method_len == 4 && !memcmp(c->rbuf + c->p.method_off, "HEAD", 4);
 
 	BUMP(h, bad_requests[err]);
 	memset(r, 0, offsetof(struct td_httpd_resp, small));
@@ -181,7 +220,7 @@ static void error_response(struct td_httpd *h, struct conn *c, enum td_http_err 
 	r->body = r->small;
 	r->body_len = strlen(r->small);
 	c->keep_alive = false;
-	compose(h, c, false, false);
+	compose(h, c, head, false);
 	c->st = C_WRITE;
 }
 
@@ -194,6 +233,7 @@ static void answer(struct td_httpd *h, struct conn *c, const struct td_http_requ
 	memset(r, 0, offsetof(struct td_httpd_resp, small));
 	r->status = 500;
 	h->handler.handle(h->handler.ctx, req, r);
+	h->now = td_os_now_ns();
 	BUMP(h, requests);
 	c->keep_alive = req->keep_alive && !force_close;
 	compose(h, c, head, req->minor == 0);
@@ -210,7 +250,7 @@ static void consume(struct conn *c, size_t n)
 enum wres { W_DONE, W_PENDING, W_CLOSED };
 
 /* Write what the socket takes of the response. */
-static enum wres write_out(struct td_httpd *h, struct conn *c, uint64_t now)
+static enum wres write_out(struct td_httpd *h, struct conn *c)
 {
 	size_t budget = WRITE_BATCH;
 
@@ -240,7 +280,7 @@ static enum wres write_out(struct td_httpd *h, struct conn *c, uint64_t now)
 			conn_close(h, c); /* reset or gone: nothing more to say */
 			return W_CLOSED;
 		}
-		set_deadline(h, c, now + (uint64_t)h->lim.timeout_ms * 1000000ull);
+		progressed(h, c);
 		size_t k = (size_t)n, hk = c->head_len - c->head_off;
 		if (hk > k)
 			hk = k;
@@ -257,9 +297,13 @@ static enum wres write_out(struct td_httpd *h, struct conn *c, uint64_t now)
 
 /* Advance c as far as the buffered bytes and the socket allow: parse, answer,
  * write, and go on with the next buffered request (a loop, not recursion: a
- * pipeline of many small requests costs no stack). */
-static void process(struct td_httpd *h, struct conn *c, uint64_t now)
+ * pipeline of many small requests costs no stack), at most ANSWER_BATCH
+ * answers per call: then EPOLLOUT, at once ready, brings it back after the
+ * other connections had their turn. */
+static void process(struct td_httpd *h, struct conn *c)
 {
+	unsigned answers = 0;
+
 	for (;;) {
 		struct td_http_request req;
 
@@ -268,10 +312,16 @@ static void process(struct td_httpd *h, struct conn *c, uint64_t now)
 			size_t in_buf;
 
 			if (!c->rlen)
+				return; /* begin_request() armed EPOLLIN */
+			if (answers == ANSWER_BATCH) {
+				arm(h, c, EPOLLOUT);
 				return;
+			}
 			r = td_http_parse(&c->p, c->rbuf, c->rlen);
-			if (r == TD_HTTP_MORE)
+			if (r == TD_HTTP_MORE) {
+				arm(h, c, EPOLLIN);
 				return;
+			}
 			if (r == TD_HTTP_ERROR) {
 				error_response(h, c, c->p.err);
 				c->rlen = 0;
@@ -289,6 +339,7 @@ static void process(struct td_httpd *h, struct conn *c, uint64_t now)
 					c->body_left = req.content_length - in_buf;
 					c->rlen = c->p.head_len;
 					c->st = C_READ_BODY;
+					arm(h, c, EPOLLIN);
 					return;
 				} else {
 					answer(h, c, &req, false);
@@ -304,7 +355,8 @@ static void process(struct td_httpd *h, struct conn *c, uint64_t now)
 		}
 		if (c->st != C_WRITE)
 			return;
-		if (write_out(h, c, now) != W_DONE)
+		answers++;
+		if (write_out(h, c) != W_DONE)
 			return;
 		release_body(c);
 		if (!c->keep_alive) {
@@ -313,65 +365,51 @@ static void process(struct td_httpd *h, struct conn *c, uint64_t now)
 			shutdown(c->fd, SHUT_WR);
 			c->st = C_LINGER;
 			c->rlen = 0;
-			set_deadline(h, c, now + (uint64_t)ms * 1000000ull);
+			set_deadline(h, c, h->now + (uint64_t)ms * 1000000ull);
 			arm(h, c, EPOLLIN);
 			return;
 		}
-		begin_request(h, c, now);
+		begin_request(h, c);
 	}
 }
 
-static void on_readable(struct td_httpd *h, struct conn *c, uint64_t now)
+/* One read per wake-up, whatever the state: epoll is level-triggered and
+ * reports what is left, so a client that sends fast has the thread no longer
+ * than the others. */
+static void on_readable(struct td_httpd *h, struct conn *c)
 {
-	for (;;) {
-		size_t room;
-		ssize_t n;
+	ssize_t n;
 
-		if (c->st == C_LINGER || c->st == C_READ_BODY) {
-			/* drop: read into the space after what is kept */
-			uint8_t *at = c->rbuf + c->rlen;
-			room = c->cap - c->rlen;
-			n = recv(c->fd, at, room, MSG_DONTWAIT);
-			if (n > 0 && c->st == C_READ_BODY) {
-				size_t k = (size_t)n;
-				if (k <= c->body_left) {
-					c->body_left -= k;
-				} else {
-					/* the next request begins inside this read */
-					size_t extra = k - (size_t)c->body_left;
-					memmove(at, at + c->body_left, extra);
-					c->rlen += extra;
-					c->body_left = 0;
-				}
-				process(h, c, now);
-				if (c->st == C_FREE || c->st == C_WRITE)
-					return;
-				continue;
-			}
-		} else {
-			room = c->cap - c->rlen;
-			n = recv(c->fd, c->rbuf + c->rlen, room, MSG_DONTWAIT);
-			if (n > 0) {
-				c->rlen += (size_t)n;
-				process(h, c, now);
-				if (c->st != C_READ_HEAD)
-					return;
-				if ((size_t)n < room)
-					return; /* drained: level-triggered epoll says when more came */
-				continue;
-			}
-		}
-		if (n > 0)
-			continue; /* LINGER: dropped */
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+	if (c->st == C_READ_HEAD) {
+		if (c->rlen == c->cap) {
+			process(h, c); /* full: the parser decides (never MORE then) */
 			return;
-		if (c->st == C_READ_BODY || (c->st == C_READ_HEAD && c->rlen))
-			BUMP(h, aborted); /* a half-sent request gets no answer */
-		conn_close(h, c); /* EOF or error */
-		return;
+		}
+		n = recv(c->fd, c->rbuf + c->rlen, c->cap - c->rlen, MSG_DONTWAIT);
+		if (n > 0) {
+			c->rlen += (size_t)n;
+			process(h, c);
+			return;
+		}
+	} else {
+		/* READ_BODY drops exactly the body, so the next request stays
+		 * in the socket; LINGER drops what comes. On TCP MSG_TRUNC
+		 * discards the bytes without a buffer (tcp(7)). */
+		size_t want = c->st == C_READ_BODY ? (size_t)c->body_left : LINGER_DROP;
+		n = recv(c->fd, NULL, want, MSG_TRUNC | MSG_DONTWAIT);
+		if (n > 0) {
+			if (c->st == C_READ_BODY) {
+				c->body_left -= (uint64_t)n;
+				process(h, c);
+			}
+			return;
+		}
 	}
+	if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+		return; /* level-triggered: asked again if still readable */
+	if (c->st == C_READ_BODY || (c->st == C_READ_HEAD && c->rlen))
+		BUMP(h, aborted); /* a half-sent request gets no answer */
+	conn_close(h, c); /* EOF or error */
 }
 
 static void client_addr(const struct sockaddr_storage *ss, uint8_t out[16])
@@ -385,16 +423,16 @@ static void client_addr(const struct sockaddr_storage *ss, uint8_t out[16])
 	}
 }
 
-static void pause_listening(struct td_httpd *h, uint64_t now)
+static void pause_listening(struct td_httpd *h)
 {
 	struct epoll_event e = {.events = 0, .data.u64 = EP_LISTEN};
 	(void)epoll_ctl(h->epfd, EPOLL_CTL_MOD, h->lfd, &e);
-	h->listen_resume = now + FD_PAUSE_NS;
+	h->listen_resume = h->now + FD_PAUSE_NS;
 	if (h->listen_resume < h->next_scan)
 		h->next_scan = h->listen_resume;
 }
 
-static void on_accept(struct td_httpd *h, uint64_t now)
+static void on_accept(struct td_httpd *h)
 {
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		struct sockaddr_storage ss = {.ss_family = AF_UNSPEC};
@@ -410,14 +448,14 @@ static void on_accept(struct td_httpd *h, uint64_t now)
 				 * stays readable: stop looking for a moment instead of
 				 * spinning */
 				BUMP(h, refused[TD_HTTPD_REFUSE_FD_LIMIT]);
-				pause_listening(h, now);
+				pause_listening(h);
 				return;
 			}
 			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
 				continue;
 			return; /* EAGAIN: the backlog is empty */
 		}
-		if (h->open >= h->lim.max_conns) {
+		if (!h->n_free) { /* max_conns open */
 			BUMP(h, refused[TD_HTTPD_REFUSE_LIMIT]);
 			close(fd);
 			continue;
@@ -450,26 +488,33 @@ static void on_accept(struct td_httpd *h, uint64_t now)
 			continue;
 		}
 		h->n_free--;
-		h->open++;
-		__atomic_store_n(&h->stats.open, h->open, __ATOMIC_RELAXED);
+		count_open(h);
 		BUMP(h, accepted);
 		c->fd = fd;
 		c->events = EPOLLIN;
 		c->rlen = 0;
-		c->have_resp = false;
 		memcpy(c->addr, addr, 16);
 		/* each response is one sendmsg; pipelined answers must not wait
 		 * for the client's delayed ACK */
 		int one = 1;
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		begin_request(h, c, now);
+		begin_request(h, c);
 	}
 }
 
-/* Close connections past their deadline; find the next deadline. */
-static void scan(struct td_httpd *h, uint64_t now)
+/* True when the client's next bytes wait in the socket, unread. */
+static bool bytes_waiting(const struct conn *c)
 {
-	uint64_t next = UINT64_MAX;
+	uint8_t b;
+	return recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
+}
+
+/* Close connections past their deadline; find the next deadline. Runs after
+ * the events of a batch were handled, so a connection whose request is
+ * readable has been served before it is judged. */
+static void scan(struct td_httpd *h)
+{
+	uint64_t now = h->now, next = UINT64_MAX;
 
 	if (h->listen_resume && now >= h->listen_resume) {
 		struct epoll_event e = {.events = EPOLLIN, .data.u64 = EP_LISTEN};
@@ -485,6 +530,13 @@ static void scan(struct td_httpd *h, uint64_t now)
 		if (now < c->deadline) {
 			if (c->deadline < next)
 				next = c->deadline;
+			continue;
+		}
+		if (c->st == C_READ_HEAD && c->rlen == 0 && bytes_waiting(c)) {
+			/* a request arrived while the thread was busy (a handler
+			 * blocked) and is not in this batch: the next epoll_wait
+			 * reports it at once; look again right after */
+			next = now;
 			continue;
 		}
 		if (c->st == C_READ_HEAD && c->rlen == 0)
@@ -507,33 +559,36 @@ static void *run(void *arg)
 		uint64_t now = td_os_now_ns();
 		int timeout = -1, n;
 
-		if (now >= h->next_scan)
-			scan(h, now);
 		if (h->next_scan != UINT64_MAX) {
-			uint64_t ms = (h->next_scan - now + 999999) / 1000000;
+			uint64_t ms = h->next_scan > now ? (h->next_scan - now + 999999) / 1000000 : 0;
 			timeout = ms > 60000 ? 60000 : (int)ms;
 		}
 		n = epoll_wait(h->epfd, ev, 64, timeout);
 		if (n < 0 && errno != EINTR)
 			break; /* EBADF/EINVAL: cannot happen with our own fds */
-		now = td_os_now_ns();
+		h->now = td_os_now_ns();
 		for (int i = 0; i < n; i++) {
 			uint64_t id = ev[i].data.u64;
 			struct conn *c;
 			if (id == EP_STOP)
 				return NULL;
 			if (id == EP_LISTEN) {
-				on_accept(h, now);
+				on_accept(h);
 				continue;
 			}
 			c = &h->conns[id - EP_CONN0];
 			if (c->st == C_FREE)
 				continue; /* closed earlier in this batch */
-			if (c->st == C_WRITE)
-				process(h, c, now);
+			/* EPOLLOUT is armed to write, or to go on with
+			 * pipelined requests after others had their turn */
+			if (c->events & EPOLLOUT)
+				process(h, c);
 			else
-				on_readable(h, c, now);
+				on_readable(h, c);
 		}
+		/* handlers moved the clock (h->now) as they returned */
+		if (h->now >= h->next_scan)
+			scan(h);
 	}
 	return NULL;
 }
@@ -580,6 +635,8 @@ int td_httpd_start(struct td_httpd **out, const struct sockaddr *sa, socklen_t s
 		return -ENOMEM;
 	h->lfd = h->epfd = h->evfd = -1;
 	h->lim = *lim;
+	if (!h->lim.min_rate)
+		h->lim.min_rate = MIN_RATE_DEFAULT;
 	h->handler = *handler;
 	h->next_scan = UINT64_MAX;
 	h->n_conns = lim->max_conns;

@@ -13,17 +13,22 @@
  * One thread runs an epoll loop over the listening socket and every client
  * connection (non-blocking). Requests are parsed by wire/http.c and answered
  * one at a time per connection, in order (pipelining), by the caller's
- * handler, which runs in that thread. Nothing the handler is not told about
- * blocks the thread: a response is written as far as the socket takes it and
- * continued when the socket is writable again.
+ * handler, which runs in that thread and must return promptly (the
+ * exporter's wait at most about 2 s for a /metrics snapshot, 1 s for a
+ * reload). The server itself never blocks: a response is written as far as
+ * the socket takes it and continued when the socket is writable again, and
+ * one connection gets one read and at most 16 pipelined answers per wake-up.
  *
  * What a client can hold is bounded: max_conns connections in all and
  * per_client per address (over either, the connection is accepted and closed
  * at once, never left in the backlog); a request must arrive whole within
  * timeout_ms of the connection becoming ready for it (slow senders are
- * closed); a response must make progress at least every timeout_ms (readers
- * that stop reading are closed); heads are bounded by the parser's limits and
- * bodies, never used, are read and discarded up to max_body.
+ * closed); a response must progress at least every timeout_ms (readers that
+ * stop reading are closed) and be read whole within timeout_ms plus its body
+ * at min_rate, one deadline set when it is composed and not moved by
+ * progress (a reader that trickles cannot keep a large body alive); heads
+ * are bounded by the parser's limits and bodies, never used, are discarded up
+ * to max_body.
  */
 
 /* Why a connection was refused at accept. */
@@ -58,6 +63,7 @@ struct td_httpd_limits {
 	unsigned max_conns;
 	unsigned per_client;
 	unsigned timeout_ms;
+	unsigned min_rate; /* bytes/s a response body must average; 0: 256 KiB/s */
 	struct td_http_limits http;
 };
 

@@ -258,9 +258,10 @@ enum td_http_result td_http_parse(struct td_http_parser *p, const uint8_t *buf, 
 			break;
 		case S_TARGET:
 			if (c == ' ') {
+				/* its form is judged after the version: another
+				 * major version is 505 whatever its target (the
+				 * HTTP/2 preface "PRI * HTTP/2.0" included) */
 				p->target_len = i - p->target_off;
-				if (!p->target_len || !target_ok(p, buf))
-					return fail(p, TD_HTTP_ERR_TARGET);
 				p->line_start = i + 1; /* the version's first byte */
 				p->state = S_VERSION;
 			} else if (c == '\r') {
@@ -274,6 +275,8 @@ enum td_http_result td_http_parse(struct td_http_parser *p, const uint8_t *buf, 
 				e = version_parse(p, buf + p->line_start, i - p->line_start);
 				if (e)
 					return fail(p, e);
+				if (!p->target_len || !target_ok(p, buf))
+					return fail(p, TD_HTTP_ERR_TARGET);
 				p->state = S_RL_LF;
 			} else if (c < 0x21 || c > 0x7e || i - p->line_start >= 8) {
 				return fail(p, c < 0x20 ? TD_HTTP_ERR_CONTROL : TD_HTTP_ERR_REQUEST_LINE);

@@ -106,6 +106,7 @@ def bad(port):
         "no_host": raw(port, b"GET /metrics HTTP/1.1\r\n\r\n"),
         "http2_preface": raw(port, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
         "http2": raw(port, b"GET /metrics HTTP/2.0\r\nHost: t\r\n\r\n"),
+        "bad_target": raw(port, b"GET metrics HTTP/1.1\r\nHost: t\r\n\r\n"),
         "reload_get": raw(port, b"GET /-/reload HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
     }
 

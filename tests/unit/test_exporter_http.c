@@ -50,7 +50,7 @@ static void bad_listen_addresses_are_refused(void **state)
 			fail_msg("'%s' accepted", bad[i]);
 }
 
-static bool ready_now, reload_fails;
+static bool ready_now, reload_fails, reload_slow;
 static int renders;
 
 static void fake_render(void *ctx, struct td_expm_buf *b)
@@ -63,6 +63,10 @@ static void fake_render(void *ctx, struct td_expm_buf *b)
 static int fake_reload(void *ctx, char *err, size_t errlen)
 {
 	(void)ctx;
+	if (reload_slow) { /* as exporter.c's http_reload after its wait */
+		snprintf(err, errlen, "reload in progress; see tundra_config_last_reload_successful");
+		return -EINPROGRESS;
+	}
 	if (!reload_fails)
 		return 0;
 	snprintf(err, errlen, "exporter.yml:3: bad interval");
@@ -137,6 +141,21 @@ static void endpoints_answer_as_before(void **state)
 	}
 }
 
+static void reload_still_running_is_503_pointing_at_the_metric(void **state)
+{
+	(void)state;
+	struct td_exphttp h = {.ops = {.metrics = fake_render, .page = fake_render,
+				       .reload = fake_reload, .ready = fake_ready}};
+	struct td_httpd_resp r;
+
+	reload_slow = true;
+	assert_int_equal(ask(&h, "POST", "/-/reload", &r), 503);
+	reload_slow = false;
+	assert_int_equal(r.body_len, strlen((const char *)r.body));
+	assert_string_equal((const char *)r.body,
+			    "reload in progress; see tundra_config_last_reload_successful\n");
+}
+
 static void exposition_buffer_is_reused_between_scrapes(void **state)
 {
 	(void)state;
@@ -168,6 +187,7 @@ int main(void)
 		cmocka_unit_test(listen_forms_parse_like_prometheus_exporters),
 		cmocka_unit_test(bad_listen_addresses_are_refused),
 		cmocka_unit_test(endpoints_answer_as_before),
+		cmocka_unit_test(reload_still_running_is_503_pointing_at_the_metric),
 		cmocka_unit_test(exposition_buffer_is_reused_between_scrapes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -204,6 +204,9 @@ static void http2_request_line_is_505(void **state)
 {
 	(void)state;
 	assert_int_equal(refusal("GET / HTTP/2.0\r\n\r\n"), TD_HTTP_ERR_VERSION);
+	/* the HTTP/2 connection preface: its "*" target is not judged first */
+	assert_int_equal(refusal("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), TD_HTTP_ERR_VERSION);
+	assert_int_equal(refusal("GET metrics HTTP/3.0\r\n\r\n"), TD_HTTP_ERR_VERSION);
 	assert_int_equal(td_http_err_status(TD_HTTP_ERR_VERSION), 505);
 	/* HTTP/1.2 is answered as 1.1 (RFC 9110 §6.2) */
 	assert_int_equal(refusal("GET / HTTP/1.2\r\nHost: a\r\n\r\n"), TD_HTTP_OK);
