@@ -55,7 +55,10 @@
 
 #define TD_PROBE_AUTH_LEN 24      /* bytes of the authentication block */
 #define TD_PROBE_PATTERN_MAX 16   /* -p: at most 16 pattern bytes, as iputils */
-#define TD_PROBE_PAYLOAD_MAX 65507
+/* ICMP data bytes: 65 535 less the ICMP header for ICMPv6 (the IPv6 payload
+ * length excludes the fixed header), less the IPv4 header too for ICMP. */
+#define TD_PROBE_PAYLOAD_MAX 65527
+#define TD_PROBE_PAYLOAD_MAX_V4 65507
 #define TD_PROBE_KEY_LEN 16
 /* At most 65 536 probes of one target in flight: the slot of a probe is its
  * wire sequence (16 bits, RFC 792) modulo W, so unauthenticated replies

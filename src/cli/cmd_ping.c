@@ -1204,7 +1204,7 @@ static int ping_main(struct run *rp, int argc, char **argv)
 			o->interval_set = true;
 			break;
 		case 's':
-			if (!parse_long("-s", optarg, 0, 65507, &o->size))
+			if (!parse_long("-s", optarg, 0, TD_PROBE_PAYLOAD_MAX, &o->size))
 				return EX_ERR;
 			break;
 		case 'W':
@@ -1409,6 +1409,14 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	bool need[2] = {false, false};
 	for (uint32_t i = 0; i < rp->n; i++)
 		need[rp->t[i].addr.family == TD_PROBE_V6] = true;
+	if (need[0] && o->size > TD_PROBE_PAYLOAD_MAX_V4) {
+		/* iputils takes the option and fails every send; say it once */
+		fprintf(stderr,
+			"tundra ping: -s %ld: an IPv4 packet holds at most %d data bytes "
+			"(IPv6: %d)\n",
+			o->size, TD_PROBE_PAYLOAD_MAX_V4, TD_PROBE_PAYLOAD_MAX);
+		return rp->multi ? FP_ARGS : EX_ERR;
+	}
 	static struct td_icmp_sock socks[2];
 	struct td_icmp_sock **sp = rp->sp;
 	for (int f = 0; f < 2; f++) {

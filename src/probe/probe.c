@@ -516,6 +516,8 @@ int td_probe_add(struct td_probe *p, const struct td_probe_addr *addr, uint32_t 
 {
 	if (addr->family != TD_PROBE_V4 && addr->family != TD_PROBE_V6)
 		return -EAFNOSUPPORT;
+	if (addr->family == TD_PROBE_V4 && p->cfg.payload_len > TD_PROBE_PAYLOAD_MAX_V4)
+		return -EMSGSIZE; /* no IPv4 datagram holds it */
 	if (p->n >= p->cap)
 		return -ENOSPC;
 	uint32_t i = p->n++;

@@ -94,6 +94,33 @@ static int deliver(struct td_probe *p, uint64_t now, const uint8_t *pkt, size_t 
 	return td_probe_input(p, now, pkt, len, &rx);
 }
 
+static void payload_beyond_ipv4_limit_is_refused_for_ipv4_targets_only(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.payload_len = TD_PROBE_PAYLOAD_MAX; /* 65527: an ICMPv6 echo can carry it */
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a4 = v4(127, 0, 0, 1);
+	struct td_probe_addr a6 = {.family = TD_PROBE_V6, .a = {[15] = 1}};
+	assert_int_equal(td_probe_add(p, &a4, NULL), -EMSGSIZE);
+	assert_int_equal(td_probe_add(p, &a6, NULL), 0);
+	td_probe_start(p, 0);
+	struct td_probe_tx tx;
+	assert_int_equal(td_probe_poll(p, 0, &tx), 1);
+	assert_int_equal(tx.target, 0);
+	assert_int_equal(tx.len, 8 + TD_PROBE_PAYLOAD_MAX); /* a 65 535-byte ICMPv6 message */
+	td_probe_free(p);
+	c.payload_len = TD_PROBE_PAYLOAD_MAX + 1;
+	struct td_probe *q = NULL;
+	assert_int_not_equal(td_probe_new(&q, &c), 0);
+	c.payload_len = TD_PROBE_PAYLOAD_MAX_V4;
+	p = mk(&c, &r);
+	assert_int_equal(td_probe_add(p, &a4, NULL), 0);
+	td_probe_free(p);
+}
+
 static void reply_matches_and_rtt_from_monotonic_clock(void **st)
 {
 	(void)st;
@@ -1293,6 +1320,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(reply_matches_and_rtt_from_monotonic_clock),
+		cmocka_unit_test(payload_beyond_ipv4_limit_is_refused_for_ipv4_targets_only),
 		cmocka_unit_test(kernel_stamps_preferred_over_clock),
 		cmocka_unit_test(duplicate_reply_counted_not_received_twice),
 		cmocka_unit_test(reordered_replies_counted_out_of_order),
