@@ -35,7 +35,9 @@ struct td_icmp_opts {
 	enum td_icmp_mode mode;
 	const char *ifname;        /* SO_BINDTODEVICE; NULL = none */
 	struct td_probe_addr src;  /* bind() source when src.family matches */
-	int ttl, tos, mark;        /* -1 = kernel default */
+	int ttl, tos;              /* -1 = kernel default */
+	bool has_mark;             /* SO_MARK when set: the whole u32 range */
+	uint32_t mark;
 	int rcvbuf, sndbuf;        /* bytes, 0 = default (rcvbuf grows with targets) */
 	int pmtudisc;              /* IP_PMTUDISC_* / IPV6_PMTUDISC_*, -1 = default */
 	bool user_timestamps;      /* -U: no kernel timestamps */

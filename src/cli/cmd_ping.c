@@ -1225,7 +1225,7 @@ static int ping_main(struct run *rp, int argc, char **argv)
 				return EX_ERR;
 			break;
 		case 'm':
-			if (!parse_long("-m", optarg, 0, INT_MAX, &o->mark))
+			if (!parse_long("-m", optarg, 0, UINT32_MAX, &o->mark))
 				return EX_ERR;
 			break;
 		case 'I':
@@ -1381,7 +1381,8 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	so.mode = o->mode;
 	so.ttl = (int)o->ttl;
 	so.tos = (int)o->tos;
-	so.mark = (int)o->mark;
+	so.has_mark = o->mark >= 0;
+	so.mark = (uint32_t)o->mark;
 	so.sndbuf = (int)o->sndbuf;
 	so.pmtudisc = o->pmtu;
 	/* Kernel TX stamps cost an skb clone and an error-queue message per

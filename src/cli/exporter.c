@@ -352,8 +352,8 @@ static struct sock_ent *get_sock(uint8_t family, const struct runner_key *k, cha
 	if (k->ttl)
 		o.ttl = (int)k->ttl;
 	o.tos = (int)k->tos;
-	if (k->has_mark)
-		o.mark = (int)k->mark;
+	o.has_mark = k->has_mark;
+	o.mark = k->mark;
 	memset(&d, 0, sizeof(d));
 	rc = td_icmp_open(&e->sock, family, &o, &d);
 	if (rc) {

@@ -26,7 +26,7 @@ void td_icmp_opts_default(struct td_icmp_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->mode = TD_ICMP_AUTO;
-	o->ttl = o->tos = o->mark = o->pmtudisc = -1;
+	o->ttl = o->tos = o->pmtudisc = -1;
 }
 
 uint64_t td_os_mono_ns(void)
@@ -200,7 +200,8 @@ static int set_options(struct td_icmp_sock *s, const struct td_icmp_opts *o,
 	if (o->tos >= 0 &&
 	    (rc = setint(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_TCLASS : IP_TOS, o->tos)))
 		return fail(d, v6 ? "IPV6_TCLASS" : "IP_TOS", rc);
-	if (o->mark >= 0 && (rc = setint(fd, SOL_SOCKET, SO_MARK, o->mark)))
+	if (o->has_mark &&
+	    (rc = setsockopt(fd, SOL_SOCKET, SO_MARK, &o->mark, sizeof(o->mark)) ? -errno : 0))
 		return fail(d, "SO_MARK", rc);
 	if (o->pmtudisc < 0 && o->atomic_small && !v6 && o->probe_size + 20 <= 576)
 		(void)setint(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_PROBE);

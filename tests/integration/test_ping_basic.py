@@ -319,6 +319,25 @@ def test_ipv6_carries_65527_data_bytes_ipv4_refuses_more_than_65507(ns, mode):
     assert "-s 65508: an IPv4 packet holds at most 65507 data bytes (IPv6: 65527)" in r.stderr
 
 
+@pytest.mark.parametrize("mode", ["dgram", "raw"])
+def test_mark_takes_the_whole_32_bits_and_steers_policy_routing(ns, mode):
+    # -m sets SO_MARK (CAP_NET_ADMIN: root here). A rule ahead of the local
+    # table prohibits packets marked 0xfffffffe (above INT_MAX, as iputils
+    # allows): marked probes cannot leave, unmarked and otherwise marked do.
+    ns.run("ip", "link", "set", "lo", "up")
+    ns.sysctl("net.ipv4.ping_group_range", "0 2147483647")
+    ns.run("ip", "rule", "add", "pref", "100", "lookup", "local")
+    ns.run("ip", "rule", "del", "pref", "0")
+    ns.run("ip", "rule", "add", "pref", "10", "fwmark", "0xfffffffe", "prohibit")
+    r = tundra(ns, "--mode", mode, "-c", "1", "-m", str(0xfffffffe), "127.0.0.1")
+    assert r.returncode == 2 and "Permission denied" in r.stderr, r.stdout + r.stderr
+    for args in ([], ["-m", "1"], ["-m", str(0xffffffff)]):
+        r = tundra(ns, "--mode", mode, "-c", "1", *args, "127.0.0.1")
+        assert r.returncode == 0, (args, r.stderr)
+    r = tundra(ns, "-c", "1", "-m", str(1 << 32), "127.0.0.1")
+    assert r.returncode == 2 and "must be 0..4294967295" in r.stderr
+
+
 def test_adaptive_and_preload_limits(ns):
     import time
     ns.sysctl("net.ipv4.ping_group_range", "0 2147483647")
