@@ -37,10 +37,11 @@
  *   4..7   32-bit sequence
  *   8..15  send instant (ns, the caller's monotonic clock)
  *   16..23 SipHash-2-4 under the per-run key over bytes 0..15 and the target's address
+ *          (family, address bytes and scope: a MAC made for fe80::1%eth0 fails for %eth1)
  *   24..   the fill pattern (-p), repeated
  *
  * A reply is accepted only when its MAC verifies (constant-time compare),
- * its source is the target's address, its wire sequence equals the low bits
+ * its source is the target's address (and scope), its wire sequence equals the low bits
  * of the authenticated one and (on raw sockets) its identifier is the
  * target's random identifier. Payloads shorter than 24 bytes carry no MAC;
  * such replies are matched by source address and 16-bit sequence and counted
@@ -71,10 +72,18 @@
 
 enum td_probe_family { TD_PROBE_V4 = 4, TD_PROBE_V6 = 6 };
 
-/* An address: family 4 uses a[0..3] (network order), family 6 a[0..15]. */
+/* An address: family 4 uses a[0..3] (network order), family 6 a[0..15].
+ * scope: the interface index (sin6_scope_id, RFC 4007 §6) of an IPv6
+ * address that needs one (link-local unicast, interface- and link-local
+ * multicast), 0 = none; ignored for every other address. It is part of the
+ * target's identity: fe80::1 on two links is two targets, and a reply
+ * matches only with the scope it arrived with (msg_name's sin6_scope_id,
+ * which the kernel always fills for such sources). A link-local target must
+ * carry its scope even when the socket is bound to its device. */
 struct td_probe_addr {
 	uint8_t family;
 	uint8_t a[16];
+	uint32_t scope;
 };
 
 enum td_probe_sock { TD_PROBE_SOCK_DGRAM = 0, TD_PROBE_SOCK_RAW = 1 };

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -28,6 +29,8 @@ int td_cmd_ping(int argc, char **argv);
 
 #define JSON_SCHEMA "tundra.ping/1"
 #define GEN_MAX (1u << 20) /* addresses one -g may generate */
+/* An address as printed: fe80::1%<interface name, or its index>. */
+#define ADDR_STRLEN (INET6_ADDRSTRLEN + IF_NAMESIZE + 1)
 
 /* Exit codes: iputils for one target, fping for many. */
 enum { EX_OK = 0, EX_NOREPLY = 1, EX_ERR = 2, FP_UNREACH = 1, FP_NOTFOUND = 2, FP_ARGS = 3,
@@ -45,6 +48,7 @@ struct opts {
 	long size, ttl, tos, mark, preload, sndbuf, rcvbuf;
 	int pmtu;
 	const char *iface;
+	unsigned iface_idx; /* -I names an interface: its index (0: an address, or none) */
 	bool quiet, stamps, outstanding, flood, adaptive, user_ts, numeric, audible;
 	int family; /* 0, 4 or 6 */
 	uint8_t pattern[TD_PROBE_PATTERN_MAX];
@@ -260,6 +264,16 @@ static bool parse_pattern(struct opts *o, const char *s)
 
 /* ---- targets ----------------------------------------------------------------------------- */
 
+/* RFC 4007 §6: the addresses that need a zone (the kernel's
+ * __ipv6_addr_needs_scope_id): link-local unicast, interface- and
+ * link-local multicast. */
+static bool needs_scope(const struct td_probe_addr *a)
+{
+	return a->family == TD_PROBE_V6 &&
+	       ((a->a[0] == 0xfe && (a->a[1] & 0xc0) == 0x80) ||
+		(a->a[0] == 0xff && ((a->a[1] & 0x0f) == 1 || (a->a[1] & 0x0f) == 2)));
+}
+
 static bool tgt_push(struct run *r, const char *name, const struct td_probe_addr *a)
 {
 	if (r->n == r->cap) {
@@ -272,6 +286,10 @@ static bool tgt_push(struct run *r, const char *name, const struct td_probe_addr
 	}
 	r->t[r->n].name = name ? strdup(name) : NULL;
 	r->t[r->n].addr = *a;
+	/* ping -I eth0 fe80::1 (iputils): the link of -I is the target's
+	 * scope; the engine matches replies by address and arrival link. */
+	if (!a->scope && needs_scope(a))
+		r->t[r->n].addr.scope = r->o.iface_idx;
 	r->n++;
 	return true;
 }
@@ -290,61 +308,91 @@ static bool parse_numeric(const char *s, struct td_probe_addr *a)
 	return false;
 }
 
+/* ADDR%ZONE (RFC 4007 §11): the zone is an interface name or index. 1 with
+ * *a filled, 0 when s has no zone, -1 when it is wrong (reported). */
+static int parse_scoped(const char *s, struct td_probe_addr *a)
+{
+	const char *pct = strchr(s, '%');
+	char buf[INET6_ADDRSTRLEN];
+	size_t n = pct ? (size_t)(pct - s) : 0;
+	if (!pct || n >= sizeof(buf))
+		return 0;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET6, buf, a->a) != 1)
+		return 0; /* not an IPv6 literal: getaddrinfo may know it */
+	a->family = TD_PROBE_V6;
+	const char *z = pct + 1;
+	char *end;
+	errno = 0;
+	unsigned long idx = isdigit((unsigned char)*z) ? strtoul(z, &end, 10) : 0;
+	if (isdigit((unsigned char)*z) && (*end || errno || !idx || idx > UINT32_MAX)) {
+		fprintf(stderr, "tundra ping: %s: '%s' is not an interface index\n", s, z);
+		return -1;
+	}
+	if (!idx)
+		idx = *z ? if_nametoindex(z) : 0;
+	if (!idx) {
+		fprintf(stderr, "tundra ping: %s: no interface '%s'\n", s, z);
+		return -1;
+	}
+	/* the kernel ignores a zone on other addresses: so do we */
+	a->scope = needs_scope(a) ? (uint32_t)idx : 0;
+	return 1;
+}
+
 /* Resolve one name; report and go on when it fails (fping semantics). */
 static void add_host(struct run *r, const char *s)
 {
 	struct td_probe_addr a;
-	/* fe80::1%eth0: a link-local address names its interface; it becomes
-	 * the -I interface (one socket per family binds to one device). */
-	const char *pct = strchr(s, '%');
-	if (pct && pct[1]) {
-		char buf[INET6_ADDRSTRLEN];
-		size_t n = (size_t)(pct - s);
-		if (n < sizeof(buf)) {
-			memcpy(buf, s, n);
-			buf[n] = 0;
-			if (inet_pton(AF_INET6, buf, a.a) == 1) {
-				if (r->o.iface && strcmp(r->o.iface, pct + 1) != 0) {
-					fprintf(stderr, "tundra ping: %s: interface differs from -I %s\n", s,
-						r->o.iface);
-					r->not_found++;
-					return;
-				}
-				r->o.iface = pct + 1;
-				a.family = TD_PROBE_V6;
-				tgt_push(r, NULL, &a);
-				return;
-			}
-		}
-	}
-	if (parse_numeric(s, &a)) {
-		if (r->o.family && r->o.family != a.family) {
-			fprintf(stderr, "tundra ping: %s: address family excluded by -%d\n", s,
-				r->o.family);
-			r->not_found++;
-			return;
-		}
-		tgt_push(r, NULL, &a);
-		return;
-	}
-	struct addrinfo hints = {.ai_socktype = SOCK_RAW}, *res = NULL;
-	hints.ai_family = r->o.family == 4 ? AF_INET : r->o.family == 6 ? AF_INET6 : AF_UNSPEC;
-	int rc = getaddrinfo(s, NULL, &hints, &res);
-	if (rc || !res) {
-		fprintf(stderr, "tundra ping: %s: %s\n", s, rc ? gai_strerror(rc) : "no address");
+	const char *name = NULL;
+	/* fe80::1%eth0: each probe names its link in sin6_scope_id (as fping
+	 * does), so targets on different links share the one socket. */
+	int sc = parse_scoped(s, &a);
+	if (sc < 0) {
 		r->not_found++;
 		return;
 	}
-	memset(&a, 0, sizeof(a));
-	if (res->ai_family == AF_INET6) {
-		a.family = TD_PROBE_V6;
-		memcpy(a.a, &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr, 16);
-	} else {
-		a.family = TD_PROBE_V4;
-		memcpy(a.a, &((struct sockaddr_in *)res->ai_addr)->sin_addr, 4);
+	if (sc == 0 && !parse_numeric(s, &a)) {
+		struct addrinfo hints = {.ai_socktype = SOCK_RAW}, *res = NULL;
+		hints.ai_family = r->o.family == 4	 ? AF_INET
+				  : r->o.family == 6 ? AF_INET6
+						     : AF_UNSPEC;
+		int rc = getaddrinfo(s, NULL, &hints, &res);
+		if (rc || !res) {
+			fprintf(stderr, "tundra ping: %s: %s\n", s,
+				rc ? gai_strerror(rc) : "no address");
+			r->not_found++;
+			return;
+		}
+		memset(&a, 0, sizeof(a));
+		if (res->ai_family == AF_INET6) {
+			const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)res->ai_addr;
+			a.family = TD_PROBE_V6;
+			memcpy(a.a, &s6->sin6_addr, 16);
+			/* a name for a scoped address (hosts file, mDNS) keeps its link */
+			a.scope = needs_scope(&a) ? s6->sin6_scope_id : 0;
+		} else {
+			a.family = TD_PROBE_V4;
+			memcpy(a.a, &((struct sockaddr_in *)res->ai_addr)->sin_addr, 4);
+		}
+		freeaddrinfo(res);
+		name = s;
 	}
-	freeaddrinfo(res);
-	tgt_push(r, s, &a);
+	if (r->o.family && r->o.family != a.family) {
+		fprintf(stderr, "tundra ping: %s: address family excluded by -%d\n", s, r->o.family);
+		r->not_found++;
+		return;
+	}
+	/* -I binds the socket to one device: a target on another link
+	 * could not be reached through it (the kernel says EINVAL). */
+	if (a.scope && r->o.iface_idx && a.scope != r->o.iface_idx) {
+		fprintf(stderr, "tundra ping: %s: interface differs from -I %s\n", s, r->o.iface);
+		r->not_found++;
+		return;
+	}
+	tgt_push(r, name, &a);
 }
 
 static bool add_file(struct run *r, const char *path)
@@ -471,6 +519,26 @@ static bool add_range(struct run *r, const char *spec)
 
 /* ---- printing ---------------------------------------------------------------------------- */
 
+/* The interface name of a scope id as RFC 4007 §11 writes zones (its
+ * number when it has no name), cached: a reply line costs no ioctl. Called
+ * from output code only, which runs in one thread at a time (print_lock). */
+static const char *scope_name(uint32_t idx)
+{
+	static struct {
+		uint32_t idx;
+		char name[IF_NAMESIZE + 1];
+	} cache[8];
+	static unsigned next;
+	for (unsigned i = 0; i < 8; i++)
+		if (cache[i].idx == idx)
+			return cache[i].name;
+	unsigned i = next++ % 8;
+	cache[i].idx = idx;
+	if (!if_indextoname(idx, cache[i].name))
+		snprintf(cache[i].name, sizeof(cache[i].name), "%u", idx);
+	return cache[i].name;
+}
+
 static const char *addr_str(const struct td_probe_addr *a, char *buf, size_t len)
 {
 	if (a->family != TD_PROBE_V6 && len >= INET_ADDRSTRLEN) {
@@ -489,6 +557,10 @@ static const char *addr_str(const struct td_probe_addr *a, char *buf, size_t len
 		return buf;
 	}
 	inet_ntop(a->family == TD_PROBE_V6 ? AF_INET6 : AF_INET, a->a, buf, (socklen_t)len);
+	if (a->family == TD_PROBE_V6 && a->scope) {
+		size_t n = strlen(buf);
+		snprintf(buf + n, len - n, "%%%s", scope_name(a->scope));
+	}
 	return buf;
 }
 
@@ -560,7 +632,7 @@ static const char *err_text(uint8_t family, uint8_t type, uint8_t code)
 
 static void json_addr(FILE *f, const char *key, const struct td_probe_addr *a)
 {
-	char b[INET6_ADDRSTRLEN];
+	char b[ADDR_STRLEN];
 	fprintf(f, ",\"%s\":\"%s\"", key, addr_str(a, b, sizeof(b)));
 }
 
@@ -594,7 +666,7 @@ static void json_head(struct run *r, const char *type, uint32_t id)
 
 static void target_label(struct run *r, uint32_t id, char *buf, size_t len)
 {
-	char a[INET6_ADDRSTRLEN];
+	char a[ADDR_STRLEN];
 	addr_str(&r->t[id].addr, a, sizeof(a));
 	if (r->t[id].name && !r->o.numeric && strcmp(r->t[id].name, a) != 0)
 		snprintf(buf, len, "%s (%s)", r->t[id].name, a);
@@ -605,7 +677,7 @@ static void target_label(struct run *r, uint32_t id, char *buf, size_t len)
 static void on_event(void *ctx, const struct td_probe_event *ev)
 {
 	struct run *r = ctx;
-	char rtt[32], from[INET6_ADDRSTRLEN + 300], a[INET6_ADDRSTRLEN];
+	char rtt[32], from[ADDR_STRLEN + 300], a[ADDR_STRLEN];
 
 	if (r->o.json) {
 		switch (ev->kind) {
@@ -733,8 +805,8 @@ static void on_event(void *ctx, const struct td_probe_event *ev)
 		const char *hint = "";
 		if (ev->send_errno == EACCES)
 			hint = " (a broadcast address? tundra pings unicast addresses only)";
-		else if (ev->send_errno == EINVAL && r->t[ev->target].addr.family == TD_PROBE_V6 &&
-			 r->t[ev->target].addr.a[0] == 0xfe && (r->t[ev->target].addr.a[1] & 0xc0) == 0x80)
+		else if (ev->send_errno == EINVAL && needs_scope(&r->t[ev->target].addr) &&
+			 !r->t[ev->target].addr.scope)
 			hint = " (a link-local address needs its interface: ADDRESS%IFACE or -I)";
 		else if (ev->send_errno == EMSGSIZE)
 			hint = " (larger than the path MTU with -M do; see the MTU in ip route get)";
@@ -1103,7 +1175,7 @@ static int finish(struct run *r, uint64_t elapsed, int status_single, bool deadl
 		for (uint32_t i = 0; i < r->n; i++) {
 			bool up = tstats(r, i)->received > 0;
 			down += !up;
-			char a[INET6_ADDRSTRLEN];
+			char a[ADDR_STRLEN];
 			if (up == r->o.alive) {
 				fputs(r->t[i].name ? r->t[i].name
 						   : addr_str(&r->t[i].addr, a, sizeof(a)),
@@ -1122,7 +1194,7 @@ static int finish(struct run *r, uint64_t elapsed, int status_single, bool deadl
 		fputc('\n', r->out);
 		for (uint32_t i = 0; i < r->n; i++) {
 			const struct td_probe_stats *s = tstats(r, i);
-			char a[INET6_ADDRSTRLEN];
+			char a[ADDR_STRLEN];
 			const char *nm = r->t[i].name ? r->t[i].name : addr_str(&r->t[i].addr, a, sizeof(a));
 			uint64_t loss = s->transmitted
 						? (s->transmitted - s->received) * 100 / s->transmitted
@@ -1354,6 +1426,11 @@ static int ping_main(struct run *rp, int argc, char **argv)
 		return EX_ERR;
 	}
 
+	if (o->iface) {
+		struct td_probe_addr src;
+		if (!parse_numeric(o->iface, &src))
+			o->iface_idx = if_nametoindex(o->iface); /* 0: SO_BINDTODEVICE will say */
+	}
 	for (int i = optind; i < argc; i++)
 		add_host(rp, argv[i]);
 	for (int i = 0; i < nfile; i++)
@@ -1609,7 +1686,7 @@ static int ping_main(struct run *rp, int argc, char **argv)
 		fputs("}\n", rp->out);
 	} else if (!o->alive && !o->unreach) {
 		if (!rp->multi) {
-			char a[INET6_ADDRSTRLEN];
+			char a[ADDR_STRLEN];
 			addr_str(&rp->t[0].addr, a, sizeof(a));
 			size_t ip = rp->t[0].addr.family == TD_PROBE_V6 ? 40 : 20;
 			if (rp->t[0].addr.family == TD_PROBE_V6)

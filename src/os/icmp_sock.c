@@ -184,6 +184,7 @@ static int set_options(struct td_icmp_sock *s, const struct td_icmp_opts *o,
 			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
 			a->sin6_family = AF_INET6;
 			memcpy(&a->sin6_addr, o->src.a, 16);
+			a->sin6_scope_id = o->src.scope; /* a link-local source names its link */
 			sl = sizeof(*a);
 		} else {
 			struct sockaddr_in *a = (struct sockaddr_in *)&ss;

@@ -123,6 +123,8 @@ static void addr_from(struct td_probe_addr *a, const struct sockaddr_storage *ss
 	if (ss->ss_family == AF_INET6) {
 		a->family = TD_PROBE_V6;
 		memcpy(a->a, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+		/* the arrival interface of a link-local source: part of its identity */
+		a->scope = ((const struct sockaddr_in6 *)ss)->sin6_scope_id;
 	} else if (ss->ss_family == AF_INET) {
 		a->family = TD_PROBE_V4;
 		memcpy(a->a, &((const struct sockaddr_in *)ss)->sin_addr, 4);
@@ -136,6 +138,8 @@ static socklen_t addr_to(struct sockaddr_storage *ss, const struct td_probe_addr
 		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
 		s->sin6_family = AF_INET6;
 		memcpy(&s->sin6_addr, a->a, 16);
+		/* each probe names its link (fping's way): no SO_BINDTODEVICE needed */
+		s->sin6_scope_id = a->scope;
 		return sizeof(*s);
 	}
 	struct sockaddr_in *s = (struct sockaddr_in *)ss;

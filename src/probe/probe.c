@@ -154,9 +154,33 @@ static size_t addr_len(const struct td_probe_addr *a)
 	return a->family == TD_PROBE_V6 ? 16 : 4;
 }
 
+/* RFC 4007 §6: link-local unicast and interface- or link-local multicast
+ * addresses are ambiguous without their zone. The kernel honours and reports
+ * a scope id for exactly those (__ipv6_addr_needs_scope_id); for any other
+ * address it is ignored here as there. */
+static uint32_t addr_scope(const struct td_probe_addr *a)
+{
+	if (a->family != TD_PROBE_V6)
+		return 0;
+	bool ll = a->a[0] == 0xfe && (a->a[1] & 0xc0) == 0x80;
+	bool mc = a->a[0] == 0xff && ((a->a[1] & 0x0f) == 1 || (a->a[1] & 0x0f) == 2);
+	return ll || mc ? a->scope : 0;
+}
+
 static bool addr_eq(const struct td_probe_addr *a, const struct td_probe_addr *b)
 {
-	return a->family == b->family && !memcmp(a->a, b->a, addr_len(a));
+	return a->family == b->family && addr_scope(a) == addr_scope(b) &&
+	       !memcmp(a->a, b->a, addr_len(a));
+}
+
+/* The target identity a MAC binds: family, 16 address bytes, scope (big
+ * endian), so a probe authenticated for fe80::1%eth0 fails for %eth1. */
+#define MAC_ADDR_LEN 21
+static void mac_addr(const struct td_probe_addr *a, uint8_t out[MAC_ADDR_LEN])
+{
+	out[0] = a->family;
+	memcpy(out + 1, a->a, 16);
+	td_put_be32(out + 17, addr_scope(a));
 }
 
 static uint32_t pow2ceil(uint64_t v)
@@ -178,11 +202,12 @@ static bool ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
 
 static uint64_t addr_hash(const struct td_probe *p, const struct td_probe_addr *a)
 {
-	uint8_t buf[17];
+	uint8_t buf[21];
 	buf[0] = a->family;
 	memcpy(buf + 1, a->a, 16);
 	if (a->family != TD_PROBE_V6)
 		memset(buf + 5, 0, 12);
+	td_put_be32(buf + 17, addr_scope(a));
 	return td_siphash24(p->cfg.key, buf, sizeof(buf));
 }
 
@@ -821,14 +846,13 @@ int td_probe_poll(struct td_probe *p, uint64_t now, struct td_probe_tx *tx)
 	/* Authentication block (see probe.h) then the constant fill pattern. */
 	uint8_t *data = p->pkt + TD_ICMP_HDR_LEN;
 	if (p->cfg.payload_len >= TD_PROBE_AUTH_LEN) {
-		uint8_t m[16 + 17];
+		uint8_t m[16 + MAC_ADDR_LEN];
 		td_put_be32(data, id);
 		td_put_be32(data + 4, seq);
 		td_put_be32(data + 8, (uint32_t)(now >> 32));
 		td_put_be32(data + 12, (uint32_t)now);
 		memcpy(m, data, 16);
-		m[16] = t->addr.family;
-		memcpy(m + 17, t->addr.a, 16);
+		mac_addr(&t->addr, m + 16);
 		uint64_t mac = td_siphash24(p->cfg.key, m, sizeof(m));
 		td_put_be32(data + 16, (uint32_t)(mac >> 32));
 		td_put_be32(data + 20, (uint32_t)mac);
@@ -943,10 +967,9 @@ static bool expand_seq(const struct target *t, uint16_t seq16, uint32_t *seq32)
 
 static bool mac_ok(const struct td_probe *p, const struct target *t, const uint8_t *data)
 {
-	uint8_t m[16 + 17], want[8];
+	uint8_t m[16 + MAC_ADDR_LEN], want[8];
 	memcpy(m, data, 16);
-	m[16] = t->addr.family;
-	memcpy(m + 17, t->addr.a, 16);
+	mac_addr(&t->addr, m + 16);
 	uint64_t mac = td_siphash24(p->cfg.key, m, sizeof(m));
 	td_put_be32(want, (uint32_t)(mac >> 32));
 	td_put_be32(want + 4, (uint32_t)mac);
@@ -1255,6 +1278,9 @@ static int raw_error(struct td_probe *p, uint64_t now, uint8_t family, const str
 			return drop(p, TD_PROBE_DROP_ERR_UNMATCHED);
 		hl = TD_IPV6_HDR_LEN;
 		memcpy(dst.a, q + 24, 16);
+		/* The quote has no zone: a link-local destination's error comes
+		 * from that link, whose scope msg_name gave the offender. */
+		dst.scope = offender->scope;
 	}
 	struct err_in e = {.family = family, .type = r->type, .code = r->code,
 			   .info = r->type == TD_ICMP4_PARAM_PROBLEM && family == TD_PROBE_V4
