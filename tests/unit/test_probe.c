@@ -872,6 +872,178 @@ static void ipv6_reply_matches(void **st)
 	td_probe_free(p);
 }
 
+/* fe80::1 on the link with ifindex `scope` (0: no zone). */
+static struct td_probe_addr ll6(uint8_t last, uint32_t scope)
+{
+	struct td_probe_addr x = {.family = TD_PROBE_V6, .a = {0xfe, 0x80, [15] = last},
+				  .scope = scope};
+	return x;
+}
+
+/* An ICMPv6 echo reply to a request (the engine skips the v6 checksum: the
+ * kernel verified it), received from src, which carries the arrival link. */
+static int deliver6(struct td_probe *p, uint64_t now, const struct sent *s,
+		    const struct td_probe_addr *src, enum td_probe_sock sock)
+{
+	uint8_t rep[2048];
+	memcpy(rep, s->pkt, s->len);
+	rep[0] = TD_ICMP6_ECHO_REPLY;
+	struct td_probe_rx rx = {.family = TD_PROBE_V6, .sock = sock, .src = *src, .ttl = 64,
+				 .tos = -1};
+	return td_probe_input(p, now, rep, s->len, &rx);
+}
+
+/* Two targets, one address, two links: each probe names its link and each
+ * reply counts for the target of the link it came in on. */
+static void same_link_local_on_two_links_is_two_targets(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 1;
+	c.max_targets = 2;
+	for (int raw = 0; raw < 2; raw++) {
+		c.sock[1] = raw ? TD_PROBE_SOCK_RAW : TD_PROBE_SOCK_DGRAM;
+		struct td_probe *p = mk(&c, &r);
+		struct td_probe_addr on2 = ll6(1, 2), on3 = ll6(1, 3);
+		uint32_t id2, id3;
+		assert_int_equal(td_probe_add(p, &on2, &id2), 0);
+		assert_int_equal(td_probe_add(p, &on3, &id3), 0);
+		td_probe_start(p, 0);
+		struct sent s2, s3;
+		assert_int_equal(poll1(p, 0, &s2), 1);
+		assert_int_equal(poll1(p, 0, &s3), 1);
+		assert_int_equal(s2.target, id2);
+		assert_int_equal(s2.dst.scope, 2); /* sendmsg's sin6_scope_id */
+		assert_int_equal(s3.dst.scope, 3);
+		/* the second link answers first */
+		assert_int_equal(deliver6(p, 1 * MS, &s3, &on3, c.sock[1]), 0);
+		assert_int_equal(r.last[TD_PROBE_EV_REPLY].target, id3);
+		assert_int_equal(r.last[TD_PROBE_EV_REPLY].from.scope, 3);
+		assert_int_equal(td_probe_target_stats(p, id3)->received, 1);
+		assert_int_equal(td_probe_target_stats(p, id2)->received, 0);
+		assert_int_equal(deliver6(p, 2 * MS, &s2, &on2, c.sock[1]), 0);
+		assert_int_equal(td_probe_target_stats(p, id2)->received, 1);
+		assert_int_equal(td_probe_target_stats(p, id3)->received, 1);
+		assert_true(td_probe_done(p));
+		td_probe_free(p);
+	}
+}
+
+/* A reply from fe80::1 that arrived on link 3 is not an answer for
+ * fe80::1%2: counted as a drop (wrong source), the probe stays pending and
+ * times out; a link nobody probes is another address altogether. */
+static void reply_on_the_wrong_link_is_a_counted_drop(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 1;
+	c.max_targets = 2;
+	c.timeout_ns = 100 * MS;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr on2 = ll6(1, 2), on3 = ll6(1, 3), on4 = ll6(1, 4), bare = ll6(1, 0);
+	td_probe_add(p, &on2, NULL);
+	td_probe_add(p, &on3, NULL);
+	td_probe_start(p, 0);
+	struct sent s2, s3;
+	poll1(p, 0, &s2);
+	poll1(p, 0, &s3);
+	assert_int_equal(deliver6(p, 1 * MS, &s2, &on3, TD_PROBE_SOCK_DGRAM),
+			 TD_PROBE_DROP_WRONG_SOURCE + 1);
+	assert_int_equal(deliver6(p, 1 * MS, &s2, &on4, TD_PROBE_SOCK_DGRAM),
+			 TD_PROBE_DROP_WRONG_SOURCE + 1);
+	assert_int_equal(deliver6(p, 1 * MS, &s2, &bare, TD_PROBE_SOCK_DGRAM),
+			 TD_PROBE_DROP_WRONG_SOURCE + 1);
+	assert_int_equal(td_probe_drops(p, TD_PROBE_DROP_WRONG_SOURCE), 3);
+	assert_int_equal(r.n[TD_PROBE_EV_REPLY], 0);
+	assert_int_equal(td_probe_target_stats(p, 0)->received, 0);
+	assert_int_equal(td_probe_target_stats(p, 1)->received, 0);
+	assert_int_equal(deliver6(p, 2 * MS, &s3, &on3, TD_PROBE_SOCK_DGRAM), 0);
+	struct sent none;
+	assert_int_equal(poll1(p, 200 * MS, &none), 0);
+	assert_int_equal(td_probe_target_stats(p, 0)->timeouts, 1);
+	assert_int_equal(td_probe_target_stats(p, 1)->received, 1);
+	td_probe_free(p);
+}
+
+/* The MAC binds the scope: a probe sent to fe80::1%2 does not verify for
+ * fe80::1%3, even once the target has moved there (forged, not a reply). */
+static void mac_binds_the_scope_the_probe_was_sent_with(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 2;
+	struct td_probe_addr on2 = ll6(1, 2), on3 = ll6(1, 3);
+	struct td_probe *p = mk_started(&c, &r, &on2);
+	struct sent s;
+	poll1(p, 0, &s);
+	assert_int_equal(td_probe_set_addr(p, 0, &on3), 0);
+	assert_int_equal(deliver6(p, 1 * MS, &s, &on3, TD_PROBE_SOCK_DGRAM),
+			 TD_PROBE_DROP_FORGED + 1);
+	assert_int_equal(td_probe_target_stats(p, 0)->received, 0);
+	struct sent s2;
+	assert_int_equal(poll1(p, 1000 * MS, &s2), 1);
+	assert_int_equal(s2.dst.scope, 3);
+	assert_int_equal(deliver6(p, 1001 * MS, &s2, &on3, TD_PROBE_SOCK_DGRAM), 0);
+	assert_int_equal(td_probe_target_stats(p, 0)->received, 1);
+	td_probe_free(p);
+}
+
+/* Without a MAC (-s < 24) the address table finds the target by address
+ * and link; an unprobed link is unknown. */
+static void unauthenticated_reply_found_by_address_and_link(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 1;
+	c.max_targets = 2;
+	c.payload_len = 8;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr on2 = ll6(1, 2), on3 = ll6(1, 3), on4 = ll6(1, 4);
+	td_probe_add(p, &on2, NULL);
+	td_probe_add(p, &on3, NULL);
+	td_probe_start(p, 0);
+	struct sent s2, s3;
+	poll1(p, 0, &s2);
+	poll1(p, 0, &s3);
+	assert_int_equal(deliver6(p, 1 * MS, &s3, &on4, TD_PROBE_SOCK_DGRAM),
+			 TD_PROBE_DROP_UNKNOWN + 1);
+	assert_int_equal(deliver6(p, 1 * MS, &s3, &on3, TD_PROBE_SOCK_DGRAM), 0);
+	assert_int_equal(td_probe_target_stats(p, 1)->received, 1);
+	assert_int_equal(td_probe_target_stats(p, 0)->received, 0);
+	assert_int_equal(deliver6(p, 1 * MS, &s2, &on2, TD_PROBE_SOCK_DGRAM), 0);
+	assert_int_equal(td_probe_target_stats(p, 0)->received, 1);
+	td_probe_free(p);
+}
+
+/* RFC 4007: only link-scoped addresses have zones; the kernel reports none
+ * for a global source, so a zone given with a global target is ignored. */
+static void zone_of_a_global_address_is_ignored(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 1;
+	struct td_probe_addr g = {.family = TD_PROBE_V6, .a = {0x20, 0x01, 0x0d, 0xb8, [15] = 1},
+				  .scope = 7};
+	struct td_probe *p = mk_started(&c, &r, &g);
+	struct sent s;
+	poll1(p, 0, &s);
+	struct td_probe_addr from = g;
+	from.scope = 0;
+	assert_int_equal(deliver6(p, 1 * MS, &s, &from, TD_PROBE_SOCK_DGRAM), 0);
+	assert_int_equal(td_probe_target_stats(p, 0)->received, 1);
+	td_probe_free(p);
+}
+
 static void siphash_matches_reference_vector(void **st)
 {
 	(void)st;
@@ -1357,6 +1529,11 @@ int main(void)
 		cmocka_unit_test(raw_idents_name_their_loop_when_split),
 		cmocka_unit_test(totals_and_percentiles_over_engines_equal_one_engine),
 		cmocka_unit_test(ipv6_reply_matches),
+		cmocka_unit_test(same_link_local_on_two_links_is_two_targets),
+		cmocka_unit_test(reply_on_the_wrong_link_is_a_counted_drop),
+		cmocka_unit_test(mac_binds_the_scope_the_probe_was_sent_with),
+		cmocka_unit_test(unauthenticated_reply_found_by_address_and_link),
+		cmocka_unit_test(zone_of_a_global_address_is_ignored),
 		cmocka_unit_test(siphash_matches_reference_vector),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
