@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
@@ -169,9 +170,30 @@ static double unix_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* An address as labels show it: a link-local one with its zone (RFC 4007
+ * §11), fe80::1%eth0, or the interface index when it has no name. */
+#define ADDR_STRLEN (INET6_ADDRSTRLEN + IF_NAMESIZE + 1)
 static void addr_str(const struct td_probe_addr *a, char *out, size_t len)
 {
 	inet_ntop(a->family == TD_PROBE_V6 ? AF_INET6 : AF_INET, a->a, out, (socklen_t)len);
+	if (a->family == TD_PROBE_V6 && a->scope) {
+		char name[IF_NAMESIZE];
+		size_t n = strlen(out);
+		if (if_indextoname(a->scope, name))
+			snprintf(out + n, len - n, "%%%s", name);
+		else
+			snprintf(out + n, len - n, "%%%u", a->scope);
+	}
+}
+
+/* RFC 4007 §6: the addresses that need a zone, as the kernel sees them
+ * (__ipv6_addr_needs_scope_id): link-local unicast, interface- and
+ * link-local multicast. */
+static bool needs_scope(const struct td_probe_addr *a)
+{
+	return a->family == TD_PROBE_V6 &&
+	       ((a->a[0] == 0xfe && (a->a[1] & 0xc0) == 0x80) ||
+		(a->a[0] == 0xff && ((a->a[1] & 0x0f) == 1 || (a->a[1] & 0x0f) == 2)));
 }
 
 static bool same_labels(const struct td_expm_series *a, const struct td_expm_series *b)
@@ -182,7 +204,8 @@ static bool same_labels(const struct td_expm_series *a, const struct td_expm_ser
 
 static bool addr_eq(const struct td_probe_addr *a, const struct td_probe_addr *b)
 {
-	return a->family == b->family && !memcmp(a->a, b->a, a->family == TD_PROBE_V6 ? 16 : 4);
+	return a->family == b->family && a->scope == b->scope &&
+	       !memcmp(a->a, b->a, a->family == TD_PROBE_V6 ? 16 : 4);
 }
 
 /* ---- resolution ------------------------------------------------------------ */
@@ -208,8 +231,13 @@ static void add_addrs(const struct addrinfo *res, struct td_probe_addr *addrs, s
 			a.family = TD_PROBE_V4;
 			memcpy(a.a, &((const struct sockaddr_in *)ai->ai_addr)->sin_addr, 4);
 		} else if (ai->ai_family == AF_INET6) {
+			const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ai->ai_addr;
 			a.family = TD_PROBE_V6;
-			memcpy(a.a, &((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, 16);
+			memcpy(a.a, &s6->sin6_addr, 16);
+			/* fe80::1%eth0: each probe names its link, and the engine
+			 * tells fe80::1 on two links apart (the kernel ignores a
+			 * zone on other addresses: so do we) */
+			a.scope = needs_scope(&a) ? s6->sin6_scope_id : 0;
 		} else {
 			continue;
 		}
@@ -251,6 +279,12 @@ static int resolve_host(const char *host, const struct td_expcfg_group *g,
 		add_addrs(res, addrs, n);
 		freeaddrinfo(res);
 	}
+	/* interface: eth0 with fe80::1: the link of the group's device is the
+	 * target's zone (replies are matched by address and arrival link) */
+	unsigned idx = g->interface ? if_nametoindex(g->interface) : 0;
+	for (size_t i = 0; i < *n && idx; i++)
+		if (!addrs[i].scope && needs_scope(&addrs[i]))
+			addrs[i].scope = idx;
 	return *n ? 0 : (nf ? rc : EAI_FAMILY);
 }
 
@@ -707,7 +741,7 @@ static int table_build(struct table *t, char *err, size_t errlen)
 		}
 		t->names[e->name].addresses += (unsigned)e->n_addrs;
 		for (size_t a = 0; a < e->n_addrs; a++) {
-			char ip[INET6_ADDRSTRLEN];
+			char ip[ADDR_STRLEN];
 			addr_str(&e->addrs[a], ip, sizeof(ip));
 			if (td_expm_series_init(&t->series[t->n_series], e->host, ip, g->source,
 						g->tos, (const char *const *)t->cfg.label_names,

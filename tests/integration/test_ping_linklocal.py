@@ -1,0 +1,130 @@
+"""Link-local targets on different links in one run: fe80::99 behind two veths is two targets.
+
+H (the pinger) has vA -> P1 and vB -> P2; P1 and P2 both carry fe80::99.
+Each probe names its link in sin6_scope_id (no SO_BINDTODEVICE), each reply
+is matched by address and the link it came in on.
+"""
+import re
+import time
+
+import pytest
+
+from netns import Netns, veth_pair
+from pinghelp import events, of, tundra
+from exporter_helpers import Exporter, value, wait_for
+
+pytestmark = pytest.mark.timeout(90)
+
+LL = "fe80::99"
+
+
+def in_echos(ns):
+    """Echo requests this namespace's kernel received (ICMPv6 MIB)."""
+    snmp = ns.run("cat", "/proc/net/snmp6").stdout
+    return int(re.search(r"^Icmp6InEchos\s+(\d+)$", snmp, re.M)[1])
+
+
+@pytest.fixture
+def links():
+    with Netns("tdLH") as h, Netns("tdL1") as p1, Netns("tdL2") as p2:
+        for ns in (h, p1, p2):
+            ns.sysctl("net.ipv6.conf.all.accept_dad", "0")
+            ns.sysctl("net.ipv6.conf.default.accept_dad", "0")
+        h.sysctl("net.ipv4.ping_group_range", "0 2147483647")  # this namespace only
+        veth_pair(h, p1, "vA", "veth0")
+        veth_pair(h, p2, "vB", "veth0")
+        for p in (p1, p2):
+            p.run("ip", "-6", "addr", "add", f"{LL}/64", "dev", "veth0", "nodad")
+        yield h, p1, p2
+
+
+def summaries(ev):
+    return {s["addr"]: s for s in of(ev, "summary")}
+
+
+@pytest.mark.parametrize("mode", ["raw", "dgram"])
+def test_same_link_local_on_two_links_each_answered_on_its_own(links, mode):
+    h, p1, p2 = links
+    user = mode == "dgram"  # rootless: uid 65534, the range open in H only
+    e1, e2 = in_echos(p1), in_echos(p2)
+    r = tundra(h, "--mode", mode, "-c", "3", "-i", "0.1", "-W", "1", "--json",
+               f"{LL}%vA", f"{LL}%vB", user=user)
+    assert r.returncode == 0, r.stdout + r.stderr
+    ev = events(r.stdout)
+    assert of(ev, "start")[0]["socket_v6"] == mode
+    s = summaries(ev)
+    assert set(s) == {f"{LL}%vA", f"{LL}%vB"}
+    for a in s.values():
+        assert (a["transmitted"], a["received"], a["duplicates"]) == (3, 3, 0), a
+    # every reply is attributed to the target of the link it came in on
+    for rep in of(ev, "reply"):
+        assert rep["addr"] == (f"{LL}%vA" if rep["target"] == 0 else f"{LL}%vB")
+    assert of(ev, "end")[0]["drops"]["wrong_source"] == 0
+    # each probe left on its own link: each peer saw exactly its three
+    assert (in_echos(p1) - e1, in_echos(p2) - e2) == (3, 3)
+
+    # one peer loses the address: only its target loses replies
+    p2.run("ip", "-6", "addr", "del", f"{LL}/64", "dev", "veth0")
+    r = tundra(h, "--mode", mode, "-c", "3", "-i", "0.1", "-W", "0.5", "--json",
+               f"{LL}%vA", f"{LL}%vB", user=user)
+    assert r.returncode == 1, r.stdout + r.stderr  # fping: some target unreachable
+    s = summaries(events(r.stdout))
+    assert s[f"{LL}%vA"]["received"] == 3
+    assert s[f"{LL}%vB"]["received"] == 0 and s[f"{LL}%vB"]["transmitted"] == 3
+
+
+def test_text_output_numeric_zone_and_distinct_addresses(links):
+    h, p1, p2 = links
+    p2.run("ip", "-6", "addr", "add", "fe80::b/64", "dev", "veth0", "nodad")
+    p1.run("ip", "-6", "addr", "add", "fe80::a/64", "dev", "veth0", "nodad")
+    idx_b = int(h.run("cat", "/sys/class/net/vB/ifindex").stdout)
+    r = tundra(h, "-c", "2", "-i", "0.1", "-W", "1", "fe80::a%vA", f"fe80::b%{idx_b}")
+    assert r.returncode == 0, r.stdout + r.stderr
+    # zones print as interface names, in reply lines and per-target summaries
+    assert re.search(r"^64 bytes from fe80::a%vA: icmp_seq=1 ", r.stdout, re.M), r.stdout
+    assert re.search(r"^64 bytes from fe80::b%vB: icmp_seq=1 ", r.stdout, re.M), r.stdout
+    assert re.search(r"^fe80::a%vA : xmt/rcv/%loss = 2/2/0%", r.stdout, re.M), r.stdout
+    assert re.search(r"^fe80::b%vB : xmt/rcv/%loss = 2/2/0%", r.stdout, re.M), r.stdout
+    # fe80::a lives only behind vA: asked on vB it is unreachable, and listed so
+    r = tundra(h, "-c", "1", "-W", "0.5", "--unreachable", "fe80::a%vA", "fe80::a%vB")
+    assert r.returncode == 1 and r.stdout.split() == ["fe80::a%vB"], r.stdout + r.stderr
+    r = tundra(h, "-c", "1", "-W", "0.5", "--alive", "fe80::a%vA", "fe80::a%vB")
+    assert r.stdout.split() == ["fe80::a%vA"], r.stdout + r.stderr
+    r = tundra(h, "-c", "1", "fe80::a%nosuchif0")
+    assert r.returncode == 2 and "no interface 'nosuchif0'" in r.stderr, r.stderr
+
+
+def test_dash_I_binds_and_refuses_a_target_on_another_link(links):
+    h, _, _ = links
+    # -I names the link of an unscoped link-local target (iputils' way)
+    r = tundra(h, "-I", "vA", "-c", "2", "-i", "0.1", "-W", "1", "--json", LL)
+    assert r.returncode == 0, r.stdout + r.stderr
+    s = of(events(r.stdout), "summary")[0]
+    assert s["addr"] == f"{LL}%vA" and s["received"] == 2
+    # a zone on another link than -I's cannot be reached through the bound socket
+    r = tundra(h, "-I", "vA", "-c", "1", "-W", "1", f"{LL}%vA", f"{LL}%vB")
+    assert "fe80::99%vB: interface differs from -I vA" in r.stderr, r.stderr
+    assert re.search(r"^fe80::99%vA : xmt/rcv/%loss = 1/1/0%", r.stdout, re.M), r.stdout
+    assert r.returncode == 2  # fping: a target not found
+
+
+def test_exporter_probes_one_link_local_address_on_two_links_as_two_series(links):
+    h, _, p2 = links
+    cfg = ("targets:\n"
+           f"- hosts: ['{LL}%vA', '{LL}%vB']\n"
+           "  interval: 100ms\n  timeout: 500ms\n")
+    with Exporter(h, [], 19391, config=cfg) as ex:
+        def both_answered():
+            m = ex.metrics()
+            return all(value(m, "smokeping_response_duration_seconds_count",
+                             ip=f"{LL}%{dev}") >= 3 for dev in ("vA", "vB"))
+        wait_for(both_answered, timeout=10, what="replies on both links")
+        p2.run("ip", "-6", "addr", "del", f"{LL}/64", "dev", "veth0")
+        time.sleep(1.0)  # answers in flight before the address went
+        m = ex.metrics()
+        a0 = value(m, "smokeping_response_duration_seconds_count", ip=f"{LL}%vA")
+        b0 = value(m, "smokeping_response_duration_seconds_count", ip=f"{LL}%vB")
+        time.sleep(1.0)
+        m = ex.metrics()
+        assert value(m, "smokeping_response_duration_seconds_count", ip=f"{LL}%vA") > a0
+        assert value(m, "smokeping_response_duration_seconds_count", ip=f"{LL}%vB") == b0
