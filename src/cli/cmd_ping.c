@@ -324,15 +324,18 @@ static int parse_scoped(const char *s, struct td_probe_addr *a)
 		return 0; /* not an IPv6 literal: getaddrinfo may know it */
 	a->family = TD_PROBE_V6;
 	const char *z = pct + 1;
-	char *end;
-	errno = 0;
-	unsigned long idx = isdigit((unsigned char)*z) ? strtoul(z, &end, 10) : 0;
-	if (isdigit((unsigned char)*z) && (*end || errno || !idx || idx > UINT32_MAX)) {
-		fprintf(stderr, "tundra ping: %s: '%s' is not an interface index\n", s, z);
-		return -1;
+	unsigned long idx = 0;
+	if (isdigit((unsigned char)*z)) {
+		char *end = NULL;
+		errno = 0;
+		idx = strtoul(z, &end, 10);
+		if (*end || errno || !idx || idx > UINT32_MAX) {
+			fprintf(stderr, "tundra ping: %s: '%s' is not an interface index\n", s, z);
+			return -1;
+		}
+	} else if (*z) {
+		idx = if_nametoindex(z);
 	}
-	if (!idx)
-		idx = *z ? if_nametoindex(z) : 0;
 	if (!idx) {
 		fprintf(stderr, "tundra ping: %s: no interface '%s'\n", s, z);
 		return -1;
