@@ -201,7 +201,7 @@ def test_df_probe_too_big_for_next_link_reports_mtu(path, mode, dst, router):
     assert r.returncode == 1
 
 
-def test_link_local_with_zone_binds_the_interface(path):
+def test_link_local_with_zone_names_its_link(path):
     a, r, _ = path
     out = r.run("ip", "-6", "addr", "show", "dev", "vA", "scope", "link").stdout
     ll = re.search(r"inet6 (fe80::[0-9a-f:]+)/64", out)[1]
