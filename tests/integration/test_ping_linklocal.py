@@ -63,14 +63,23 @@ def test_same_link_local_on_two_links_each_answered_on_its_own(links, mode):
     # each probe left on its own link: each peer saw exactly its three
     assert (in_echos(p1) - e1, in_echos(p2) - e2) == (3, 3)
 
-    # one peer loses the address: only its target loses replies
+    # one peer loses the address: only its target loses replies, and the
+    # "address unreachable" of failed neighbour discovery (after ~3 s) is
+    # matched to that target: raw quotes carry no zone, the engine takes it
+    # from the link the error came in on
     p2.run("ip", "-6", "addr", "del", f"{LL}/64", "dev", "veth0")
-    r = tundra(h, "--mode", mode, "-c", "3", "-i", "0.1", "-W", "0.5", "--json",
+    h.run("ip", "-6", "neigh", "flush", "dev", "vB")  # resolve afresh (and fail)
+    r = tundra(h, "--mode", mode, "-c", "2", "-i", "0.1", "-W", "6", "--json",
                f"{LL}%vA", f"{LL}%vB", user=user)
     assert r.returncode == 1, r.stdout + r.stderr  # fping: some target unreachable
-    s = summaries(events(r.stdout))
-    assert s[f"{LL}%vA"]["received"] == 3
-    assert s[f"{LL}%vB"]["received"] == 0 and s[f"{LL}%vB"]["transmitted"] == 3
+    ev = events(r.stdout)
+    s = summaries(ev)
+    assert s[f"{LL}%vA"]["received"] == 2 and s[f"{LL}%vA"]["errors"] == 0
+    b = s[f"{LL}%vB"]
+    assert (b["transmitted"], b["received"], b["errors"], b["timeouts"]) == (2, 0, 2, 0), b
+    assert b["errors_by_kind"]["unreachable"] == 2
+    assert all(e["addr"] == f"{LL}%vB" and e["from"].endswith("%vB") for e in of(ev, "error"))
+    assert of(ev, "end")[0]["drops"]["error_unmatched"] == 0
 
 
 def test_text_output_numeric_zone_and_distinct_addresses(links):
@@ -111,20 +120,25 @@ def test_dash_I_binds_and_refuses_a_target_on_another_link(links):
 def test_exporter_probes_one_link_local_address_on_two_links_as_two_series(links):
     h, _, p2 = links
     cfg = ("targets:\n"
-           f"- hosts: ['{LL}%vA', '{LL}%vB']\n"
-           "  interval: 100ms\n  timeout: 500ms\n")
+           f"- hosts: [{LL}%vA, {LL}%vB]\n"
+           "  interval: 100ms\n  timeout: 500ms\n"
+           # no zone, but an interface: the interface is the zone
+           f"- host: {LL}\n  interface: vB\n  interval: 100ms\n  timeout: 500ms\n")
     with Exporter(h, [], 19391, config=cfg) as ex:
         def both_answered():
             m = ex.metrics()
             return all(value(m, "smokeping_response_duration_seconds_count",
-                             ip=f"{LL}%{dev}") >= 3 for dev in ("vA", "vB"))
+                             host=host, ip=f"{LL}%{dev}") >= 3
+                       for host, dev in ((f"{LL}%vA", "vA"), (f"{LL}%vB", "vB"), (LL, "vB")))
         wait_for(both_answered, timeout=10, what="replies on both links")
         p2.run("ip", "-6", "addr", "del", f"{LL}/64", "dev", "veth0")
         time.sleep(1.0)  # answers in flight before the address went
         m = ex.metrics()
-        a0 = value(m, "smokeping_response_duration_seconds_count", ip=f"{LL}%vA")
-        b0 = value(m, "smokeping_response_duration_seconds_count", ip=f"{LL}%vB")
+        a0 = value(m, "smokeping_response_duration_seconds_count", host=f"{LL}%vA")
+        b0 = value(m, "smokeping_response_duration_seconds_count", host=f"{LL}%vB")
+        c0 = value(m, "smokeping_response_duration_seconds_count", host=LL)
         time.sleep(1.0)
         m = ex.metrics()
-        assert value(m, "smokeping_response_duration_seconds_count", ip=f"{LL}%vA") > a0
-        assert value(m, "smokeping_response_duration_seconds_count", ip=f"{LL}%vB") == b0
+        assert value(m, "smokeping_response_duration_seconds_count", host=f"{LL}%vA") > a0
+        assert value(m, "smokeping_response_duration_seconds_count", host=f"{LL}%vB") == b0
+        assert value(m, "smokeping_response_duration_seconds_count", host=LL) == c0
