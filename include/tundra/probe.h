@@ -37,7 +37,8 @@
  *   4..7   32-bit sequence
  *   8..15  send instant (ns, the caller's monotonic clock)
  *   16..23 SipHash-2-4 under the per-run key over bytes 0..15 and the target's address
- *          (family, address bytes and scope: a MAC made for fe80::1%eth0 fails for %eth1)
+ *          (4 or 16 bytes, and the scope of a link-local one: a MAC made for
+ *          fe80::1%eth0 fails for %eth1)
  *   24..   the fill pattern (-p), repeated
  *
  * A reply is accepted only when its MAC verifies (constant-time compare),

@@ -1665,8 +1665,16 @@ static int ping_main(struct run *rp, int argc, char **argv)
 		fprintf(stderr, "tundra ping: engine: %s\n", strerror(-rc));
 		return rp->multi ? FP_SYS : EX_ERR;
 	}
-	for (uint32_t i = 0; i < rp->n; i++)
-		td_probe_add(rp->eng[i % nl], &rp->t[i].addr, NULL);
+	for (uint32_t i = 0; i < rp->n; i++) {
+		/* The CLI checked families and sizes already: a refusal here is a bug to report, not to skip. */
+		rc = td_probe_add(rp->eng[i % nl], &rp->t[i].addr, NULL);
+		if (rc) {
+			char a[ADDR_STRLEN];
+			fprintf(stderr, "tundra ping: %s: engine refused the target: %s\n",
+				addr_str(&rp->t[i].addr, a, sizeof(a)), strerror(-rc));
+			return rp->multi ? FP_SYS : EX_ERR;
+		}
+	}
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));

@@ -1079,6 +1079,55 @@ static void raw_idents_name_their_loop_when_split(void **st)
 	assert_int_equal(td_probe_new(&q, &c), -EINVAL);
 }
 
+/* Raw identifiers are random per target: four consecutive targets share one
+ * SipHash, each its own 16-bit lane, so neighbours differ, the draw does
+ * not depend on the order of adds, and another key draws other ones. */
+static void raw_idents_differ_between_neighbours_and_keys(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.max_targets = 4096;
+	c.sock[0] = TD_PROBE_SOCK_RAW;
+	struct td_probe *p = mk(&c, &r);
+	static uint8_t seen[65536];
+	memset(seen, 0, sizeof(seen));
+	unsigned distinct = 0, same_as_prev = 0;
+	for (uint32_t i = 0; i < 4096; i++) {
+		struct td_probe_addr a = v4(10, 1, (uint8_t)(i >> 8), (uint8_t)i);
+		assert_int_equal(td_probe_add(p, &a, NULL), 0);
+		uint16_t id = td_probe_target_ident(p, i);
+		distinct += !seen[id];
+		seen[id] = 1;
+		same_as_prev += i && id == td_probe_target_ident(p, i - 1);
+	}
+	/* 4096 draws from 65 536: about 125 collisions expected, never a run of equal ones */
+	assert_true(distinct > 3800);
+	assert_true(same_as_prev < 4);
+	/* the same key and ids give the same identifiers, added in another order */
+	struct rec r2 = {0};
+	struct td_probe *q = mk(&c, &r2);
+	for (uint32_t i = 0; i < 8; i++) {
+		struct td_probe_addr a = v4(10, 2, 0, (uint8_t)i);
+		assert_int_equal(td_probe_add(q, &a, NULL), 0);
+		assert_int_equal(td_probe_target_ident(q, i), td_probe_target_ident(p, i));
+	}
+	td_probe_free(q);
+	c.key[0] ^= 1; /* mk() set the key: create directly */
+	q = NULL;
+	assert_int_equal(td_probe_new(&q, &c), 0);
+	unsigned equal = 0;
+	for (uint32_t i = 0; i < 64; i++) {
+		struct td_probe_addr a = v4(10, 3, 0, (uint8_t)i);
+		assert_int_equal(td_probe_add(q, &a, NULL), 0);
+		equal += td_probe_target_ident(q, i) == td_probe_target_ident(p, i);
+	}
+	assert_true(equal < 4);
+	td_probe_free(q);
+	td_probe_free(p);
+}
+
 /* Probe every due target of engine p (loop k of n) at now and answer each
  * with an RTT that depends on its index in the whole run and the round. */
 static void answer_round(struct td_probe *p, unsigned k, unsigned n, uint64_t now, unsigned round)
@@ -1527,6 +1576,7 @@ int main(void)
 		cmocka_unit_test(short_payload_matched_unauthenticated),
 		cmocka_unit_test(address_lookup_follows_set_addr_and_late_add),
 		cmocka_unit_test(raw_idents_name_their_loop_when_split),
+		cmocka_unit_test(raw_idents_differ_between_neighbours_and_keys),
 		cmocka_unit_test(totals_and_percentiles_over_engines_equal_one_engine),
 		cmocka_unit_test(ipv6_reply_matches),
 		cmocka_unit_test(same_link_local_on_two_links_is_two_targets),
