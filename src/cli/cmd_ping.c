@@ -1431,7 +1431,12 @@ static int ping_main(struct run *rp, int argc, char **argv)
 
 	if (o->iface) {
 		struct td_probe_addr src;
-		if (!parse_numeric(o->iface, &src))
+		int sc = parse_scoped(o->iface, &src);
+		if (sc < 0)
+			return EX_ERR;
+		if (sc > 0) /* -I fe80::2%eth0: binding that source binds its link too */
+			o->iface_idx = src.scope;
+		else if (!parse_numeric(o->iface, &src))
 			o->iface_idx = if_nametoindex(o->iface); /* 0: SO_BINDTODEVICE will say */
 	}
 	for (int i = optind; i < argc; i++)
@@ -1482,7 +1487,7 @@ static int ping_main(struct run *rp, int argc, char **argv)
 			      : (rp->n > 64 ? (int)(rp->n > 8192 ? 8 << 20 : rp->n * 1024) : 0);
 	if (o->iface) {
 		struct td_probe_addr src;
-		if (parse_numeric(o->iface, &src))
+		if (parse_scoped(o->iface, &src) > 0 || parse_numeric(o->iface, &src))
 			so.src = src;
 		else
 			so.ifname = o->iface;

@@ -115,6 +115,11 @@ def test_dash_I_binds_and_refuses_a_target_on_another_link(links):
     assert "fe80::99%vB: interface differs from -I vA" in r.stderr, r.stderr
     assert re.search(r"^fe80::99%vA : xmt/rcv/%loss = 1/1/0%", r.stdout, re.M), r.stdout
     assert r.returncode == 2  # fping: a target not found
+    # -I with a zoned link-local source: bound to that address, so to its link
+    h.run("ip", "-6", "addr", "add", "fe80::2/64", "dev", "vA", "nodad")
+    r = tundra(h, "-I", "fe80::2%vA", "-c", "1", "-W", "1", LL)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r"^64 bytes from fe80::99%vA: icmp_seq=1 ", r.stdout, re.M), r.stdout
 
 
 def test_exporter_probes_one_link_local_address_on_two_links_as_two_series(links):
