@@ -37,10 +37,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct td_probe_addr a = {.family = fam, .a = {127, 0, 0, 1}};
 	struct td_probe_addr b = {.family = fam, .a = {127, 0, 0, 2}};
 	if (fam == TD_PROBE_V6) {
+		/* one link-local address on two links: two targets told apart
+		 * only by their scope (arrival interface) */
 		memset(a.a, 0, 16);
+		a.a[0] = 0xfe;
+		a.a[1] = 0x80;
 		a.a[15] = 1;
-		memset(b.a, 0, 16);
-		b.a[15] = 2;
+		a.scope = 1;
+		b = a;
+		b.scope = 2;
 	}
 	td_probe_add(p, &a, NULL);
 	td_probe_add(p, &b, NULL);
