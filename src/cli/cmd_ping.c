@@ -309,7 +309,9 @@ static bool parse_numeric(const char *s, struct td_probe_addr *a)
 }
 
 /* ADDR%ZONE (RFC 4007 §11): the zone is an interface name or index. 1 with
- * *a filled, 0 when s has no zone, -1 when it is wrong (reported). */
+ * *a filled, 0 when s has no zone, -1 when it is wrong (reported). A name
+ * is tried first, as glibc's getaddrinfo (so iputils, fping and our
+ * exporter) does: interface names may start with a digit (6in4-wan). */
 static int parse_scoped(const char *s, struct td_probe_addr *a)
 {
 	const char *pct = strchr(s, '%');
@@ -324,19 +326,15 @@ static int parse_scoped(const char *s, struct td_probe_addr *a)
 		return 0; /* not an IPv6 literal: getaddrinfo may know it */
 	a->family = TD_PROBE_V6;
 	const char *z = pct + 1;
-	unsigned long idx = 0;
-	if (isdigit((unsigned char)*z)) {
+	unsigned long idx = *z ? if_nametoindex(z) : 0;
+	if (!idx && isdigit((unsigned char)*z)) {
 		char *end = NULL;
 		errno = 0;
-		idx = strtoul(z, &end, 10);
-		if (*end || errno || !idx || idx > UINT32_MAX) {
-			fprintf(stderr, "tundra ping: %s: '%s' is not an interface index\n", s, z);
-			return -1;
-		}
-	} else if (*z) {
-		idx = if_nametoindex(z);
+		unsigned long v = strtoul(z, &end, 10);
+		if (!*end && !errno && v <= UINT32_MAX)
+			idx = v;
 	}
-	if (!idx) {
+	if (!idx) { /* neither a name nor an index (0 names no interface) */
 		fprintf(stderr, "tundra ping: %s: no interface '%s'\n", s, z);
 		return -1;
 	}

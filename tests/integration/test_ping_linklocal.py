@@ -147,3 +147,22 @@ def test_exporter_probes_one_link_local_address_on_two_links_as_two_series(links
         assert value(m, "smokeping_response_duration_seconds_count", host=f"{LL}%vA") > a0
         assert value(m, "smokeping_response_duration_seconds_count", host=f"{LL}%vB") == b0
         assert value(m, "smokeping_response_duration_seconds_count", host=LL) == c0
+
+
+def test_zone_names_an_interface_whose_name_starts_with_a_digit():
+    # Linux names may start with a digit (6in4-wan); getaddrinfo, so iputils,
+    # fping and the exporter, try the name before a number: so does ping
+    with Netns("tdLH") as h, Netns("tdL1") as p:
+        for ns in (h, p):
+            ns.sysctl("net.ipv6.conf.all.accept_dad", "0")
+            ns.sysctl("net.ipv6.conf.default.accept_dad", "0")
+        veth_pair(h, p, "6to4x", "veth0")
+        p.run("ip", "-6", "addr", "add", f"{LL}/64", "dev", "veth0", "nodad")
+        r = tundra(h, "-c", "1", "-W", "1", f"{LL}%6to4x")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert re.search(rf"^64 bytes from {LL}%6to4x: icmp_seq=1 ", r.stdout, re.M), r.stdout
+        idx = int(h.run("cat", "/sys/class/net/6to4x/ifindex").stdout)
+        r = tundra(h, "-c", "1", "-W", "1", f"{LL}%{idx}")  # the index still works
+        assert r.returncode == 0, r.stdout + r.stderr
+        r = tundra(h, "-c", "1", f"{LL}%6nosuch")
+        assert r.returncode == 2 and "no interface '6nosuch'" in r.stderr, r.stderr
