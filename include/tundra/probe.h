@@ -87,6 +87,11 @@ struct td_probe_addr {
 	uint32_t scope;
 };
 
+/* RFC 4007 §6: true for the addresses whose scope is part of their identity
+ * (the kernel's __ipv6_addr_needs_scope_id): IPv6 link-local unicast and
+ * interface- or link-local multicast. */
+bool td_probe_addr_needs_scope(const struct td_probe_addr *a);
+
 enum td_probe_sock { TD_PROBE_SOCK_DGRAM = 0, TD_PROBE_SOCK_RAW = 1 };
 
 /* Kinds of ICMP error, per-target counters index this. */

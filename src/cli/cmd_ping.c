@@ -264,16 +264,6 @@ static bool parse_pattern(struct opts *o, const char *s)
 
 /* ---- targets ----------------------------------------------------------------------------- */
 
-/* RFC 4007 §6: the addresses that need a zone (the kernel's
- * __ipv6_addr_needs_scope_id): link-local unicast, interface- and
- * link-local multicast. */
-static bool needs_scope(const struct td_probe_addr *a)
-{
-	return a->family == TD_PROBE_V6 &&
-	       ((a->a[0] == 0xfe && (a->a[1] & 0xc0) == 0x80) ||
-		(a->a[0] == 0xff && ((a->a[1] & 0x0f) == 1 || (a->a[1] & 0x0f) == 2)));
-}
-
 static bool tgt_push(struct run *r, const char *name, const struct td_probe_addr *a)
 {
 	if (r->n == r->cap) {
@@ -288,7 +278,7 @@ static bool tgt_push(struct run *r, const char *name, const struct td_probe_addr
 	r->t[r->n].addr = *a;
 	/* ping -I eth0 fe80::1 (iputils): the link of -I is the target's
 	 * scope; the engine matches replies by address and arrival link. */
-	if (!a->scope && needs_scope(a))
+	if (!a->scope && td_probe_addr_needs_scope(a))
 		r->t[r->n].addr.scope = r->o.iface_idx;
 	r->n++;
 	return true;
@@ -339,7 +329,7 @@ static int parse_scoped(const char *s, struct td_probe_addr *a)
 		return -1;
 	}
 	/* the kernel ignores a zone on other addresses: so do we */
-	a->scope = needs_scope(a) ? (uint32_t)idx : 0;
+	a->scope = td_probe_addr_needs_scope(a) ? (uint32_t)idx : 0;
 	return 1;
 }
 
@@ -373,7 +363,7 @@ static void add_host(struct run *r, const char *s)
 			a.family = TD_PROBE_V6;
 			memcpy(a.a, &s6->sin6_addr, 16);
 			/* a name for a scoped address (hosts file, mDNS) keeps its link */
-			a.scope = needs_scope(&a) ? s6->sin6_scope_id : 0;
+			a.scope = td_probe_addr_needs_scope(&a) ? s6->sin6_scope_id : 0;
 		} else {
 			a.family = TD_PROBE_V4;
 			memcpy(a.a, &((struct sockaddr_in *)res->ai_addr)->sin_addr, 4);
@@ -806,7 +796,7 @@ static void on_event(void *ctx, const struct td_probe_event *ev)
 		const char *hint = "";
 		if (ev->send_errno == EACCES)
 			hint = " (a broadcast address? tundra pings unicast addresses only)";
-		else if (ev->send_errno == EINVAL && needs_scope(&r->t[ev->target].addr) &&
+		else if (ev->send_errno == EINVAL && td_probe_addr_needs_scope(&r->t[ev->target].addr) &&
 			 !r->t[ev->target].addr.scope)
 			hint = " (a link-local address needs its interface: ADDRESS%IFACE or -I)";
 		else if (ev->send_errno == EMSGSIZE)

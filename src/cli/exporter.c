@@ -186,16 +186,6 @@ static void addr_str(const struct td_probe_addr *a, char *out, size_t len)
 	}
 }
 
-/* RFC 4007 §6: the addresses that need a zone, as the kernel sees them
- * (__ipv6_addr_needs_scope_id): link-local unicast, interface- and
- * link-local multicast. */
-static bool needs_scope(const struct td_probe_addr *a)
-{
-	return a->family == TD_PROBE_V6 &&
-	       ((a->a[0] == 0xfe && (a->a[1] & 0xc0) == 0x80) ||
-		(a->a[0] == 0xff && ((a->a[1] & 0x0f) == 1 || (a->a[1] & 0x0f) == 2)));
-}
-
 static bool same_labels(const struct td_expm_series *a, const struct td_expm_series *b)
 {
 	return a->labels && b->labels && a->labels_len == b->labels_len &&
@@ -237,7 +227,7 @@ static void add_addrs(const struct addrinfo *res, struct td_probe_addr *addrs, s
 			/* fe80::1%eth0: each probe names its link, and the engine
 			 * tells fe80::1 on two links apart (the kernel ignores a
 			 * zone on other addresses: so do we) */
-			a.scope = needs_scope(&a) ? s6->sin6_scope_id : 0;
+			a.scope = td_probe_addr_needs_scope(&a) ? s6->sin6_scope_id : 0;
 		} else {
 			continue;
 		}
@@ -282,9 +272,23 @@ static int resolve_host(const char *host, const struct td_expcfg_group *g,
 	/* interface: eth0 with fe80::1: the link of the group's device is the
 	 * target's zone (replies are matched by address and arrival link) */
 	unsigned idx = g->interface ? if_nametoindex(g->interface) : 0;
-	for (size_t i = 0; i < *n && idx; i++)
-		if (!addrs[i].scope && needs_scope(&addrs[i]))
-			addrs[i].scope = idx;
+	size_t kept = 0;
+	for (size_t i = 0; i < *n; i++) {
+		if (idx && td_probe_addr_needs_scope(&addrs[i])) {
+			if (!addrs[i].scope) {
+				addrs[i].scope = idx;
+			} else if (addrs[i].scope != idx) {
+				/* a numeric zone of another link: the bound socket cannot reach it */
+				logmsg("%s: zone %u is not interface: %s (%u); address skipped", host,
+				       addrs[i].scope, g->interface, idx);
+				continue;
+			}
+		}
+		addrs[kept++] = addrs[i];
+	}
+	if (*n && !kept)
+		rc = EAI_ADDRFAMILY;
+	*n = kept;
 	return *n ? 0 : (nf ? rc : EAI_FAMILY);
 }
 

@@ -397,6 +397,16 @@ static int parse_group(struct parse_ctx *p, yaml_node_t *m, struct td_expcfg_gro
 		return rc;
 	if (!g->n_hosts)
 		return cfg_fail(p, m, "target group has no hosts");
+	/* interface: binds the group's socket to one device: a host zoned to
+	 * another link could never be reached through it (tundra ping -I refuses
+	 * the same). A numeric zone is checked when the host is resolved. */
+	for (size_t i = 0; g->interface && i < g->n_hosts; i++) {
+		const char *z = strchr(g->hosts[i], '%');
+		if (z && z[1] && !(z[1] >= '0' && z[1] <= '9' && !z[1 + strspn(z + 1, "0123456789")]) &&
+		    strcmp(z + 1, g->interface))
+			return cfg_fail(p, m, "hosts: '%s' names another link than interface: %s",
+					g->hosts[i], g->interface);
+	}
 	if (seen_protocol_udp && !seen_mode)
 		g->mode = TD_EXPCFG_MODE_DGRAM;
 	if (!seen_timeout)

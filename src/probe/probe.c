@@ -161,13 +161,18 @@ static size_t addr_len(const struct td_probe_addr *a)
  * addresses are ambiguous without their zone. The kernel honours and reports
  * a scope id for exactly those (__ipv6_addr_needs_scope_id); for any other
  * address it is ignored here as there. */
-static uint32_t addr_scope(const struct td_probe_addr *a)
+bool td_probe_addr_needs_scope(const struct td_probe_addr *a)
 {
 	if (a->family != TD_PROBE_V6)
-		return 0;
+		return false;
 	bool ll = a->a[0] == 0xfe && (a->a[1] & 0xc0) == 0x80;
 	bool mc = a->a[0] == 0xff && ((a->a[1] & 0x0f) == 1 || (a->a[1] & 0x0f) == 2);
-	return ll || mc ? a->scope : 0;
+	return ll || mc;
+}
+
+static uint32_t addr_scope(const struct td_probe_addr *a)
+{
+	return td_probe_addr_needs_scope(a) ? a->scope : 0;
 }
 
 static bool addr_eq(const struct td_probe_addr *a, const struct td_probe_addr *b)
@@ -211,8 +216,9 @@ static bool ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
 /* The MAC of an authentication block: SipHash-2-4 over its first 16 bytes
  * (target index, sequence, send instant) and the target's address, 4 bytes
  * for IPv4 and 16 for IPv6, 20 with a zone (mac_addr; the length, which
- * SipHash mixes in, keeps the families apart). 20 bytes take three SipHash blocks where a padded 16-byte
- * address would take five: the MAC is a third of a sweep's engine time. */
+ * SipHash mixes in, keeps the forms apart). For IPv4, 20 bytes take three
+ * SipHash blocks where a padded 16-byte address took five: the MAC is a
+ * third of a sweep's engine time. */
 static uint64_t payload_mac(const struct td_probe *p, const struct target *t, const uint8_t *data)
 {
 	uint8_t m[16 + 16 + 4];

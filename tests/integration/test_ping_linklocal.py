@@ -166,3 +166,22 @@ def test_zone_names_an_interface_whose_name_starts_with_a_digit():
         assert r.returncode == 0, r.stdout + r.stderr
         r = tundra(h, "-c", "1", f"{LL}%6nosuch")
         assert r.returncode == 2 and "no interface '6nosuch'" in r.stderr, r.stderr
+
+
+def test_exporter_skips_a_numeric_zone_of_another_link_than_its_interface(links):
+    """interface: vA binds the group's socket to vA: fe80::99%<index of vB>
+    could never be reached through it, so the address is skipped with a log
+    line and counted as a failed resolution, while the group's other host
+    on vA is probed."""
+    h, _, _ = links
+    idx_b = h.run("cat", "/sys/class/net/vB/ifindex").stdout.strip()
+    cfg = ("targets:\n"
+           f"- hosts: ['{LL}%{idx_b}', '{LL}%vA']\n"
+           "  interface: vA\n  interval: 100ms\n  timeout: 500ms\n")
+    with Exporter(h, [], 19392, config=cfg) as ex:
+        wait_for(lambda: value(ex.metrics(), "smokeping_response_duration_seconds_count",
+                               host=f"{LL}%vA") >= 3, timeout=10, what="replies on vA")
+        m = ex.metrics()
+        assert value(m, "tundra_resolve_failures_total", host=f"{LL}%{idx_b}") >= 1
+        assert value(m, "tundra_resolved_addresses", host=f"{LL}%{idx_b}") == 0
+        assert f"{LL}%{idx_b}: zone {idx_b} is not interface: vA" in ex.output()

@@ -145,6 +145,8 @@ static void bad_configs_name_file_line_and_reason(void **state)
 		{"targets:\n- hosts: [a\n", "t.yml:3: "},
 		{"targets: {a: 1}\n", "t.yml:1: targets: expected a list"},
 		{"resolve_interval: 10ms\n", "t.yml:1: resolve_interval: 10ms is outside"},
+		{"targets:\n- hosts: ['fe80::1%vB']\n  interface: vA\n",
+		 "t.yml:2: hosts: 'fe80::1%vB' names another link than interface: vA"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct td_expcfg c;
@@ -154,6 +156,20 @@ static void bad_configs_name_file_line_and_reason(void **state)
 		if (rc != -EINVAL || !strstr(err, cases[i].want))
 			fail_msg("case %zu: rc %d, err '%s', want '%s'", i, rc, err, cases[i].want);
 	}
+}
+
+/* A zone that is the group's interface, or a number (checked once resolved), is fine. */
+static void zone_of_the_group_interface_is_allowed(void **state)
+{
+	(void)state;
+	struct td_expcfg c;
+	char err[TD_EXPCFG_ERR_LEN];
+	assert_int_equal(parse("targets:\n- hosts: ['fe80::1%vA', 'fe80::2%7', 'fe80::3']\n"
+			       "  interface: vA\n",
+			       &c, err),
+			 0);
+	assert_int_equal(c.groups[0].n_hosts, 3);
+	td_expcfg_free(&c);
 }
 
 static void same_host_in_two_groups_with_different_labels_is_allowed(void **state)
@@ -244,6 +260,7 @@ int main(void)
 		cmocka_unit_test(empty_file_has_no_targets),
 		cmocka_unit_test(bad_configs_name_file_line_and_reason),
 		cmocka_unit_test(same_host_in_two_groups_with_different_labels_is_allowed),
+		cmocka_unit_test(zone_of_the_group_interface_is_allowed),
 		cmocka_unit_test(go_durations_parse),
 		cmocka_unit_test(add_group_recomputes_label_names),
 		cmocka_unit_test(index_finds_every_key_and_refuses_duplicates),
