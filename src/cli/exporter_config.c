@@ -402,8 +402,8 @@ static int parse_group(struct parse_ctx *p, yaml_node_t *m, struct td_expcfg_gro
 	 * the same). A numeric zone is checked when the host is resolved. */
 	for (size_t i = 0; g->interface && i < g->n_hosts; i++) {
 		const char *z = strchr(g->hosts[i], '%');
-		if (z && z[1] && !(z[1] >= '0' && z[1] <= '9' && !z[1 + strspn(z + 1, "0123456789")]) &&
-		    strcmp(z + 1, g->interface))
+		bool numeric = z && z[1] && !z[1 + strspn(z + 1, "0123456789")];
+		if (z && z[1] && !numeric && strcmp(z + 1, g->interface) != 0)
 			return cfg_fail(p, m, "hosts: '%s' names another link than interface: %s",
 					g->hosts[i], g->interface);
 	}
