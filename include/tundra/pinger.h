@@ -90,10 +90,15 @@ void td_icmp_close(struct td_icmp_sock *s);
 const char *td_icmp_sock_name(const struct td_icmp_sock *s); /* "dgram" / "raw" */
 const char *td_ts_name(enum td_ts_kind ts);
 
-/* CPUs this process may run on (its affinity mask) minus the other tasks
- * runnable at this instant (/proc/loadavg), at least 1 (src/os/misc.c). A
- * second sender loop only pays on a CPU nobody else is using. */
-int td_os_free_cpus(void);
+/* CPUs this process may use: its affinity mask, capped by the CPU quota of
+ * its cgroup and their ancestors rounded to the nearest CPU; at least 1
+ * (src/os/misc.c). */
+int td_os_usable_cpus(void);
+/* The tightest CPU quota on the cgroups named in proc_cgroup (a
+ * /proc/self/cgroup file) under the cgroup mount cgroot, v2 (cpu.max) or v1
+ * (cpu.cfs_quota_us / cpu.cfs_period_us), ancestors included: thousandths of
+ * a CPU, 0 when there is none. */
+long td_os_cgroup_cpu_limit(const char *proc_cgroup, const char *cgroot);
 /* Drop every capability from all sets (and the bounding set where allowed). 0 or -errno. */
 int td_os_drop_caps(void);
 /* True when CAP_NET_RAW is in the effective set. */

@@ -1,6 +1,7 @@
 """tundra ping on loopback: both families, both socket kinds, rootless paths, iputils parity."""
 import os
 import re
+import subprocess
 
 import pytest
 
@@ -422,6 +423,57 @@ def test_threads_answer_every_target_once_with_single_thread_stats(ns, mode):
     assert totals["1"] == totals["3"]
     r = tundra(ns, "--threads", "17", "-c", "1", "127.0.0.1")
     assert r.returncode == 2 and "--threads" in r.stderr
+
+
+def loops_of(r):
+    assert r.returncode == 0, r.stderr
+    return events(r.stdout)[0]["loops"]
+
+
+def test_threads_auto_uses_the_cpus_the_affinity_and_cpu_quota_allow(ns):
+    # --threads auto: two loops for a burst of 8192+ targets when the process
+    # may use two CPUs, whatever else runs at that instant; one when its
+    # affinity or its cgroup's CPU quota allows one.
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs two CPUs")
+    ns.run("ip", "link", "set", "lo", "up")
+    base_args = ["-c", "1", "-W", "1", "--json", "-g"]
+    args = ["--spacing", "0", *base_args, "127.5.0.1-127.5.32.10"]  # 8202 targets
+    assert loops_of(tundra(ns, *args)) == 2
+    assert loops_of(ns.run("taskset", "-c", "0", TUNDRA, "ping", *args, check=False)) == 1
+    # paced (10 us apart: one loop keeps up) or under 8192 targets: one loop
+    assert loops_of(tundra(ns, "--spacing", "0.01", *base_args, "127.5.0.1-127.5.32.10")) == 1
+    assert loops_of(tundra(ns, "--spacing", "0", *base_args, "127.5.0.1-127.5.0.200")) == 1
+    # A CPU quota of one CPU (cgroup v1 cpu controller or v2 cpu.max).
+    # `ip netns exec` remounts /sys without the cgroup tree, so this part runs
+    # in an anonymous network namespace (unshare -n) instead.
+    v1 = "/sys/fs/cgroup/cpu"
+    base = v1 if os.path.exists(f"{v1}/cpu.cfs_quota_us") else "/sys/fs/cgroup"
+    ctl = f"{base}/cgroup.subtree_control"
+    if base != v1 and (not os.path.exists(ctl) or "cpu" not in open(ctl).read().split()):
+        pytest.skip("no cgroup with a cpu controller to put a quota on")
+    cg = f"{base}/tundra-test-{os.getpid()}"
+    os.mkdir(cg)
+    try:
+        def run_in_cg(quota_milli):
+            if base == v1:
+                with open(f"{cg}/cpu.cfs_period_us", "w") as f:
+                    f.write("100000")
+                with open(f"{cg}/cpu.cfs_quota_us", "w") as f:
+                    f.write(str(quota_milli * 100) if quota_milli else "-1")
+            else:
+                with open(f"{cg}/cpu.max", "w") as f:
+                    f.write(f"{quota_milli * 100} 100000" if quota_milli else "max 100000")
+            script = (f"echo $$ > {cg}/cgroup.procs && exec unshare -n sh -c "
+                      f"'ip link set lo up && exec {TUNDRA} ping {' '.join(args)}'")
+            return subprocess.run(["sh", "-c", script], capture_output=True, text=True,
+                                  timeout=60)
+        assert loops_of(run_in_cg(1000)) == 1
+        assert loops_of(run_in_cg(1400)) == 1  # rounded to the nearest CPU
+        assert loops_of(run_in_cg(1600)) == 2
+        assert loops_of(run_in_cg(0)) == 2
+    finally:
+        os.rmdir(cg)
 
 
 def test_threads_auto_sweep_lists_every_target_once(ns):
