@@ -90,7 +90,9 @@ long td_os_cgroup_cpu_limit(const char *proc_cgroup, const char *cgroot)
 	if (read_small(proc_cgroup, text, sizeof(text)))
 		return 0;
 	long best = 0;
-	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+	char *lsave = NULL;
+	for (char *line = strtok_r(text, "\n", &lsave); line;
+	     line = strtok_r(NULL, "\n", &lsave)) {
 		/* "hierarchy-ID:controllers:path": v2 is "0::/path"; v1 lists "cpu" */
 		char *c1 = strchr(line, ':');
 		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
