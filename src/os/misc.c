@@ -62,6 +62,12 @@ static long dir_limit(const char *dir)
 	return quota * 1000 / period > 0 ? quota * 1000 / period : 1;
 }
 
+/* The tighter of two limits, 0 meaning none. */
+static long tighter(long a, long b)
+{
+	return !a || (b && b < a) ? b : a;
+}
+
 /* The tightest limit of dir and its ancestors up to root (a parent's quota
  * binds its children too), 0 for none. */
 static long tree_limit(const char *root, const char *rel)
@@ -73,9 +79,7 @@ static long tree_limit(const char *root, const char *rel)
 		return 0;
 	size_t rootlen = strlen(root);
 	for (;;) {
-		long l = dir_limit(dir);
-		if (l && (!best || l < best))
-			best = l;
+		best = tighter(best, dir_limit(dir));
 		char *slash = strrchr(dir, '/');
 		if (!slash || (size_t)(slash - dir) < rootlen)
 			break;
@@ -105,9 +109,7 @@ long td_os_cgroup_cpu_limit(const char *proc_cgroup, const char *cgroot)
 			snprintf(path, sizeof(path), "%s", cgroot);
 			l = tree_limit(path, rel);
 			snprintf(path, sizeof(path), "%s/unified", cgroot);
-			long u = tree_limit(path, rel);
-			if (u && (!l || u < l))
-				l = u;
+			l = tighter(l, tree_limit(path, rel));
 		} else {
 			bool cpu = false;
 			char list[256];
@@ -125,8 +127,7 @@ long td_os_cgroup_cpu_limit(const char *proc_cgroup, const char *cgroot)
 				l = tree_limit(path, rel);
 			}
 		}
-		if (l && (!best || l < best))
-			best = l;
+		best = tighter(best, l);
 	}
 	return best;
 }
