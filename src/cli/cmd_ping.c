@@ -75,6 +75,10 @@ struct xloop {
 	unsigned k;
 };
 
+/* -f draws its line at most this often: 100 times a second, iputils' slowest flood rate */
+#define FLOOD_DRAW_NS 10000000ULL
+#define FLOOD_MARKS 256
+
 struct run {
 	struct opts o;
 	struct tgt *t;
@@ -100,6 +104,11 @@ struct run {
 	/* -O with one target: which of the last 64 probes got an answer */
 	uint64_t o_checked;
 	bool o_answered[64];
+	/* -f's line (flood_draw): marks of ended probes not drawn yet, and the
+	 * dots of probes in flight on screen after the drawn marks */
+	char fl_marks[FLOOD_MARKS];
+	unsigned fl_nmarks;
+	uint64_t fl_shown, fl_drawn_at;
 };
 
 static volatile sig_atomic_t g_stop, g_quit;
@@ -665,6 +674,68 @@ static void target_label(struct run *r, uint32_t id, char *buf, size_t len)
 		snprintf(buf, len, "%s", a);
 }
 
+/* ---- the flood line (-f) ----------------------------------------------------------------- */
+
+/*
+ * iputils draws it with a write per event: "." when a probe leaves, "\b \b"
+ * when its reply comes, "\bE" for an ICMP error, so the line holds a mark for
+ * every probe not answered. On a terminal those writes cost more than the
+ * pings. The line here is the same, drawn at most every FLOOD_DRAW_NS and only
+ * when it changed: the marks of ended probes ('.' for a timeout, 'E' for an
+ * ICMP error), which stay, then one '.' per probe in flight, which are
+ * rewritten. `fly` is the number of probes in flight now.
+ */
+static void put_n(FILE *f, int c, uint64_t n)
+{
+	while (n--)
+		putc(c, f);
+}
+
+static void flood_draw(struct run *r, uint64_t fly)
+{
+	uint64_t shown = r->fl_shown, nm = r->fl_nmarks, want = nm + fly, same = 0;
+	/* the screen holds `shown` dots after the drawn marks: keep the leading
+	 * ones the new line also has there */
+	while (same < shown && same < want && (same >= nm || r->fl_marks[same] == '.'))
+		same++;
+	if (same == shown && same == want)
+		goto done;
+	put_n(r->out, '\b', shown - same);
+	for (uint64_t i = same; i < nm; i++)
+		putc(r->fl_marks[i], r->out);
+	put_n(r->out, '.', want - (same > nm ? same : nm));
+	if (want < shown) { /* erase the rest, as iputils' "\b \b" does */
+		put_n(r->out, ' ', shown - want);
+		put_n(r->out, '\b', shown - want);
+	}
+	fflush(r->out);
+done:
+	r->fl_shown = fly;
+	r->fl_nmarks = 0;
+}
+
+/* From on_wake (the main loop, once per wake-up): redraw when due or `force`. */
+static void flood_tick(struct run *r, uint64_t now, bool force)
+{
+	if (!force && now - r->fl_drawn_at < FLOOD_DRAW_NS)
+		return;
+	r->fl_drawn_at = now;
+	/* engine 0 is ours (its lock, with several loops, is held); the others
+	 * are read under theirs, and never while holding the print lock, which
+	 * their loops take inside their own */
+	uint64_t fly = td_probe_outstanding(r->eng[0]);
+	for (int k = 1; k < r->nthr; k++) {
+		pthread_mutex_lock(&r->x[k].lock);
+		fly += td_probe_outstanding(r->eng[k]);
+		pthread_mutex_unlock(&r->x[k].lock);
+	}
+	if (r->nthr > 1)
+		pthread_mutex_lock(&r->print_lock);
+	flood_draw(r, fly);
+	if (r->nthr > 1)
+		pthread_mutex_unlock(&r->print_lock);
+}
+
 static void on_event(void *ctx, const struct td_probe_event *ev)
 {
 	struct run *r = ctx;
@@ -726,11 +797,12 @@ static void on_event(void *ctx, const struct td_probe_event *ev)
 	if (r->o.alive || r->o.unreach)
 		return;
 	if (r->o.flood) {
-		/* iputils' flood display: a dot stays for every probe not answered. */
-		if (ev->kind == TD_PROBE_EV_TIMEOUT || ev->kind == TD_PROBE_EV_ERROR) {
-			fputc('.', r->out);
-			fflush(r->out);
-		}
+		/* the flood line: a mark stays for every probe that ended unanswered */
+		if (r->o.quiet || (ev->kind != TD_PROBE_EV_TIMEOUT && ev->kind != TD_PROBE_EV_ERROR))
+			return;
+		if (r->fl_nmarks == FLOOD_MARKS) /* draw them now, the dots in flight as they were */
+			flood_draw(r, r->fl_shown);
+		r->fl_marks[r->fl_nmarks++] = ev->kind == TD_PROBE_EV_ERROR ? 'E' : '.';
 		return;
 	}
 	switch (ev->kind) {
@@ -997,7 +1069,8 @@ static void on_event_loop(void *ctx, const struct td_probe_event *ev)
 static bool on_wake(void *ctx, uint64_t now)
 {
 	struct run *r = ctx;
-	(void)now;
+	if (r->o.flood && !r->o.quiet && !r->o.json)
+		flood_tick(r, now, false);
 	if (r->o.outstanding && !r->multi && !r->o.quiet && !r->o.json)
 		report_outstanding(r);
 	if (g_quit) {
@@ -1778,8 +1851,8 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	uint64_t elapsed = td_os_mono_ns() - rp->t0;
 	if (rc)
 		fprintf(stderr, "tundra ping: event loop: %s\n", strerror(-rc));
-	if (o->flood && !o->json)
-		fputc('\n', rp->out);
+	if (o->flood && !o->quiet && !o->json)
+		flood_tick(rp, td_os_mono_ns(), true); /* the summary's leading newline ends the line */
 	return finish(rp, elapsed, rc || rp->fatal ? EX_ERR : 0, o->deadline > 0);
 }
 

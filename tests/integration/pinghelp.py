@@ -40,3 +40,20 @@ def events(out):
 
 def of(ev, kind):
     return [e for e in ev if e["type"] == kind]
+
+
+def flood_line(out):
+    """The -f line between the header and the summary: (what a terminal shows
+    of it, backspaces applied and trailing blanks dropped; the raw bytes)."""
+    body = out.split("bytes of data.\n", 1)[1].split("\n--- ", 1)[0]
+    cells, pos = [], 0
+    for ch in body:
+        if ch == "\b":
+            pos = max(0, pos - 1)
+            continue
+        if pos == len(cells):
+            cells.append(ch)
+        else:
+            cells[pos] = ch
+        pos += 1
+    return "".join(cells).rstrip(" "), body

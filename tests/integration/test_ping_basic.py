@@ -7,7 +7,7 @@ import pytest
 
 from netns import Netns, veth_pair
 from conftest import TUNDRA
-from pinghelp import events, of, summary, tundra
+from pinghelp import events, flood_line, of, summary, tundra
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -374,6 +374,20 @@ def test_report_outstanding_like_iputils(silent):
     pat = re.compile(r"^no answer yet for icmp_seq=(\d+)$", re.M)
     assert pat.findall(ours.stdout) == pat.findall(theirs.stdout), (ours.stdout, theirs.stdout)
     assert ours.returncode == theirs.returncode == 1
+
+
+def test_flood_line_is_drawn_per_redraw_not_per_probe(ns):
+    # iputils writes 4 bytes per probe to draw a line that stays empty while
+    # every reply comes back: on a terminal that costs it more than the pings.
+    ns.run("ip", "link", "set", "lo", "up")
+    ours = tundra(ns, "-f", "-c", "20000", "127.0.0.1")
+    theirs = ns.run("ping", "-f", "-c", "20000", "127.0.0.1", check=False)
+    assert ours.returncode == theirs.returncode == 0, ours.stderr
+    seen, raw = flood_line(ours.stdout)
+    assert seen == flood_line(theirs.stdout)[0] == ""
+    assert len(flood_line(theirs.stdout)[1]) >= 4 * 20000
+    assert len(raw) < 4000, len(raw)  # a few bytes per 10 ms at most
+    assert summary(ours.stdout)["rx"] == 20000
 
 
 def test_flood_uses_kernel_rx_stamps_only_unless_tx_stamps_on(ns):

@@ -4,7 +4,7 @@ import re
 import pytest
 
 from netns import Netns, veth_pair
-from pinghelp import events, of, summary, tundra
+from pinghelp import events, flood_line, of, summary, tundra
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -140,6 +140,30 @@ def test_deadline_ends_at_first_error_like_iputils(path, mode):
     x, y = summary(ours.stdout), summary(theirs.stdout)
     assert (x["tx"], x["rx"], x["errors"]) == (y["tx"], y["rx"], y["errors"]) == (1, 0, 1)
     assert took < 1.5
+
+
+@pytest.mark.parametrize("mode", ["dgram", "raw"])
+def test_flood_line_shows_errors_and_losses_as_iputils_does(path, mode):
+    # iputils -f: "." per probe sent, "\b \b" per reply, "\bE" per ICMP error;
+    # tundra draws the same line at most every 10 ms. A terminal shows the same.
+    a, _, b = path
+    args = ["-f", "-c", "10", "-i", "0.05", "-W", "0.5", "-t", "1", "10.2.0.1"]
+    ours = tundra(a, "--mode", mode, *args)
+    theirs = a.run("ping", *args, check=False)
+    assert ours.returncode == theirs.returncode == 1
+    assert flood_line(ours.stdout)[0] == flood_line(theirs.stdout)[0] == "E" * 10
+    b.sysctl("net.ipv4.icmp_echo_ignore_all", "1")
+    try:
+        args = ["-f", "-c", "20", "-W", "0.3", "10.2.0.1"]
+        ours = tundra(a, "--mode", mode, *args)
+        theirs = a.run("ping", *args, check=False)
+        quiet = tundra(a, "--mode", mode, "-q", *args)
+    finally:
+        b.sysctl("net.ipv4.icmp_echo_ignore_all", "0")
+    assert ours.returncode == theirs.returncode == quiet.returncode == 1
+    assert flood_line(ours.stdout)[0] == flood_line(theirs.stdout)[0] == "." * 20
+    assert summary(ours.stdout)["loss"] == 100.0
+    assert flood_line(quiet.stdout) == ("", "")  # -q: no line, as iputils
 
 
 def test_routed_reply_and_interface_binding(path):
