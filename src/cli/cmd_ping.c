@@ -928,6 +928,19 @@ static void print_summary(struct run *r, const char *label, const struct td_prob
 	}
 }
 
+/* What timed the RTTs, in the words of the JSON start event: kernel TX and RX
+ * stamps when a reply used them, else the sockets' kernel RX stamps against
+ * the clock read before the send (a flood, --tx-stamps off), else the clock. */
+static const char *stamps_used(const struct run *r, const struct td_probe_stats *s)
+{
+	if (s->kernel_tx_stamps)
+		return "kernel_tx_rx";
+	for (int f = 0; f < 2; f++)
+		if (r->sp[f] && r->sp[f]->ts != TD_TS_CLOCK)
+			return "kernel_rx";
+	return "clock";
+}
+
 static void print_extra(struct run *r, const struct td_probe_stats *s, uint64_t p50,
 			uint64_t p90, uint64_t p99)
 {
@@ -940,7 +953,7 @@ static void print_extra(struct run *r, const struct td_probe_stats *s, uint64_t 
 		"jitter %s ms, p50/p90/p99 = %s/%s/%s ms, out-of-order %llu, late %llu, forged %llu, "
 		"timestamps %s\n",
 		j, a, b, c, (unsigned long long)s->out_of_order, (unsigned long long)s->late,
-		(unsigned long long)s->forged, s->kernel_tx_stamps ? "kernel" : "user");
+		(unsigned long long)s->forged, stamps_used(r, s));
 }
 
 static void print_histogram(const struct run *r, FILE *f)

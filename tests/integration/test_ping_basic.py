@@ -380,7 +380,7 @@ def test_flood_line_is_drawn_per_redraw_not_per_probe(ns):
     # iputils writes 4 bytes per probe to draw a line that stays empty while
     # every reply comes back: on a terminal that costs it more than the pings.
     ns.run("ip", "link", "set", "lo", "up")
-    ours = tundra(ns, "-f", "-c", "20000", "127.0.0.1")
+    ours = tundra(ns, "-f", "-c", "20000", "--extra", "127.0.0.1")
     theirs = ns.run("ping", "-f", "-c", "20000", "127.0.0.1", check=False)
     assert ours.returncode == theirs.returncode == 0, ours.stderr
     seen, raw = flood_line(ours.stdout)
@@ -388,6 +388,10 @@ def test_flood_line_is_drawn_per_redraw_not_per_probe(ns):
     assert len(flood_line(theirs.stdout)[1]) >= 4 * 20000
     assert len(raw) < 4000, len(raw)  # a few bytes per 10 ms at most
     assert summary(ours.stdout)["rx"] == 20000
+    # --extra names what timed the RTTs, in the JSON start event's words
+    assert ours.stdout.rstrip().endswith("timestamps kernel_rx")
+    r = tundra(ns, "-c", "2", "-i", "0.05", "--extra", "127.0.0.1")
+    assert r.returncode == 0 and r.stdout.rstrip().endswith("timestamps kernel_tx_rx")
 
 
 def test_flood_uses_kernel_rx_stamps_only_unless_tx_stamps_on(ns):
