@@ -239,10 +239,15 @@ static void add_addrs(const struct addrinfo *res, struct td_probe_addr *addrs, s
 	}
 }
 
+/* resolve_host's result when names resolved but every address was skipped
+ * (zoned to another link than the group's interface); getaddrinfo's codes
+ * are negative */
+#define RESOLVE_ALL_SKIPPED 1
+
 /* Resolve one host into addrs: every address, deduplicated, of the families
  * the group's network and source allow. Each family is asked separately:
  * an AF_UNSPEC lookup may stop at the first family a source answers for
- * (the hosts file does). 0, or a getaddrinfo error code. */
+ * (the hosts file does). 0, a getaddrinfo error code or RESOLVE_ALL_SKIPPED. */
 static int resolve_host(const char *host, const struct td_expcfg_group *g,
 			struct td_probe_addr *addrs, size_t *n)
 {
@@ -287,7 +292,7 @@ static int resolve_host(const char *host, const struct td_expcfg_group *g,
 		addrs[kept++] = addrs[i];
 	}
 	if (*n && !kept)
-		rc = EAI_ADDRFAMILY;
+		rc = RESOLVE_ALL_SKIPPED;
 	*n = kept;
 	return *n ? 0 : (nf ? rc : EAI_FAMILY);
 }
@@ -309,7 +314,9 @@ static bool resolve_ents(struct resolve_ent *ents, size_t n_ents, const struct t
 		if (rc) {
 			name_failures[e->name]++;
 			logmsg("cannot resolve %s: %s (retrying; %zu address(es) kept)", e->host,
-			       gai_strerror(rc), e->n_addrs);
+			       rc == RESOLVE_ALL_SKIPPED ? "no address on the group's interface"
+							 : gai_strerror(rc),
+			       e->n_addrs);
 			continue;
 		}
 		bool same = n == e->n_addrs;
