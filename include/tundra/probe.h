@@ -352,6 +352,8 @@ uint64_t td_probe_evicted(const struct td_probe *p);
 bool td_probe_done(const struct td_probe *p);
 /* Outstanding probes (sent, neither answered nor timed out). */
 uint64_t td_probe_outstanding(const struct td_probe *p);
+/* The instant (the caller's clock, as passed to poll) of the latest send; 0 before the first. */
+uint64_t td_probe_last_send(const struct td_probe *p);
 
 const struct td_probe_stats *td_probe_target_stats(const struct td_probe *p, uint32_t id);
 /* Engine-wide sums over all targets. */

@@ -75,6 +75,9 @@ struct xloop {
 	unsigned k;
 };
 
+/* With iputils' end of run (struct run, linger), a probe's own timeout: a
+ * reply this late is counted late, not received */
+#define LINGER_PROBE_NS 60000000000ULL
 /* -f draws its line at most this often: 100 times a second, iputils' slowest flood rate */
 #define FLOOD_DRAW_NS 10000000ULL
 #define FLOOD_MARKS 256
@@ -104,6 +107,15 @@ struct run {
 	/* -O with one target: which of the last 64 probes got an answer */
 	uint64_t o_checked;
 	bool o_answered[64];
+	/* One target, text output, a count and no deadline: the run ends as
+	 * iputils' does (schedule_exit): after the last probe, wait twice the
+	 * longest RTT (at least the interval) if anything was answered, else -W;
+	 * a reply counts whenever it comes before the end. linger_end is that
+	 * end, 0 until the last probe has left. */
+	bool linger;
+	uint64_t linger_end, linger_w_ns, linger_iv_ns;
+	/* iputils' "pipe N": the most probes in flight when a reply came */
+	uint64_t pipe;
 	/* -f's line (flood_draw): marks of ended probes not drawn yet, and the
 	 * dots of probes in flight on screen after the drawn marks */
 	char fl_marks[FLOOD_MARKS];
@@ -570,18 +582,21 @@ static void ms3(char *buf, size_t len, uint64_t ns)
 		 (unsigned long long)(ns / 1000 % 1000));
 }
 
-/* RTT as iputils prints it: 3 significant decimals below 1 ms, fewer above. */
+/* RTT as iputils prints it (ping_common.c gather_statistics): whole
+ * microseconds, three decimals of a millisecond below 1 ms, fewer and rounded
+ * above; below 1 ms the digits are those of the summary's min/avg/max (ms3),
+ * so a single reply shows the same value in both lines. */
 static void rtt_str(char *buf, size_t len, uint64_t ns)
 {
-	double ms = (double)ns / 1e6;
-	if (ms >= 100)
-		snprintf(buf, len, "%.0f", ms);
-	else if (ms >= 10)
-		snprintf(buf, len, "%.1f", ms);
-	else if (ms >= 1)
-		snprintf(buf, len, "%.2f", ms);
+	unsigned long long us = ns / 1000;
+	if (us >= 100000 - 50)
+		snprintf(buf, len, "%llu", (us + 500) / 1000);
+	else if (us >= 10000 - 5)
+		snprintf(buf, len, "%llu.%01llu", (us + 50) / 1000, (us + 50) % 1000 / 100);
+	else if (us >= 1000)
+		snprintf(buf, len, "%llu.%02llu", (us + 5) / 1000, (us + 5) % 1000 / 10);
 	else
-		snprintf(buf, len, "%.3f", ms);
+		snprintf(buf, len, "%llu.%03llu", us / 1000, us % 1000);
 }
 
 static void stamp_prefix(struct run *r)
@@ -794,6 +809,13 @@ static void on_event(void *ctx, const struct td_probe_event *ev)
 	}
 	if ((ev->kind == TD_PROBE_EV_REPLY && !ev->dup && !ev->late) || ev->kind == TD_PROBE_EV_ERROR)
 		r->o_answered[ev->seq % 64] = true;
+	if (ev->kind == TD_PROBE_EV_REPLY && !ev->dup && !r->multi) {
+		/* iputils' acknowledge(): probes sent up to and including this one's
+		 * successors when it was answered */
+		uint64_t tx = tstats(r, ev->target)->transmitted;
+		if (tx > ev->seq && tx - ev->seq > r->pipe)
+			r->pipe = tx - ev->seq;
+	}
 	if (r->o.alive || r->o.unreach)
 		return;
 	if (r->o.flood) {
@@ -896,9 +918,12 @@ static void on_event(void *ctx, const struct td_probe_event *ev)
 		g_stop = 1;
 }
 
-/* The two iputils summary lines (packets, rtt) for one statistics block. */
+/* The two iputils summary lines (packets, rtt) for one statistics block.
+ * time_ns runs from the start to the last send, as iputils' "time" (its
+ * clock stops at the last probe). One target gets iputils' suffixes on the
+ * second line, which it always prints, empty when there is nothing to say. */
 static void print_summary(struct run *r, const char *label, const struct td_probe_stats *s,
-			  uint64_t elapsed_ns)
+			  uint64_t time_ns)
 {
 	fprintf(r->out, "\n--- %s ping statistics ---\n", label);
 	fprintf(r->out, "%llu packets transmitted, %llu received",
@@ -915,17 +940,31 @@ static void print_summary(struct run *r, const char *label, const struct td_prob
 			      ? (double)(s->transmitted - s->received) * 100.0 / (double)s->transmitted
 			      : 0;
 	fprintf(r->out, ", %g%% packet loss, time %llums\n", loss,
-		(unsigned long long)(elapsed_ns / 1000000));
+		(unsigned long long)((time_ns + 500000) / 1000000));
+	const char *sep = "";
 	if (s->received) {
 		char mn[32], av[32], mx[32], md[32];
 		ms3(mn, sizeof(mn), s->rtt_min_ns);
 		ms3(av, sizeof(av), s->rtt_sum_ns / s->received);
 		ms3(mx, sizeof(mx), s->rtt_max_ns);
 		ms3(md, sizeof(md), td_probe_stats_mdev_ns(s));
-		fprintf(r->out, "rtt min/avg/max/mdev = %s/%s/%s/%s ms\n", mn, av, mx, md);
-	} else if (errs) {
-		fputc('\n', r->out); /* iputils prints an empty line here */
+		fprintf(r->out, "rtt min/avg/max/mdev = %s/%s/%s/%s ms", mn, av, mx, md);
+		sep = ", ";
 	}
+	if (!r->multi && r->pipe > 1) {
+		fprintf(r->out, "%spipe %llu", sep, (unsigned long long)r->pipe);
+		sep = ", ";
+	}
+	/* back to back (-i 0), flood or adaptive: the mean gap between probes
+	 * and iputils' smoothed RTT */
+	bool b2b = (r->o.interval_set && r->o.interval == 0) || r->o.flood || r->o.adaptive;
+	if (!r->multi && s->received && b2b && s->transmitted > 1) {
+		char ipg[32], ew[32];
+		ms3(ipg, sizeof(ipg), time_ns / 1000 / (s->transmitted - 1) * 1000);
+		ms3(ew, sizeof(ew), s->rtt_ewma_ns);
+		fprintf(r->out, "%sipg/ewma %s/%s ms", sep, ipg, ew);
+	}
+	fputc('\n', r->out);
 }
 
 /* What timed the RTTs, in the words of the JSON start event: kernel TX and RX
@@ -1079,9 +1118,26 @@ static void on_event_loop(void *ctx, const struct td_probe_event *ev)
 	pthread_mutex_unlock(&r->print_lock);
 }
 
+/* iputils' schedule_exit(): once the last probe has left, the end of the run. */
+static void set_linger_end(struct run *r)
+{
+	const struct td_probe_stats *s = tstats(r, 0);
+	uint64_t wait = r->linger_w_ns;
+	if (s->received) {
+		wait = 2 * s->rtt_max_ns;
+		if (wait < r->linger_iv_ns)
+			wait = r->linger_iv_ns;
+	}
+	r->linger_end = td_probe_last_send(r->eng[0]) + wait;
+}
+
 static bool on_wake(void *ctx, uint64_t now)
 {
 	struct run *r = ctx;
+	if (r->linger && !r->linger_end && tstats(r, 0)->transmitted >= (uint64_t)r->o.count) {
+		set_linger_end(r);
+		return false; /* the caller runs on until linger_end */
+	}
 	if (r->o.flood && !r->o.quiet && !r->o.json)
 		flood_tick(r, now, false);
 	if (r->o.outstanding && !r->multi && !r->o.quiet && !r->o.json)
@@ -1184,6 +1240,18 @@ static const struct option longopts[] = {
 	{NULL, 0, NULL, 0},
 };
 
+/* From the start to the last probe sent (any loop's), as iputils' "time". */
+static uint64_t send_span(const struct run *r)
+{
+	uint64_t last = 0;
+	for (int k = 0; k < r->nthr; k++) {
+		uint64_t t = td_probe_last_send(r->eng[k]);
+		if (t > last)
+			last = t;
+	}
+	return last > r->t0 ? last - r->t0 : 0;
+}
+
 static int finish(struct run *r, uint64_t elapsed, int status_single, bool deadline_given)
 {
 	/* Each pass over every target costs a cache miss per target (~6 ms at
@@ -1266,7 +1334,7 @@ static int finish(struct run *r, uint64_t elapsed, int status_single, bool deadl
 	} else if (!r->multi) {
 		char label[300];
 		target_label(r, 0, label, sizeof(label));
-		print_summary(r, r->t[0].name ? r->t[0].name : label, &tot, elapsed);
+		print_summary(r, r->t[0].name ? r->t[0].name : label, &tot, send_span(r));
 		if (r->o.extra || isatty(fileno(r->out)))
 			print_extra(r, &tot, tpct(r, 0, 50), tpct(r, 0, 90), tpct(r, 0, 99));
 	} else {
@@ -1296,7 +1364,7 @@ static int finish(struct run *r, uint64_t elapsed, int status_single, bool deadl
 		}
 		char label[64];
 		snprintf(label, sizeof(label), "%u target%s", r->n, r->n == 1 ? "" : "s");
-		print_summary(r, label, &tot, elapsed);
+		print_summary(r, label, &tot, send_span(r));
 		if (r->o.extra || isatty(fileno(r->out)))
 			print_extra(r, &tot, pct_all(r, 50), pct_all(r, 90), pct_all(r, 99));
 	}
@@ -1698,6 +1766,17 @@ static int ping_main(struct run *rp, int argc, char **argv)
 		pc.interval_ns = 1; /* -i 0 as root: back to back */
 	double timeout = o->timeout_set ? o->timeout : rp->multi ? 1.0 : 10.0;
 	pc.timeout_ns = (uint64_t)(timeout * 1e9);
+	rp->linger = !rp->multi && !o->json && !o->flood && !o->adaptive && o->count > 0 &&
+		     o->deadline <= 0;
+	if (rp->linger) {
+		/* -W is the wait after the last probe, not each probe's timeout
+		 * (see struct run); a probe still ends some time, so that a lost
+		 * one does not hold its slot forever */
+		rp->linger_w_ns = pc.timeout_ns;
+		rp->linger_iv_ns = pc.interval_ns;
+		if (pc.timeout_ns < LINGER_PROBE_NS)
+			pc.timeout_ns = LINGER_PROBE_NS;
+	}
 	/* --spacing is the gap between any two probes: each of n loops keeps n times it */
 	pc.spacing_ns = (uint64_t)(spacing * 1e6) * nl;
 	pc.spacing_burst_ns = rp->multi ? 1000000ULL : 0;
@@ -1848,6 +1927,8 @@ static int ping_main(struct run *rp, int argc, char **argv)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	}
 	rc = td_pinger_run(&rp->pg, until, &g_stop, on_wake, rp, 200000000ULL);
+	if (!rc && rp->linger_end && !g_stop && !td_probe_done(rp->eng[0]))
+		rc = td_pinger_run(&rp->pg, rp->linger_end, &g_stop, on_wake, rp, 200000000ULL);
 	if (g_stop && rp->nthr > 1) {
 		uint64_t one = 1; /* wake the other loops to see the stop */
 		ssize_t w = write(rp->wakefd, &one, sizeof(one));

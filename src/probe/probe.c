@@ -1439,6 +1439,11 @@ uint64_t td_probe_outstanding(const struct td_probe *p)
 	return p->outstanding;
 }
 
+uint64_t td_probe_last_send(const struct td_probe *p)
+{
+	return p->any_send ? p->last_global_send : 0;
+}
+
 const struct td_probe_stats *td_probe_target_stats(const struct td_probe *p, uint32_t id)
 {
 	return id < p->n ? &p->t[id].st : NULL;

@@ -12,11 +12,16 @@ wire sequence number (0-based):
     seq 5  one MAC byte changed (checksum fixed)     -> forged, then timeout
     other  normal reply
 
+With a second argument DELAY (seconds) it misbehaves only by being slow:
+every request gets a normal reply DELAY seconds later. Either way it stops
+after COUNT (first argument, default 6) distinct requests.
+
 Prints "ready" once its socket is open.
 """
 import socket
 import struct
 import sys
+import threading
 
 
 def csum(b):
@@ -40,10 +45,12 @@ def reply(icmp, flip=None):
 
 def main():
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 6
+    delay = float(sys.argv[2]) if len(sys.argv) > 2 else None
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
     print("ready", flush=True)
     held = None
     seen = set()
+    timers = []
     while len(seen) < count:
         pkt, (src, _) = s.recvfrom(4096)
         ihl = (pkt[0] & 0x0F) * 4
@@ -54,7 +61,11 @@ def main():
         if seq in seen:
             continue
         seen.add(seq)
-        if seq == 1:
+        if delay is not None:
+            t = threading.Timer(delay, s.sendto, (reply(icmp), (src, 0)))
+            t.start()
+            timers.append(t)
+        elif seq == 1:
             s.sendto(reply(icmp), (src, 0))
             s.sendto(reply(icmp), (src, 0))
         elif seq == 2:
@@ -69,6 +80,8 @@ def main():
             s.sendto(reply(icmp, flip=8 + 18), (src, 0))
         else:
             s.sendto(reply(icmp), (src, 0))
+    for t in timers:
+        t.join()
     print("done", flush=True)
 
 

@@ -376,6 +376,17 @@ def test_report_outstanding_like_iputils(silent):
     assert ours.returncode == theirs.returncode == 1
 
 
+def test_single_reply_shows_the_same_rtt_in_the_reply_line_and_the_summary(ns):
+    # iputils prints both from whole microseconds; rounding the line but
+    # truncating the summary made them differ by 0.001 ms in a third of runs.
+    ns.run("ip", "link", "set", "lo", "up")
+    for _ in range(20):
+        r = tundra(ns, "-c", "1", "127.0.0.1")
+        assert r.returncode == 0, r.stderr
+        line = re.search(r"icmp_seq=1 ttl=\d+ time=([\d.]+) ms$", r.stdout, re.M)[1]
+        assert summary(r.stdout)["rtt"][:3] == (float(line),) * 3, r.stdout
+
+
 def test_flood_line_is_drawn_per_redraw_not_per_probe(ns):
     # iputils writes 4 bytes per probe to draw a line that stays empty while
     # every reply comes back: on a terminal that costs it more than the pings.
@@ -388,6 +399,9 @@ def test_flood_line_is_drawn_per_redraw_not_per_probe(ns):
     assert len(flood_line(theirs.stdout)[1]) >= 4 * 20000
     assert len(raw) < 4000, len(raw)  # a few bytes per 10 ms at most
     assert summary(ours.stdout)["rx"] == 20000
+    # iputils' flood suffix: mean gap between probes and smoothed RTT
+    ipg = re.compile(r"^rtt min/avg/max/mdev = [\d./]+ ms, ipg/ewma [\d.]+/[\d.]+ ms$", re.M)
+    assert ipg.search(ours.stdout) and ipg.search(theirs.stdout)
     # --extra names what timed the RTTs, in the JSON start event's words
     assert ours.stdout.rstrip().endswith("timestamps kernel_rx")
     r = tundra(ns, "-c", "2", "-i", "0.05", "--extra", "127.0.0.1")

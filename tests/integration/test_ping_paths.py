@@ -3,6 +3,7 @@ import re
 
 import pytest
 
+from conftest import TUNDRA
 from netns import Netns, veth_pair
 from pinghelp import events, flood_line, of, summary, tundra
 
@@ -232,3 +233,68 @@ def test_link_local_with_zone_names_its_link(path):
     res = tundra(a, "-c", "2", "-i", "0.1", "-W", "2", f"{ll}%veth0")
     assert res.returncode == 0, res.stdout + res.stderr
     assert summary(res.stdout)["rx"] == 2
+
+
+def responder(ns, *args):
+    import os
+    ns.sysctl("net.ipv4.icmp_echo_ignore_all", "1")
+    p = ns.popen(["/usr/bin/python3", os.path.join(os.path.dirname(__file__),
+                                                   "ping_responder.py"), *args],
+                 stdout=-1, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    return p
+
+
+PIPE_RE = re.compile(r"^rtt min/avg/max/mdev = [\d./]+ ms, pipe (\d+)$", re.M)
+TIME_RE = re.compile(r", time (\d+)ms$", re.M)
+
+
+def test_slow_replies_count_until_the_end_of_the_run_as_in_iputils():
+    # iputils' -W is the wait after the last probe when nothing came back;
+    # a reply slower than -W still counts if it comes before the end, and
+    # "pipe 2" says two probes were in flight. Tools run one after the other.
+    with Netns("tdslow") as ns:
+        ns.run("ip", "link", "set", "lo", "up")
+        args = ["-c", "3", "-i", "1", "-W", "1", "127.0.0.1"]
+        outs = []
+        for cmd in ([TUNDRA, "ping"], ["ping"]):
+            resp = responder(ns, "3", "1.5")
+            outs.append(ns.run(*cmd, *args, check=False, timeout=30))
+            resp.wait(timeout=10)
+        ours, theirs = outs
+        assert ours.returncode == theirs.returncode == 0, ours.stdout
+        x, y = summary(ours.stdout), summary(theirs.stdout)
+        assert (x["tx"], x["rx"], x["loss"]) == (y["tx"], y["rx"], y["loss"]) == (3, 3, 0.0)
+        assert PIPE_RE.findall(ours.stdout) == PIPE_RE.findall(theirs.stdout) == ["2"]
+        assert "LATE" not in ours.stdout
+        # "time" runs to the last send (2 s), not to the last reply (3.5 s)
+        t_ours, t_theirs = int(TIME_RE.findall(ours.stdout)[0]), int(TIME_RE.findall(theirs.stdout)[0])
+        assert abs(t_ours - t_theirs) < 150 and t_ours < 2300, (t_ours, t_theirs)
+
+
+def test_lost_last_probe_ends_the_run_after_the_interval_not_after_w():
+    # Answers only the first two of three: iputils waits max(2 x RTT, -i)
+    # after the last probe, not -W (10 s by default), and so does tundra.
+    import time
+    with Netns("tdlast") as ns:
+        ns.run("ip", "link", "set", "lo", "up")
+        args = ["-c", "3", "-i", "0.2", "127.0.0.1"]
+        res = []
+        for cmd in ([TUNDRA, "ping"], ["ping"]):
+            resp = responder(ns, "2", "0")  # plain replies to the first two
+            t0 = time.monotonic()
+            r = ns.run(*cmd, *args, check=False, timeout=30)
+            res.append((r, time.monotonic() - t0))
+            resp.wait(timeout=10)
+        (ours, took), (theirs, _) = res
+        assert ours.returncode == theirs.returncode == 0
+        x, y = summary(ours.stdout), summary(theirs.stdout)
+        assert (x["tx"], x["rx"]) == (y["tx"], y["rx"]) == (3, 2)
+        assert took < 2, took
+        # nothing answered: iputils' second summary line is still there, empty
+        ours = ns.run(TUNDRA, "ping", "-c", "2", "-i", "0.2", "-W", "0.3", "127.0.0.1", check=False)
+        theirs = ns.run("ping", "-c", "2", "-i", "0.2", "-W", "0.3", "127.0.0.1", check=False)
+        assert ours.returncode == theirs.returncode == 1
+        assert ours.stdout.endswith("ms\n\n") and theirs.stdout.endswith("ms\n\n")
+        t_ours, t_theirs = int(TIME_RE.findall(ours.stdout)[0]), int(TIME_RE.findall(theirs.stdout)[0])
+        assert abs(t_ours - t_theirs) < 100, (t_ours, t_theirs)  # both ~200: to the last send

@@ -150,6 +150,29 @@ static void reply_matches_and_rtt_from_monotonic_clock(void **st)
 	td_probe_free(p);
 }
 
+/* iputils' summary time runs to the last send: the engine says when that was. */
+static void last_send_is_the_instant_of_the_latest_probe(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 2;
+	struct td_probe *p = mk(&c, &r);
+	struct td_probe_addr a = v4(127, 0, 0, 1);
+	assert_int_equal(td_probe_add(p, &a, NULL), 0);
+	td_probe_start(p, 1000 * MS);
+	assert_int_equal(td_probe_last_send(p), 0); /* nothing sent yet */
+	struct sent s;
+	assert_int_equal(poll1(p, 1000 * MS + 3, &s), 1);
+	assert_int_equal(td_probe_last_send(p), 1000 * MS + 3);
+	assert_int_equal(poll1(p, 1500 * MS, &s), 0);
+	assert_int_equal(td_probe_last_send(p), 1000 * MS + 3);
+	assert_int_equal(poll1(p, 2000 * MS + 7, &s), 1);
+	assert_int_equal(td_probe_last_send(p), 2000 * MS + 7);
+	td_probe_free(p);
+}
+
 static void kernel_stamps_preferred_over_clock(void **st)
 {
 	(void)st;
@@ -1541,6 +1564,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(reply_matches_and_rtt_from_monotonic_clock),
+		cmocka_unit_test(last_send_is_the_instant_of_the_latest_probe),
 		cmocka_unit_test(payload_beyond_ipv4_limit_is_refused_for_ipv4_targets_only),
 		cmocka_unit_test(kernel_stamps_preferred_over_clock),
 		cmocka_unit_test(duplicate_reply_counted_not_received_twice),
