@@ -1762,8 +1762,9 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	/* ...and, like iputils with -w, stop at the first ICMP error (one target) */
 	pc.stop_on_error = o->deadline > 0 && !rp->multi;
 	pc.interval_ns = (uint64_t)(interval * 1e9);
-	if (!pc.interval_ns && !o->flood)
-		pc.interval_ns = 1; /* -i 0 as root: back to back */
+	bool b2b_one = !pc.interval_ns && !o->flood && !o->adaptive && !rp->multi;
+	if (!pc.interval_ns && !o->flood && rp->multi)
+		pc.interval_ns = 1; /* -i 0 as root, several targets: back to back */
 	double timeout = o->timeout_set ? o->timeout : rp->multi ? 1.0 : 10.0;
 	pc.timeout_ns = (uint64_t)(timeout * 1e9);
 	rp->linger = !rp->multi && !o->json && !o->flood && !o->adaptive && o->count > 0 &&
@@ -1786,6 +1787,12 @@ static int ping_main(struct run *rp, int argc, char **argv)
 		pc.min_gap_ns = o->adaptive && !privileged ? 200000000ULL : 0;
 		if (o->flood)
 			pc.interval_ns = o->interval_set && o->interval > 0 ? pc.interval_ns : 10000000ULL;
+	}
+	if (b2b_one) {
+		/* -i 0 with one target, as iputils: the next probe when the reply
+		 * comes, else 10 ms after the last (a flood without its line) */
+		pc.send_on_reply = true;
+		pc.interval_ns = 10000000ULL;
 	}
 	pc.payload_len = (uint32_t)o->size;
 	memcpy(pc.pattern, o->pattern, sizeof(pc.pattern));

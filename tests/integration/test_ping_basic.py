@@ -387,6 +387,19 @@ def test_single_reply_shows_the_same_rtt_in_the_reply_line_and_the_summary(ns):
         assert summary(r.stdout)["rtt"][:3] == (float(line),) * 3, r.stdout
 
 
+def test_interval_0_keeps_one_probe_in_flight_as_iputils(ns):
+    # iputils -i 0 (root): the next probe when the reply comes (or after
+    # 10 ms), so no "pipe"; the second line ends with ipg/ewma as for -f.
+    ns.run("ip", "link", "set", "lo", "up")
+    line = re.compile(r"^rtt min/avg/max/mdev = [\d./]+ ms(, pipe \d+)?, ipg/ewma [\d.]+/[\d.]+ ms$",
+                      re.M)
+    for cmd in ([TUNDRA, "ping"], ["ping"]):
+        r = ns.run(*cmd, "-c", "200", "-i", "0", "-q", "127.0.0.1", check=False)
+        assert r.returncode == 0 and summary(r.stdout)["rx"] == 200, r.stdout
+        m = line.search(r.stdout)
+        assert m and m[1] is None, r.stdout
+
+
 def test_flood_line_is_drawn_per_redraw_not_per_probe(ns):
     # iputils writes 4 bytes per probe to draw a line that stays empty while
     # every reply comes back: on a terminal that costs it more than the pings.
