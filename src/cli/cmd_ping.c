@@ -174,7 +174,8 @@ static void usage(FILE *f)
 		"  -l PRELOAD        send PRELOAD probes back to back first\n"
 		"  -p HEX            fill pattern, up to 16 bytes (e.g. -p ff00)\n"
 		"  -M do|want|dont|probe   path MTU discovery\n"
-		"  -f                flood (privileged)    -A  adaptive interval\n"
+		"  -f                flood (privileged)\n"
+		"  -A                adaptive: next probe on reply (users: >= 2 ms apart)\n"
 		"  -q quiet  -D print timestamps  -O report outstanding replies  -n numeric  -a audible\n"
 		"  -U                user-space timestamps only (no kernel stamps)\n"
 		"  --tx-stamps on|off|auto   kernel TX stamps (auto: off for -f and for --alive/--unreachable)\n"
@@ -1704,7 +1705,9 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	pc.preload = (uint32_t)o->preload;
 	if (o->flood || o->adaptive) {
 		pc.send_on_reply = true;
-		pc.min_gap_ns = o->adaptive && !privileged ? 200000000ULL : 0;
+		/* iputils' MINUSERINTERVAL: 2 ms between an unprivileged user's
+		 * adaptive probes (its man page's 200 ms is not what it does) */
+		pc.min_gap_ns = o->adaptive && !privileged ? 2000000ULL : 0;
 		if (o->flood)
 			pc.interval_ns = o->interval_set && o->interval > 0 ? pc.interval_ns : 10000000ULL;
 	}
