@@ -1546,6 +1546,7 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	so.tos = (int)o->tos;
 	so.has_mark = o->mark >= 0;
 	so.mark = (uint32_t)o->mark;
+	so.mark_optional = true; /* iputils warns and pings unmarked without CAP_NET_ADMIN */
 	so.sndbuf = (int)o->sndbuf;
 	so.pmtudisc = o->pmtu;
 	/* Kernel TX stamps cost an skb clone and an error-queue message per
@@ -1600,6 +1601,9 @@ static int ping_main(struct run *rp, int argc, char **argv)
 			return rp->multi ? FP_SYS : EX_ERR;
 		}
 		sp[f] = &socks[f];
+		if (socks[f].mark_err) /* once per family: the --threads sockets below say nothing */
+			fprintf(stderr, "tundra ping: WARNING: failed to set mark: %ld: %s\n", o->mark,
+				strerror(socks[f].mark_err));
 	}
 	/* --threads: every loop gets its own sockets and its own engine over
 	 * every nthr-th target, so loops share nothing but the output lock.

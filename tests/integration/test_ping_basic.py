@@ -339,6 +339,24 @@ def test_mark_takes_the_whole_32_bits_and_steers_policy_routing(ns, mode):
     assert r.returncode == 2 and "must be 0..4294967295" in r.stderr
 
 
+@pytest.mark.parametrize("target", ["127.0.0.1", "::1"])
+def test_mark_without_cap_net_admin_warns_and_pings_like_iputils(ns, target):
+    # iputils: "WARNING: failed to set mark: 7: Operation not permitted" on
+    # stderr, then the ping as if no -m had been given.
+    ns.sysctl("net.ipv4.ping_group_range", "0 2147483647")
+    r = tundra(ns, "--mode", "dgram", "-c", "2", "-i", "0.05", "-m", "7", target, user=True)
+    assert r.returncode == 0, r.stderr
+    assert summary(r.stdout)["rx"] == 2
+    warn = "tundra ping: WARNING: failed to set mark: 7: Operation not permitted\n"
+    assert r.stderr == warn
+    # once per family, not per socket or per probe
+    r = tundra(ns, "--mode", "dgram", "-c", "1", "-m", "7", "--json", "127.0.0.1", "::1",
+               user=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == warn * 2
+    assert len(of(events(r.stdout), "reply")) == 2
+
+
 def test_adaptive_and_preload_limits(ns):
     import time
     ns.sysctl("net.ipv4.ping_group_range", "0 2147483647")
