@@ -400,7 +400,7 @@ static bool add_file(struct run *r, const char *path)
 {
 	FILE *f = strcmp(path, "-") != 0 ? fopen(path, "r") : stdin;
 	if (!f) {
-		fprintf(stderr, "tundra ping: --file %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "tundra ping: --file %s: cannot open: %s\n", path, strerror(errno));
 		return false;
 	}
 	char line[1024];
@@ -428,7 +428,7 @@ static bool add_file(struct run *r, const char *path)
 			add_host(r, s);
 	}
 	if (ferror(f)) { /* a directory (EISDIR), an I/O error */
-		fprintf(stderr, "tundra ping: --file %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "tundra ping: --file %s: cannot read: %s\n", path, strerror(errno));
 		ok = false;
 	}
 	if (f != stdin)
@@ -1521,7 +1521,7 @@ static int ping_main(struct run *rp, int argc, char **argv)
 		add_host(rp, argv[i]);
 	for (int i = 0; i < nfile; i++)
 		if (!add_file(rp, files[i]))
-			return FP_ARGS;
+			return FP_SYS; /* fping: a file it cannot read is a system call failure */
 	for (int i = 0; i < ngen; i++)
 		if (!add_range(rp, gens[i]))
 			return EX_ERR;

@@ -618,8 +618,19 @@ def test_family_flags_apply_to_ranges(ns):
 
 def test_file_errors_are_reported(ns, tmp_path):
     ns.run("ip", "link", "set", "lo", "up")
+    # a file that cannot be read is fping's system call failure, status 4
     r = tundra(ns, "--file", str(tmp_path), "-c", "1")
-    assert r.returncode == 3 and "Is a directory" in r.stderr
+    assert r.returncode == 4 and f"--file {tmp_path}: cannot read: Is a directory" in r.stderr
+    missing = tmp_path / "missing"
+    for extra in ([], ["127.0.0.1"]):
+        r = tundra(ns, "--file", str(missing), "-c", "1", *extra)
+        assert r.returncode == 4, (extra, r.stderr)
+        assert f"--file {missing}: cannot open: No such file or directory" in r.stderr
+    secret = tmp_path / "secret"
+    secret.write_text("127.0.0.1\n")
+    secret.chmod(0o600)
+    r = tundra(ns, "--file", str(secret), "-c", "1", user=True)
+    assert r.returncode == 4 and "cannot open: Permission denied" in r.stderr, r.stderr
     empty = tmp_path / "empty"
     empty.write_text("# nothing here\n")
     r = tundra(ns, "--file", str(empty), "-c", "1")
