@@ -1785,6 +1785,12 @@ static int ping_main(struct run *rp, int argc, char **argv)
 									: "clock");
 		fputs("}\n", rp->out);
 	} else if (!o->alive && !o->unreach) {
+		if (o->pattern_len && !o->quiet) { /* iputils: the -p bytes, before its PING line */
+			fputs("PATTERN: 0x", rp->out);
+			for (int i = 0; i < o->pattern_len; i++)
+				fprintf(rp->out, "%02x", o->pattern[i]);
+			putc('\n', rp->out);
+		}
 		if (!rp->multi) {
 			char a[ADDR_STRLEN];
 			addr_str(&rp->t[0].addr, a, sizeof(a));

@@ -357,6 +357,26 @@ def test_mark_without_cap_net_admin_warns_and_pings_like_iputils(ns, target):
     assert len(of(events(r.stdout), "reply")) == 2
 
 
+@pytest.mark.parametrize("pattern", ["ff00", "f", "fff", "0102030405060708090a0b0c0d0e0f10"])
+@pytest.mark.parametrize("target", ["127.0.0.1", "::1"])
+def test_pattern_line_as_iputils_prints_it(ns, pattern, target):
+    # iputils: "PATTERN: 0x<bytes>" before the PING line, none with -q
+    head = re.compile(r"^(PATTERN: .*\n)?PING .*\n", re.M)
+    for quiet in ([], ["-q"]):
+        args = ["-c", "1", *quiet, "-p", pattern, target]
+        ours = tundra(ns, *args)
+        theirs = ns.run("ping", *args, check=False)
+        assert ours.returncode == theirs.returncode == 0, ours.stderr + theirs.stderr
+        a, b = head.match(ours.stdout), head.match(theirs.stdout)
+        assert a and b and a[0] == b[0], (ours.stdout, theirs.stdout)
+        assert bool(a[1]) == (not quiet)
+    # only the text mode: JSON and the listings stay what scripts parse
+    r = tundra(ns, "-c", "1", "-p", pattern, "--json", target)
+    assert r.returncode == 0 and events(r.stdout)
+    r = tundra(ns, "-c", "1", "-p", pattern, "--alive", target)
+    assert r.returncode == 0 and r.stdout == f"{target}\n"
+
+
 def test_adaptive_and_preload_limits(ns):
     import time
     ns.sysctl("net.ipv4.ping_group_range", "0 2147483647")
