@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "tundra/os_misc.h"
 #include "tundra/pinger.h"
 #include "tundra/probe.h"
 
@@ -1882,10 +1883,39 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	return finish(rp, elapsed, rc || rp->fatal ? EX_ERR : 0, o->deadline > 0);
 }
 
+/* iputils' "write error" (and coreutils' close_stdout): output that could
+ * not be written (a full disk, /dev/full, a closed stdout) fails the run
+ * instead of passing for a clean one. A reader that went away (EPIPE) is
+ * not an error: it ends the run on purpose (on_event). */
+static int check_output(int status, bool multi)
+{
+	int fd = fileno(stdout), err = 0;
+	bool bad = fflush(stdout) == EOF;
+	if (bad)
+		err = errno;
+	if (ferror(stdout)) { /* an earlier write failed; its errno is gone */
+		bad = true;
+		if (!err)
+			err = td_os_write_errno(fd);
+	}
+	if (fclose(stdout) == EOF && !bad) { /* close(2) can report a lost write (NFS) */
+		bad = true;
+		err = errno;
+	}
+	if (!bad || err == EPIPE)
+		return status;
+	if (err)
+		fprintf(stderr, "tundra ping: write error: %s\n", strerror(err));
+	else
+		fputs("tundra ping: write error\n", stderr);
+	return multi ? FP_SYS : EX_ERR;
+}
+
 int td_cmd_ping(int argc, char **argv)
 {
 	struct run run;
 	memset(&run, 0, sizeof(run));
+	td_os_hold_stdio(); /* before any socket: a closed stdout must stay a failing one */
 	int status = ping_main(&run, argc, argv);
 	if (run.pg_up)
 		td_pinger_fini(&run.pg);
@@ -1913,5 +1943,5 @@ int td_cmd_ping(int argc, char **argv)
 	free(run.t);
 	free(run.gens);
 	free(run.files);
-	return status;
+	return check_output(status, run.multi);
 }

@@ -580,6 +580,43 @@ def test_listing_exit_status_and_lists(ns):
     assert r.returncode == 0 and r.stdout.split() == ["127.0.0.1", "127.0.0.2"]
 
 
+@pytest.mark.parametrize("args,status", [
+    (["127.0.0.1"], 2),                  # one target: iputils' error status
+    (["-q", "127.0.0.1"], 2),
+    (["--json", "127.0.0.1"], 2),
+    (["127.0.0.1", "::1"], 4),           # several: fping's system call failure
+    (["--alive", "127.0.0.1", "::1"], 4),
+])
+def test_lost_output_is_a_write_error_not_a_clean_run(ns, args, status):
+    # iputils: "ping: write error" and a failed run when stdout cannot take
+    # the output; exit 0 would tell a script its log was written.
+    with open("/dev/full", "w") as full:
+        r = ns.run(TUNDRA, "ping", "-c", "1", *args, capture_output=False, stdout=full,
+                   stderr=subprocess.PIPE, check=False)
+    assert r.returncode == status, r.stderr
+    assert r.stderr.endswith("tundra ping: write error: No space left on device\n"), r.stderr
+    # a closed stdout (>&-): not written into the ICMP socket that took its number
+    r = ns.run("sh", "-c", f"exec {TUNDRA} ping -c 1 {' '.join(args)} >&-", check=False)
+    assert r.returncode == status, r.stderr
+    assert r.stderr.endswith("tundra ping: write error: Bad file descriptor\n"), r.stderr
+
+
+def test_reader_gone_with_sigpipe_ignored_is_no_write_error(ns):
+    # EPIPE (SIGPIPE ignored) stops the run as the reader wished: not an error
+    p = subprocess.Popen(ns.cmd(TUNDRA, "ping", "-c", "20", "-i", "0.05", "127.0.0.1"),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         restore_signals=False)  # pytest's SIGPIPE is ignored: inherited
+    try:
+        assert p.stdout.readline().startswith("PING ")
+        p.stdout.close()
+        err = p.communicate(timeout=10)[1]
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 0 and "write error" not in err, err
+
+
 def test_reply_lines_reach_a_pipe_at_once_and_a_closed_pipe_ends_the_run(ns):
     # Scripts read ping through pipes (| grep -m1, | tee): every line leaves
     # when it happens, as iputils and fping do, and once the reader is gone
