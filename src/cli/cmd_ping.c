@@ -156,6 +156,34 @@ static void on_signal(int sig)
 		g_stop = 1;
 }
 
+/* iputils' "write error" (and coreutils' close_stdout): output that could
+ * not be written (a full disk, /dev/full, a closed stdout) fails the run
+ * instead of passing for a clean one. A reader that went away (EPIPE) is
+ * not an error: it ends the run on purpose (on_event). */
+static int check_output(int status, bool multi)
+{
+	int fd = fileno(stdout), err = 0;
+	bool bad = fflush(stdout) == EOF;
+	if (bad)
+		err = errno;
+	if (ferror(stdout)) { /* an earlier write failed; its errno is gone */
+		bad = true;
+		if (!err)
+			err = td_os_write_errno(fd);
+	}
+	if (fclose(stdout) == EOF && !bad) { /* close(2) can report a lost write (NFS) */
+		bad = true;
+		err = errno;
+	}
+	if (!bad || err == EPIPE)
+		return status;
+	if (err)
+		fprintf(stderr, "tundra ping: write error: %s\n", strerror(err));
+	else
+		fputs("tundra ping: write error\n", stderr);
+	return multi ? FP_SYS : EX_ERR;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -1881,34 +1909,6 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	if (o->flood && !o->quiet && !o->json)
 		flood_tick(rp, td_os_mono_ns(), true); /* the summary's leading newline ends the line */
 	return finish(rp, elapsed, rc || rp->fatal ? EX_ERR : 0, o->deadline > 0);
-}
-
-/* iputils' "write error" (and coreutils' close_stdout): output that could
- * not be written (a full disk, /dev/full, a closed stdout) fails the run
- * instead of passing for a clean one. A reader that went away (EPIPE) is
- * not an error: it ends the run on purpose (on_event). */
-static int check_output(int status, bool multi)
-{
-	int fd = fileno(stdout), err = 0;
-	bool bad = fflush(stdout) == EOF;
-	if (bad)
-		err = errno;
-	if (ferror(stdout)) { /* an earlier write failed; its errno is gone */
-		bad = true;
-		if (!err)
-			err = td_os_write_errno(fd);
-	}
-	if (fclose(stdout) == EOF && !bad) { /* close(2) can report a lost write (NFS) */
-		bad = true;
-		err = errno;
-	}
-	if (!bad || err == EPIPE)
-		return status;
-	if (err)
-		fprintf(stderr, "tundra ping: write error: %s\n", strerror(err));
-	else
-		fputs("tundra ping: write error\n", stderr);
-	return multi ? FP_SYS : EX_ERR;
 }
 
 int td_cmd_ping(int argc, char **argv)
