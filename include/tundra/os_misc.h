@@ -10,6 +10,17 @@ uint64_t td_os_now_ns(void);
 /* Fill buf from getrandom(2). 0 or -errno (src/os/icmp_sock.c; also in pinger.h). */
 int td_os_random(void *buf, size_t len);
 
+/* Hold each closed standard descriptor (0-2) with /dev/null opened the
+ * other way round (stdin write-only, stdout and stderr read-only): no socket
+ * can take its number (a `>&-` stdout would be written into the first ICMP
+ * socket), and using it still fails with EBADF as on the closed one. */
+void td_os_hold_stdio(void);
+/* For an output stream that saw an error on fd: EPIPE when the reader went
+ * away (a pipe or socket nobody reads), else the errno a write to fd gets
+ * now (ENOSPC for /dev/full, EBADF for a closed descriptor); 0 when a write
+ * would succeed now (the failure was transient, e.g. a disk since freed). */
+int td_os_write_errno(int fd);
+
 struct td_tcp;
 /* An eventfd (nonblocking) that td_tcp signals whenever any socket got new
  * events: put it in your epoll, and on readiness read it and call

@@ -38,6 +38,10 @@ struct td_icmp_opts {
 	int ttl, tos;              /* -1 = kernel default */
 	bool has_mark;             /* SO_MARK when set: the whole u32 range */
 	uint32_t mark;
+	/* SO_MARK refused for want of CAP_NET_ADMIN (EPERM) leaves the socket
+	 * unmarked instead of failing, as iputils ping does (it warns); the
+	 * socket's mark_err says so. Other errors still fail. */
+	bool mark_optional;
 	int rcvbuf, sndbuf;        /* bytes, 0 = default (rcvbuf grows with targets) */
 	int pmtudisc;              /* IP_PMTUDISC_* / IPV6_PMTUDISC_*, -1 = default */
 	bool user_timestamps;      /* -U: no kernel timestamps */
@@ -78,6 +82,7 @@ struct td_icmp_sock {
 	enum td_probe_sock kind;
 	enum td_ts_kind ts;
 	uint32_t tskey;            /* OPT_ID of the next send */
+	int mark_err;              /* with mark_optional: SO_MARK's errno (EPERM) when unset */
 	struct {
 		uint32_t target, seq;
 	} txmap[TD_ICMP_TXMAP];

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "tundra/os_misc.h"
 #include "tundra/pinger.h"
 #include "tundra/probe.h"
 
@@ -167,6 +168,34 @@ static void on_signal(int sig)
 		g_stop = 1;
 }
 
+/* iputils' "write error" (and coreutils' close_stdout): output that could
+ * not be written (a full disk, /dev/full, a closed stdout) fails the run
+ * instead of passing for a clean one. A reader that went away (EPIPE) is
+ * not an error: it ends the run on purpose (on_event). */
+static int check_output(int status, bool multi)
+{
+	int fd = fileno(stdout), err = 0;
+	bool bad = fflush(stdout) == EOF;
+	if (bad)
+		err = errno;
+	if (ferror(stdout)) { /* an earlier write failed; its errno is gone */
+		bad = true;
+		if (!err)
+			err = td_os_write_errno(fd);
+	}
+	if (fclose(stdout) == EOF && !bad) { /* close(2) can report a lost write (NFS) */
+		bad = true;
+		err = errno;
+	}
+	if (!bad || err == EPIPE)
+		return status;
+	if (err)
+		fprintf(stderr, "tundra ping: write error: %s\n", strerror(err));
+	else
+		fputs("tundra ping: write error\n", stderr);
+	return multi ? FP_SYS : EX_ERR;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -186,7 +215,8 @@ static void usage(FILE *f)
 		"  -l PRELOAD        send PRELOAD probes back to back first\n"
 		"  -p HEX            fill pattern, up to 16 bytes (e.g. -p ff00)\n"
 		"  -M do|want|dont|probe   path MTU discovery\n"
-		"  -f                flood (privileged)    -A  adaptive interval\n"
+		"  -f                flood (privileged)\n"
+		"  -A                adaptive: next probe on reply (users: >= 2 ms apart)\n"
 		"  -q quiet  -D print timestamps  -O report outstanding replies  -n numeric  -a audible\n"
 		"  -U                user-space timestamps only (no kernel stamps)\n"
 		"  --tx-stamps on|off|auto   kernel TX stamps (auto: off for -f and for --alive/--unreachable)\n"
@@ -411,7 +441,7 @@ static bool add_file(struct run *r, const char *path)
 {
 	FILE *f = strcmp(path, "-") != 0 ? fopen(path, "r") : stdin;
 	if (!f) {
-		fprintf(stderr, "tundra ping: --file %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "tundra ping: --file %s: cannot open: %s\n", path, strerror(errno));
 		return false;
 	}
 	char line[1024];
@@ -439,7 +469,7 @@ static bool add_file(struct run *r, const char *path)
 			add_host(r, s);
 	}
 	if (ferror(f)) { /* a directory (EISDIR), an I/O error */
-		fprintf(stderr, "tundra ping: --file %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "tundra ping: --file %s: cannot read: %s\n", path, strerror(errno));
 		ok = false;
 	}
 	if (f != stdin)
@@ -1588,7 +1618,7 @@ static int ping_main(struct run *rp, int argc, char **argv)
 		add_host(rp, argv[i]);
 	for (int i = 0; i < nfile; i++)
 		if (!add_file(rp, files[i]))
-			return FP_ARGS;
+			return FP_SYS; /* fping: a file it cannot read is a system call failure */
 	for (int i = 0; i < ngen; i++)
 		if (!add_range(rp, gens[i]))
 			return EX_ERR;
@@ -1613,6 +1643,7 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	so.tos = (int)o->tos;
 	so.has_mark = o->mark >= 0;
 	so.mark = (uint32_t)o->mark;
+	so.mark_optional = true; /* iputils warns and pings unmarked without CAP_NET_ADMIN */
 	so.sndbuf = (int)o->sndbuf;
 	so.pmtudisc = o->pmtu;
 	/* Kernel TX stamps cost an skb clone and an error-queue message per
@@ -1667,6 +1698,9 @@ static int ping_main(struct run *rp, int argc, char **argv)
 			return rp->multi ? FP_SYS : EX_ERR;
 		}
 		sp[f] = &socks[f];
+		if (socks[f].mark_err) /* once per family: the --threads sockets below say nothing */
+			fprintf(stderr, "tundra ping: WARNING: failed to set mark: %ld: %s\n", o->mark,
+				strerror(socks[f].mark_err));
 	}
 	/* --threads: every loop gets its own sockets and its own engine over
 	 * every nthr-th target, so loops share nothing but the output lock.
@@ -1784,7 +1818,9 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	pc.preload = (uint32_t)o->preload;
 	if (o->flood || o->adaptive) {
 		pc.send_on_reply = true;
-		pc.min_gap_ns = o->adaptive && !privileged ? 200000000ULL : 0;
+		/* iputils' MINUSERINTERVAL: 2 ms between an unprivileged user's
+		 * adaptive probes (its man page's 200 ms is not what it does) */
+		pc.min_gap_ns = o->adaptive && !privileged ? 2000000ULL : 0;
 		if (o->flood)
 			pc.interval_ns = o->interval_set && o->interval > 0 ? pc.interval_ns : 10000000ULL;
 	}
@@ -1864,6 +1900,12 @@ static int ping_main(struct run *rp, int argc, char **argv)
 									: "clock");
 		fputs("}\n", rp->out);
 	} else if (!o->alive && !o->unreach) {
+		if (o->pattern_len && !o->quiet) { /* iputils: the -p bytes, before its PING line */
+			fputs("PATTERN: 0x", rp->out);
+			for (int i = 0; i < o->pattern_len; i++)
+				fprintf(rp->out, "%02x", o->pattern[i]);
+			putc('\n', rp->out);
+		}
 		if (!rp->multi) {
 			char a[ADDR_STRLEN];
 			addr_str(&rp->t[0].addr, a, sizeof(a));
@@ -1961,6 +2003,7 @@ int td_cmd_ping(int argc, char **argv)
 {
 	struct run run;
 	memset(&run, 0, sizeof(run));
+	td_os_hold_stdio(); /* before any socket: a closed stdout must stay a failing one */
 	int status = ping_main(&run, argc, argv);
 	if (run.pg_up)
 		td_pinger_fini(&run.pg);
@@ -1988,5 +2031,5 @@ int td_cmd_ping(int argc, char **argv)
 	free(run.t);
 	free(run.gens);
 	free(run.files);
-	return status;
+	return check_output(status, run.multi);
 }

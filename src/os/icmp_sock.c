@@ -202,8 +202,11 @@ static int set_options(struct td_icmp_sock *s, const struct td_icmp_opts *o,
 	    (rc = setint(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_TCLASS : IP_TOS, o->tos)))
 		return fail(d, v6 ? "IPV6_TCLASS" : "IP_TOS", rc);
 	if (o->has_mark &&
-	    (rc = setsockopt(fd, SOL_SOCKET, SO_MARK, &o->mark, sizeof(o->mark)) ? -errno : 0))
-		return fail(d, "SO_MARK", rc);
+	    (rc = setsockopt(fd, SOL_SOCKET, SO_MARK, &o->mark, sizeof(o->mark)) ? -errno : 0)) {
+		if (!o->mark_optional || rc != -EPERM)
+			return fail(d, "SO_MARK", rc);
+		s->mark_err = -rc; /* no CAP_NET_ADMIN: the caller warns and goes on */
+	}
 	if (o->pmtudisc < 0 && o->atomic_small && !v6 && o->probe_size + 20 <= 576)
 		(void)setint(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_PROBE);
 	if (o->pmtudisc >= 0 && (rc = setint(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP,

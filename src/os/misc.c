@@ -1,6 +1,8 @@
 /* Small os helpers: the monotonic clock, the CPUs a process may use (td_os_random lives in icmp_sock.c). */
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <sched.h>
@@ -148,4 +150,28 @@ int td_os_usable_cpus(void)
 			cpus = q;
 	}
 	return cpus < 1 ? 1 : cpus;
+}
+
+void td_os_hold_stdio(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* the lowest free number: fd itself, the ones below are open */
+		int n = open("/dev/null", fd ? O_RDONLY : O_WRONLY);
+		if (n >= 0 && n != fd)
+			close(n);
+	}
+}
+
+int td_os_write_errno(int fd)
+{
+	/* A pipe whose reader is gone polls POLLERR (a socket POLLHUP), while
+	 * a zero-length write to it succeeds: ask poll first. */
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	if (poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)))
+		return EPIPE;
+	/* No byte is written: the file's write method runs with a count of 0
+	 * (EBADF for a descriptor not open for writing, ENOSPC for /dev/full). */
+	return write(fd, "", 0) < 0 ? errno : 0;
 }
