@@ -1368,8 +1368,17 @@ static int finish(struct run *r, uint64_t elapsed, int status_single, bool deadl
 		if (r->o.extra || isatty(fileno(r->out)))
 			print_extra(r, &tot, tpct(r, 0, 50), tpct(r, 0, 90), tpct(r, 0, 99));
 	} else {
-		/* fping's per-target summary lines, then the totals in iputils' form. */
+		/* fping's per-target summary lines, names padded to one column as
+		 * fping pads them, then the totals in iputils' form. */
 		fputc('\n', r->out);
+		int width = 0;
+		for (uint32_t i = 0; i < r->n; i++) {
+			char a[ADDR_STRLEN];
+			size_t l = strlen(r->t[i].name ? r->t[i].name
+						       : addr_str(&r->t[i].addr, a, sizeof(a)));
+			if (l > (size_t)width)
+				width = l > 255 ? 255 : (int)l;
+		}
 		for (uint32_t i = 0; i < r->n; i++) {
 			const struct td_probe_stats *s = tstats(r, i);
 			char a[ADDR_STRLEN];
@@ -1377,7 +1386,7 @@ static int finish(struct run *r, uint64_t elapsed, int status_single, bool deadl
 			uint64_t loss = s->transmitted
 						? (s->transmitted - s->received) * 100 / s->transmitted
 						: 0;
-			fprintf(r->out, "%s : xmt/rcv/%%loss = %llu/%llu/%llu%%", nm,
+			fprintf(r->out, "%-*s : xmt/rcv/%%loss = %llu/%llu/%llu%%", width, nm,
 				(unsigned long long)s->transmitted, (unsigned long long)s->received,
 				(unsigned long long)loss);
 			if (s->received) {
