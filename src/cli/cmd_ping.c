@@ -759,6 +759,12 @@ done:
 	r->fl_nmarks = 0;
 }
 
+/* Whether -f draws its line: not with -q, and not into NDJSON or a listing. */
+static bool flood_line(const struct run *r)
+{
+	return r->o.flood && !r->o.quiet && !r->o.json && !r->o.alive && !r->o.unreach;
+}
+
 /* From on_wake (the main loop, once per wake-up): redraw when due or `force`. */
 static void flood_tick(struct run *r, uint64_t now, bool force)
 {
@@ -839,18 +845,20 @@ static void on_event(void *ctx, const struct td_probe_event *ev)
 	}
 	if ((ev->kind == TD_PROBE_EV_REPLY && !ev->dup && !ev->late) || ev->kind == TD_PROBE_EV_ERROR)
 		r->o_answered[ev->seq % 64] = true;
-	if (ev->kind == TD_PROBE_EV_REPLY && !ev->dup && !r->multi) {
-		/* iputils' acknowledge(): probes sent up to and including this one's
-		 * successors when it was answered */
+	if (((ev->kind == TD_PROBE_EV_REPLY && !ev->dup) || ev->kind == TD_PROBE_EV_ERROR) &&
+	    !r->multi) {
+		/* iputils' acknowledge(), for replies and ICMP errors: probes sent up
+		 * to and including this one's successors when it was answered */
 		uint64_t tx = tstats(r, ev->target)->transmitted;
 		if (tx > ev->seq && tx - ev->seq > r->pipe)
 			r->pipe = tx - ev->seq;
 	}
 	if (r->o.alive || r->o.unreach)
 		return;
-	if (r->o.flood) {
-		/* the flood line: a mark stays for every probe that ended unanswered */
-		if (r->o.quiet || (ev->kind != TD_PROBE_EV_TIMEOUT && ev->kind != TD_PROBE_EV_ERROR))
+	if (r->o.flood && ev->kind != TD_PROBE_EV_SEND_ERROR) {
+		/* the flood line: a mark stays for every probe that ended unanswered
+		 * (a send error is said in words, as without -f) */
+		if (!flood_line(r) || (ev->kind != TD_PROBE_EV_TIMEOUT && ev->kind != TD_PROBE_EV_ERROR))
 			return;
 		if (r->fl_nmarks == FLOOD_MARKS) /* draw them now, the dots in flight as they were */
 			flood_draw(r, r->fl_shown);
@@ -1164,17 +1172,17 @@ static void set_linger_end(struct run *r)
 static bool on_wake(void *ctx, uint64_t now)
 {
 	struct run *r = ctx;
-	if (r->linger && !r->linger_end && tstats(r, 0)->transmitted >= (uint64_t)r->o.count) {
-		set_linger_end(r);
-		return false; /* the caller runs on until linger_end */
-	}
-	if (r->o.flood && !r->o.quiet && !r->o.json)
+	if (flood_line(r))
 		flood_tick(r, now, false);
 	if (r->o.outstanding && !r->multi && !r->o.quiet && !r->o.json)
 		report_outstanding(r);
 	if (g_quit) {
 		g_quit = 0;
 		print_interim(r);
+	}
+	if (r->linger && !r->linger_end && tstats(r, 0)->transmitted >= (uint64_t)r->o.count) {
+		set_linger_end(r);
+		return false; /* the caller runs on until linger_end */
 	}
 	return true;
 }
@@ -1810,16 +1818,21 @@ static int ping_main(struct run *rp, int argc, char **argv)
 		pc.interval_ns = 1; /* -i 0 as root, several targets: back to back */
 	double timeout = o->timeout_set ? o->timeout : rp->multi ? 1.0 : 10.0;
 	pc.timeout_ns = (uint64_t)(timeout * 1e9);
-	rp->linger = !rp->multi && !o->json && !o->flood && !o->adaptive && o->count > 0 &&
-		     o->deadline <= 0;
+	rp->linger = !rp->multi && !o->json && o->count > 0 && o->deadline <= 0;
 	if (rp->linger) {
 		/* -W is the wait after the last probe, not each probe's timeout
-		 * (see struct run); a probe still ends some time, so that a lost
-		 * one does not hold its slot forever */
+		 * (see struct run). A probe still ends some time, so that a lost
+		 * one does not hold its slot forever: within half the most slots
+		 * a target has, so that sends at the interval never wait for a
+		 * slot. A flood or an adaptive run has iputils' interval 0 here
+		 * (it sends on replies; its slots are reused, not waited for). */
 		rp->linger_w_ns = pc.timeout_ns;
-		rp->linger_iv_ns = pc.interval_ns;
-		if (pc.timeout_ns < LINGER_PROBE_NS)
-			pc.timeout_ns = LINGER_PROBE_NS;
+		rp->linger_iv_ns = o->flood || o->adaptive ? 0 : pc.interval_ns;
+		uint64_t t = LINGER_PROBE_NS;
+		if (pc.interval_ns && pc.interval_ns < t / (TD_PROBE_WINDOW_MAX / 2))
+			t = pc.interval_ns * (TD_PROBE_WINDOW_MAX / 2);
+		if (pc.timeout_ns < t)
+			pc.timeout_ns = t;
 	}
 	/* --spacing is the gap between any two probes: each of n loops keeps n times it */
 	pc.spacing_ns = (uint64_t)(spacing * 1e6) * nl;
@@ -2003,7 +2016,7 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	uint64_t elapsed = td_os_mono_ns() - rp->t0;
 	if (rc)
 		fprintf(stderr, "tundra ping: event loop: %s\n", strerror(-rc));
-	if (o->flood && !o->quiet && !o->json)
+	if (flood_line(rp))
 		flood_tick(rp, td_os_mono_ns(), true); /* the summary's leading newline ends the line */
 	return finish(rp, elapsed, rc || rp->fatal ? EX_ERR : 0, o->deadline > 0);
 }

@@ -426,6 +426,11 @@ def test_report_outstanding_like_iputils(silent):
     pat = re.compile(r"^no answer yet for icmp_seq=(\d+)$", re.M)
     assert pat.findall(ours.stdout) == pat.findall(theirs.stdout), (ours.stdout, theirs.stdout)
     assert ours.returncode == theirs.returncode == 1
+    # each said when the next probe leaves: 0.2 s apart, the last one too
+    # (it was held back to the end of the run)
+    d = tundra(ns, "-D", "-O", "-c", "3", "-i", "0.2", "-W", "0.3", "10.9.1.1")
+    at = [float(x) for x in re.findall(r"^\[([\d.]+)\] no answer yet", d.stdout, re.M)]
+    assert len(at) == 2 and at[1] - at[0] < 0.33, d.stdout
 
 
 def test_single_reply_shows_the_same_rtt_in_the_reply_line_and_the_summary(ns):
@@ -788,3 +793,32 @@ def test_contradictory_options_are_refused(ns):
         r = tundra(ns, *args, "-c", "1", "127.0.0.1")
         assert r.returncode == 2 and msg in r.stderr, r.stderr
     assert tundra(ns, "-4", "-4", "-q", "-c", "1", "127.0.0.1").returncode == 0
+
+
+def test_flood_with_a_listing_prints_only_addresses(silent):
+    # the flood line goes nowhere near a listing that scripts read
+    ns = silent
+    r = tundra(ns, "-f", "-c", "5", "-W", "0.2", "--unreachable", "127.0.0.1", "10.9.1.1")
+    assert r.returncode == 1 and r.stdout == "10.9.1.1\n", repr(r.stdout)
+    r = tundra(ns, "-f", "-c", "5", "-W", "0.2", "--alive", "127.0.0.1", "10.9.1.1")
+    assert r.stdout == "127.0.0.1\n", repr(r.stdout)
+
+
+def test_flood_send_error_is_said_and_fails_as_without_flood(ns):
+    for extra in ([], ["-f"]):
+        r = tundra(ns, *extra, "-c", "5", "10.99.0.1")  # no route in a fresh namespace
+        assert r.returncode == 2, (extra, r.stdout, r.stderr)
+        assert "sendmsg to 10.99.0.1: Network is unreachable" in r.stderr, r.stderr
+
+
+def test_fast_long_run_to_a_dead_target_never_waits_for_slots(silent):
+    # More probes than a target has slots (65 536), 0.1 ms apart, none
+    # answered: each lost probe must end before its slot comes round again,
+    # so the 70 000 probes leave in ~7 s, not after minute-long timeouts.
+    import time
+    ns = silent
+    t0 = time.monotonic()
+    r = tundra(ns, "-q", "-c", "70000", "-i", "0.0001", "-W", "0.5", "10.9.1.1", timeout=90)
+    took = time.monotonic() - t0
+    assert r.returncode == 1 and summary(r.stdout)["tx"] == 70000, r.stdout
+    assert took < 20, took

@@ -298,3 +298,34 @@ def test_lost_last_probe_ends_the_run_after_the_interval_not_after_w():
         assert ours.stdout.endswith("ms\n\n") and theirs.stdout.endswith("ms\n\n")
         t_ours, t_theirs = int(TIME_RE.findall(ours.stdout)[0]), int(TIME_RE.findall(theirs.stdout)[0])
         assert abs(t_ours - t_theirs) < 100, (t_ours, t_theirs)  # both ~200: to the last send
+
+
+def test_flood_with_losses_ends_as_iputils_after_the_last_probe():
+    # 2 of 5 answered: like iputils, a flood waits twice the longest RTT
+    # after its last probe (its interval is 0), not -W (10 s) for the lost.
+    import time
+    with Netns("tdfl") as ns:
+        ns.run("ip", "link", "set", "lo", "up")
+        for cmd in ([TUNDRA, "ping"], ["ping"]):
+            resp = responder(ns, "2", "0")
+            t0 = time.monotonic()
+            r = ns.run(*cmd, "-f", "-c", "5", "127.0.0.1", check=False, timeout=30)
+            took = time.monotonic() - t0
+            resp.wait(timeout=10)
+            assert r.returncode == 0 and (summary(r.stdout)["tx"], summary(r.stdout)["rx"]) == (5, 2)
+            assert took < 2, (cmd, took)
+
+
+@pytest.mark.parametrize("mode", ["dgram", "raw"])
+def test_pipe_counts_probes_answered_by_errors_as_iputils(path, mode):
+    # An on-link address with no host: the probes wait for neighbour
+    # resolution, then all come back as "Destination Host Unreachable"
+    # together, so iputils says "pipe 3".
+    a, _, _ = path
+    args = ["-c", "3", "-i", "0.2", "-W", "5", "10.1.0.77"]
+    ours = tundra(a, "--mode", mode, *args)
+    theirs = a.run("ping", *args, check=False)
+    assert ours.returncode == theirs.returncode == 1
+    assert summary(ours.stdout)["errors"] == summary(theirs.stdout)["errors"] == 3
+    assert ours.stdout.rstrip("\n").splitlines()[-1] == theirs.stdout.rstrip("\n").splitlines()[-1] \
+        == "pipe 3", (ours.stdout, theirs.stdout)
