@@ -115,7 +115,7 @@ struct run {
 	 * end, 0 until the last probe has left. */
 	bool linger;
 	uint64_t linger_end, linger_w_ns, linger_iv_ns;
-	/* iputils' "pipe N": the most probes in flight when a reply came */
+	/* iputils' "pipe N": the most probes in flight when a reply or an ICMP error came */
 	uint64_t pipe;
 	/* -f's line (flood_draw): marks of ended probes not drawn yet, and the
 	 * dots of probes in flight on screen after the drawn marks */
@@ -771,20 +771,7 @@ static void flood_tick(struct run *r, uint64_t now, bool force)
 	if (!force && now - r->fl_drawn_at < FLOOD_DRAW_NS)
 		return;
 	r->fl_drawn_at = now;
-	/* engine 0 is ours (its lock, with several loops, is held); the others
-	 * are read under theirs, and never while holding the print lock, which
-	 * their loops take inside their own */
-	uint64_t fly = td_probe_outstanding(r->eng[0]);
-	for (int k = 1; k < r->nthr; k++) {
-		pthread_mutex_lock(&r->x[k].lock);
-		fly += td_probe_outstanding(r->eng[k]);
-		pthread_mutex_unlock(&r->x[k].lock);
-	}
-	if (r->nthr > 1)
-		pthread_mutex_lock(&r->print_lock);
-	flood_draw(r, fly);
-	if (r->nthr > 1)
-		pthread_mutex_unlock(&r->print_lock);
+	flood_draw(r, td_probe_outstanding(r->eng[0])); /* a flood runs one loop */
 }
 
 static void on_event(void *ctx, const struct td_probe_event *ev)
