@@ -150,6 +150,12 @@ struct td_pinger {
  * by identifier, and for n < 2. 0 or -errno. */
 int td_icmp_split(struct td_icmp_sock *s, unsigned index, unsigned n);
 
+/* The source address the kernel picks for dst (through interface ifname
+ * when not NULL), as iputils finds it for its header: a UDP socket
+ * connected to dst, never sending. 0 or -errno. */
+int td_icmp_route_source(const struct td_probe_addr *dst, const char *ifname,
+			 struct td_probe_addr *src);
+
 int td_pinger_init(struct td_pinger *pg, struct td_probe *p, struct td_icmp_sock *s4,
 		   struct td_icmp_sock *s6);
 void td_pinger_fini(struct td_pinger *pg);

@@ -1425,6 +1425,23 @@ static int finish(struct run *r, uint64_t elapsed, int status_single, bool deadl
 	return EX_OK;
 }
 
+/* iputils' header with -I: "from SOURCE DEVICE: ", the source being -I's
+ * address or the one the kernel picks for dst through -I's interface (no
+ * device named for an address); empty without -I or when it cannot say. */
+static void from_source(const struct opts *o, const struct td_probe_addr *dst, char *buf,
+			size_t len)
+{
+	struct td_probe_addr src;
+	char a[ADDR_STRLEN];
+	buf[0] = 0;
+	if (!o->iface)
+		return;
+	bool dev = !(parse_scoped(o->iface, &src) > 0 || parse_numeric(o->iface, &src));
+	if (dev && td_icmp_route_source(dst, o->iface, &src))
+		return;
+	snprintf(buf, len, "from %s %s: ", addr_str(&src, a, sizeof(a)), dev ? o->iface : "");
+}
+
 static int ping_main(struct run *rp, int argc, char **argv)
 {
 	struct opts *o = &rp->o;
@@ -1916,15 +1933,16 @@ static int ping_main(struct run *rp, int argc, char **argv)
 			putc('\n', rp->out);
 		}
 		if (!rp->multi) {
-			char a[ADDR_STRLEN];
+			char a[ADDR_STRLEN], from[ADDR_STRLEN + IF_NAMESIZE + 16];
 			addr_str(&rp->t[0].addr, a, sizeof(a));
+			from_source(o, &rp->t[0].addr, from, sizeof(from));
 			size_t ip = rp->t[0].addr.family == TD_PROBE_V6 ? 40 : 20;
 			if (rp->t[0].addr.family == TD_PROBE_V6)
-				fprintf(rp->out, "PING %s(%s) %ld data bytes\n",
-					rp->t[0].name ? rp->t[0].name : a, a, o->size);
+				fprintf(rp->out, "PING %s(%s) %s%ld data bytes\n",
+					rp->t[0].name ? rp->t[0].name : a, a, from, o->size);
 			else
-				fprintf(rp->out, "PING %s (%s) %ld(%zu) bytes of data.\n",
-					rp->t[0].name ? rp->t[0].name : a, a, o->size,
+				fprintf(rp->out, "PING %s (%s) %s%ld(%zu) bytes of data.\n",
+					rp->t[0].name ? rp->t[0].name : a, a, from, o->size,
 					(size_t)o->size + 8 + ip);
 		} else {
 			fprintf(rp->out, "PING %u target%s, %ld data bytes\n", rp->n,

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "tundra/pinger.h"
@@ -146,6 +147,27 @@ static socklen_t addr_to(struct sockaddr_storage *ss, const struct td_probe_addr
 	s->sin_family = AF_INET;
 	memcpy(&s->sin_addr, a->a, 4);
 	return sizeof(*s);
+}
+
+int td_icmp_route_source(const struct td_probe_addr *dst, const char *ifname,
+			 struct td_probe_addr *src)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = addr_to(&ss, dst);
+	int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc = 0;
+	if (fd < 0)
+		return -errno;
+	/* the port only makes connect(2) choose a route; nothing is sent */
+	((struct sockaddr_in *)&ss)->sin_port = htons(1025);
+	if ((ifname && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname,
+				  (socklen_t)strlen(ifname) + 1)) ||
+	    connect(fd, (struct sockaddr *)&ss, len) ||
+	    getsockname(fd, (struct sockaddr *)&ss, &(socklen_t){sizeof(ss)}))
+		rc = -errno;
+	else
+		addr_from(src, &ss);
+	close(fd);
+	return rc;
 }
 
 /* Control messages of one received message: stamps, TTL, TOS, extended errors. */

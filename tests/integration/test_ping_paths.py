@@ -329,3 +329,18 @@ def test_pipe_counts_probes_answered_by_errors_as_iputils(path, mode):
     assert summary(ours.stdout)["errors"] == summary(theirs.stdout)["errors"] == 3
     assert ours.stdout.rstrip("\n").splitlines()[-1] == theirs.stdout.rstrip("\n").splitlines()[-1] \
         == "pipe 3", (ours.stdout, theirs.stdout)
+
+
+@pytest.mark.parametrize("dst,iface,src", [("10.2.0.1", "veth0", "10.1.0.1"),
+                                           ("fd02::1", "veth0", "fd01::1")])
+def test_dash_I_header_names_the_source_as_iputils(path, dst, iface, src):
+    # iputils' header with -I: "from SOURCE DEVICE: " (the source the kernel
+    # picks through the device), or "from ADDRESS : " for an address
+    a, _, _ = path
+    for i in (iface, src):
+        ours = tundra(a, "-I", i, "-c", "1", "-W", "1", dst)
+        theirs = a.run("ping", "-I", i, "-c", "1", "-W", "1", dst, check=False)
+        assert ours.returncode == theirs.returncode == 0, ours.stderr
+        head = ours.stdout.splitlines()[0]
+        assert head == theirs.stdout.splitlines()[0], (head, theirs.stdout)
+        assert f" from {src} {i if i == iface else ''}: " in head, head
