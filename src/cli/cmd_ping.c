@@ -50,6 +50,8 @@ struct opts {
 	int pmtu;
 	const char *iface;
 	unsigned iface_idx; /* -I names an interface: its index (0: an address, or none) */
+	bool iface_is_addr;  /* -I is a source address, iface_src (else an interface) */
+	struct td_probe_addr iface_src;
 	bool quiet, stamps, outstanding, flood, adaptive, user_ts, numeric, audible;
 	int family; /* 0, 4 or 6 */
 	uint8_t pattern[TD_PROBE_PATTERN_MAX];
@@ -1436,10 +1438,12 @@ static void from_source(const struct opts *o, const struct td_probe_addr *dst, c
 	buf[0] = 0;
 	if (!o->iface)
 		return;
-	bool dev = !(parse_scoped(o->iface, &src) > 0 || parse_numeric(o->iface, &src));
-	if (dev && td_icmp_route_source(dst, o->iface, &src))
+	if (o->iface_is_addr)
+		src = o->iface_src;
+	else if (td_icmp_route_source(dst, o->iface, &src))
 		return;
-	snprintf(buf, len, "from %s %s: ", addr_str(&src, a, sizeof(a)), dev ? o->iface : "");
+	snprintf(buf, len, "from %s %s: ", addr_str(&src, a, sizeof(a)),
+		 o->iface_is_addr ? "" : o->iface);
 }
 
 static int ping_main(struct run *rp, int argc, char **argv)
@@ -1630,9 +1634,12 @@ static int ping_main(struct run *rp, int argc, char **argv)
 		int sc = parse_scoped(o->iface, &src);
 		if (sc < 0)
 			return EX_ERR;
+		o->iface_is_addr = sc > 0 || parse_numeric(o->iface, &src);
+		if (o->iface_is_addr)
+			o->iface_src = src;
 		if (sc > 0) /* -I fe80::2%eth0: binding that source binds its link too */
 			o->iface_idx = src.scope;
-		else if (!parse_numeric(o->iface, &src))
+		else if (!o->iface_is_addr)
 			o->iface_idx = if_nametoindex(o->iface); /* 0: SO_BINDTODEVICE will say */
 	}
 	for (int i = optind; i < argc; i++)
@@ -1682,13 +1689,10 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	so.probe_size = (int)o->size + 8;
 	so.rcvbuf = o->rcvbuf ? (int)o->rcvbuf
 			      : (rp->n > 64 ? (int)(rp->n > 8192 ? 8 << 20 : rp->n * 1024) : 0);
-	if (o->iface) {
-		struct td_probe_addr src;
-		if (parse_scoped(o->iface, &src) > 0 || parse_numeric(o->iface, &src))
-			so.src = src;
-		else
-			so.ifname = o->iface;
-	}
+	if (o->iface_is_addr)
+		so.src = o->iface_src;
+	else if (o->iface)
+		so.ifname = o->iface;
 	bool need[2] = {false, false};
 	for (uint32_t i = 0; i < rp->n; i++)
 		need[rp->t[i].addr.family == TD_PROBE_V6] = true;

@@ -158,7 +158,10 @@ int td_icmp_route_source(const struct td_probe_addr *dst, const char *ifname,
 	if (fd < 0)
 		return -errno;
 	/* the port only makes connect(2) choose a route; nothing is sent */
-	((struct sockaddr_in *)&ss)->sin_port = htons(1025);
+	if (ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(1025);
+	else
+		((struct sockaddr_in *)&ss)->sin_port = htons(1025);
 	if ((ifname && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname,
 				  (socklen_t)strlen(ifname) + 1)) ||
 	    connect(fd, (struct sockaddr *)&ss, len) ||
