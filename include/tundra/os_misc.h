@@ -1,4 +1,4 @@
-/* Small os helpers: the monotonic clock and kernel randomness. */
+/* Small os helpers: the monotonic clock, kernel randomness, stdio, error texts. */
 #ifndef TUNDRA_OS_MISC_H
 #define TUNDRA_OS_MISC_H
 
@@ -20,6 +20,18 @@ void td_os_hold_stdio(void);
  * now (ENOSPC for /dev/full, EBADF for a closed descriptor); 0 when a write
  * would succeed now (the failure was transient, e.g. a disk since freed). */
 int td_os_write_errno(int fd);
+
+/* glibc's text for an errno value ("Unknown error N" for others) and for a
+ * getaddrinfo code, whatever the C library (src/os/errtext.c). */
+const char *td_errno_text(int e);
+const char *td_gai_text(int code);
+
+struct addrinfo;
+/* getaddrinfo(host, NULL, hints, res), but when the binary's C library is
+ * musl and no name server has a route, a name the hosts file does not give
+ * fails at once with EAI_AGAIN, as glibc's resolver does, instead of after
+ * musl's 5 s timeout (src/os/resolve.c). */
+int td_os_getaddrinfo(const char *host, const struct addrinfo *hints, struct addrinfo **res);
 
 struct td_tcp;
 /* An eventfd (nonblocking) that td_tcp signals whenever any socket got new

@@ -403,7 +403,7 @@ static void add_host(struct run *r, const char *s)
 		hints.ai_family = r->o.family == 4	 ? AF_INET
 				  : r->o.family == 6 ? AF_INET6
 						     : AF_UNSPEC;
-		int rc = getaddrinfo(s, NULL, &hints, &res);
+		int rc = td_os_getaddrinfo(s, &hints, &res);
 		if (rc || !res) {
 			fprintf(stderr, "tundra ping: %s: %s\n", s,
 				rc ? gai_strerror(rc) : "no address");
@@ -1466,7 +1466,7 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	if (argc > 0)
 		argv[0] = prog;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:i:s:W:w:t:Q:m:I:S:l:p:M:qDOfAUna46g:hV", longopts,
+	while ((c = td_getopt_long(argc, argv, "c:i:s:W:w:t:Q:m:I:S:l:p:M:qDOfAUna46g:hV", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'c':

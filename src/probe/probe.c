@@ -1113,9 +1113,16 @@ static int handle_reply(struct td_probe *p, uint64_t now, const struct reply_in 
 	size_t from = auth ? TD_PROBE_AUTH_LEN : 0;
 	size_t upto = in->data.len < p->cfg.payload_len ? in->data.len : p->cfg.payload_len;
 	const uint8_t *want = p->pkt + TD_ICMP_HDR_LEN;
-	/* memcmp first: the byte loop, which finds the offset, runs only on a mismatch */
-	if (from < upto && !memcmp(in->data.ptr + from, want + from, upto - from))
-		from = upto;
+	/* Equal 8-byte words first (musl's memcmp goes byte by byte); the byte
+	 * loop then finds the first wrong byte, if any. */
+	while (from < upto && upto - from >= 8) {
+		uint64_t x, y;
+		memcpy(&x, in->data.ptr + from, 8);
+		memcpy(&y, want + from, 8);
+		if (x != y)
+			break;
+		from += 8;
+	}
 	for (size_t i = from; i < upto; i++) {
 		if (in->data.ptr[i] != want[i]) {
 			ev.corrupted = true;
