@@ -24,6 +24,7 @@
 #include "tundra/os_misc.h"
 #include "tundra/pinger.h"
 #include "tundra/probe.h"
+#include "tundra/wire.h"
 
 /* Entry point (the row in src/cli/main.c declares it too). */
 int td_cmd_ping(int argc, char **argv);
@@ -317,16 +318,27 @@ static bool parse_pattern(struct opts *o, const char *s)
 
 /* ---- targets ----------------------------------------------------------------------------- */
 
+/* Room for extra more targets (a range says how many it adds: one
+ * allocation instead of a doubling series and its copies). */
+static bool tgt_reserve(struct run *r, uint32_t extra)
+{
+	if (r->cap - r->n >= extra)
+		return true;
+	if (extra > UINT32_MAX - r->n)
+		return false;
+	uint32_t nc = r->n + extra;
+	struct tgt *t = realloc(r->t, (size_t)nc * sizeof(*t));
+	if (!t)
+		return false;
+	r->t = t;
+	r->cap = nc;
+	return true;
+}
+
 static bool tgt_push(struct run *r, const char *name, const struct td_probe_addr *a)
 {
-	if (r->n == r->cap) {
-		uint32_t nc = r->cap ? r->cap * 2 : 64;
-		struct tgt *t = realloc(r->t, nc * sizeof(*t));
-		if (!t)
-			return false;
-		r->t = t;
-		r->cap = nc;
-	}
+	if (r->n == r->cap && !tgt_reserve(r, r->cap ? r->cap : 64))
+		return false;
 	r->t[r->n].name = name ? strdup(name) : NULL;
 	r->t[r->n].addr = *a;
 	/* ping -I eth0 fe80::1 (iputils): the link of -I is the target's
@@ -547,6 +559,12 @@ static bool add_range(struct run *r, const char *spec)
 		r->not_found++;
 		return true; /* as for a single address: reported, the others go on */
 	}
+	/* the range's size when its last 32 bits hold the difference */
+	bool same_top = !memcmp(lo.a, hi.a, lo.family == TD_PROBE_V6 ? 12 : 0);
+	uint32_t span = td_get_be32(hi.a + (lo.family == TD_PROBE_V6 ? 12 : 0)) -
+			td_get_be32(lo.a + (lo.family == TD_PROBE_V6 ? 12 : 0));
+	if (same_top && span < GEN_MAX && !tgt_reserve(r, span + 1))
+		return false;
 	uint32_t count = 0;
 	for (struct td_probe_addr a = lo;; addr_add1(&a)) {
 		if (++count > GEN_MAX) {

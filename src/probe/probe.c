@@ -96,7 +96,11 @@ struct td_probe {
 	uint64_t pace_next;         /* earliest instant the spacing bucket allows a send */
 	bool any_send;
 	uint64_t drops[TD_PROBE_DROP_COUNT];
-	uint64_t errs[2][256][16];
+	/* ICMP errors by [family][type][code]: 64 KiB, allocated at the first
+	 * error (most runs see none; a sweep's engine stays 1 KiB, no page
+	 * faults to zero it). NULL until then, or if that allocation failed:
+	 * the per-target counters still count every error. */
+	uint64_t (*errs)[256][16];
 	uint8_t *pkt;               /* 8 + payload_len, template of the next probe */
 	size_t pkt_len;
 	uint64_t ident_hash;        /* make_ident's last hash, of block ident_blk */
@@ -546,6 +550,7 @@ void td_probe_free(struct td_probe *p)
 	free(p->hists);
 	free(p->exact);
 	free(p->pkt);
+	free(p->errs);
 	free(p);
 }
 
@@ -1269,7 +1274,10 @@ static int handle_error(struct td_probe *p, uint64_t now, const struct err_in *i
 	t->st.err_kind[k]++;
 	t->st.last_err_type = in->type;
 	t->st.last_err_code = in->code;
-	p->errs[fam_idx(in->family)][in->type][in->code < 16 ? in->code : 15]++;
+	if (!p->errs)
+		p->errs = calloc(2, sizeof(*p->errs));
+	if (p->errs)
+		p->errs[fam_idx(in->family)][in->type][in->code < 16 ? in->code : 15]++;
 	/* A redirect still delivered the probe: the reply may yet come. */
 	bool terminal = k != TD_PROBE_ERR_REDIRECT && s->state == SLOT_PENDING;
 	if (terminal) {
@@ -1530,7 +1538,7 @@ uint64_t td_probe_drops(const struct td_probe *p, enum td_probe_drop d)
 
 uint64_t td_probe_err_count(const struct td_probe *p, uint8_t family, uint8_t type, uint8_t code)
 {
-	return p->errs[fam_idx(family)][type][code < 16 ? code : 15];
+	return p->errs ? p->errs[fam_idx(family)][type][code < 16 ? code : 15] : 0;
 }
 
 /* Square root of v > 0 without libm: the exponent halved for a first guess
