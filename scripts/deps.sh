@@ -10,6 +10,7 @@ PKGS=(
   python3 python3-pytest python3-pytest-timeout python3-scapy
   iproute2 iputils-ping fping oping tshark curl procps libcap2-bin bc time
   prometheus prometheus-smokeping-prober liblwip-dev slirp4netns iperf3
+  libnss-myhostname
 )
 
 missing=()

@@ -27,11 +27,13 @@ const char *td_errno_text(int e);
 const char *td_gai_text(int code);
 
 struct addrinfo;
-/* getaddrinfo(host, NULL, hints, res), but when the binary's C library is
- * musl and no name server has a route, a name the hosts file does not give
- * fails at once with EAI_AGAIN, as glibc's resolver does, instead of after
- * musl's 5 s timeout (src/os/resolve.c). */
+/* getaddrinfo(host, NULL, hints, res) with glibc's answers whatever the C
+ * library (src/os/resolve.c): with musl, a lookup with no name server
+ * reachable fails at once as glibc's does, and a name only an nsswitch.conf
+ * module knows is asked of getent(1). *res is one block of ours, no canonical
+ * name: free it with td_os_freeaddrinfo, not freeaddrinfo. */
 int td_os_getaddrinfo(const char *host, const struct addrinfo *hints, struct addrinfo **res);
+void td_os_freeaddrinfo(struct addrinfo *res);
 
 struct td_tcp;
 /* An eventfd (nonblocking) that td_tcp signals whenever any socket got new

@@ -433,7 +433,7 @@ static void add_host(struct run *r, const char *s)
 			a.family = TD_PROBE_V4;
 			memcpy(a.a, &((struct sockaddr_in *)res->ai_addr)->sin_addr, 4);
 		}
-		freeaddrinfo(res);
+		td_os_freeaddrinfo(res);
 		name = s;
 	}
 	if (r->o.family && r->o.family != a.family) {

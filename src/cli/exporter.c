@@ -273,7 +273,7 @@ static int resolve_host(const char *host, const struct td_expcfg_group *g,
 			continue;
 		}
 		add_addrs(res, addrs, n);
-		freeaddrinfo(res);
+		td_os_freeaddrinfo(res);
 	}
 	/* interface: eth0 with fe80::1: the link of the group's device is the
 	 * target's zone (replies are matched by address and arrival link) */

@@ -824,6 +824,8 @@ def test_name_lookup_without_a_reachable_name_server_fails_at_once_as_iputils(ns
             f.write("nameserver 198.51.100.53\n")
         with open(f"{etc}/hosts", "w") as f:
             f.write("127.0.0.1 localhost\n127.0.0.9 there.tundra.test\n")
+        with open(f"{etc}/nsswitch.conf", "w") as f:
+            f.write("hosts: files dns\n")
         for args, text in (([], "Temporary failure in name resolution"),
                            (["-6"], "Temporary failure in name resolution"),
                            # the hosts file has it, in the other family only
@@ -840,6 +842,42 @@ def test_name_lookup_without_a_reachable_name_server_fails_at_once_as_iputils(ns
             assert took < 2, took
         r = tundra(ns, "-c", "1", "-W", "1", "there.tundra.test")
         assert r.returncode == 0 and "PING there.tundra.test (127.0.0.9)" in r.stdout, r.stderr
+    finally:
+        shutil.rmtree(etc, ignore_errors=True)
+
+
+def test_names_only_an_nss_module_knows_resolve_as_with_iputils(ns):
+    # nsswitch.conf's myhostname (scripts/deps.sh installs it) answers the
+    # machine's own name with its addresses. iputils has it from glibc; a
+    # musl-linked tundra asks getent(1), whose lookups use AI_ADDRCONFIG: the
+    # namespace gets an address of each family besides loopback's.
+    ns.run("ip", "link", "set", "lo", "up")
+    ns.run("ip", "link", "add", "d0", "type", "veth", "peer", "name", "d1")
+    ns.run("ip", "link", "set", "d0", "up")
+    ns.run("ip", "link", "set", "d1", "up")
+    ns.run("ip", "addr", "add", "10.99.0.1/24", "dev", "d0")
+    ns.run("ip", "addr", "add", "fd99::1/64", "dev", "d0", "nodad")
+    etc = f"/etc/netns/{ns.name}"
+    os.makedirs(etc, exist_ok=True)
+    name = ns.run("hostname").stdout.strip()
+    try:
+        for fn, text in (("resolv.conf", "nameserver 198.51.100.53\n"),
+                         ("hosts", "127.0.0.1 localhost\n"),
+                         ("nsswitch.conf", "hosts: files dns myhostname\n")):
+            with open(f"{etc}/{fn}", "w") as f:
+                f.write(text)
+        for fam in (["-4"], ["-6"], []):
+            r = tundra(ns, *fam, "-c", "1", "-W", "1", name)
+            i = ns.run("ping", *fam, "-c", "1", "-W", "1", name, check=False)
+            assert r.returncode == i.returncode == 0, r.stderr + i.stderr
+            want = re.search(r"\(([0-9a-f.:]+)\)", i.stdout.splitlines()[0]).group(1)
+            head = r.stdout.splitlines()[0]
+            assert head.startswith(f"PING {name}") and f"({want})" in head, (r.stdout, i.stdout)
+        # a name no source knows: the same error as iputils, and at once
+        t0 = time.monotonic()
+        r = tundra(ns, "-c", "1", "nowhere.tundra.test")
+        i = ns.run("ping", "-c", "1", "nowhere.tundra.test", check=False)
+        assert r.returncode == i.returncode == 2 and time.monotonic() - t0 < 3
     finally:
         shutil.rmtree(etc, ignore_errors=True)
 
