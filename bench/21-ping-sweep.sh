@@ -6,17 +6,22 @@
 # (fork, exec, wait4: the tool's start, work and exit, nothing of the driver's).
 # --alive prints no RTT, so tundra takes no kernel TX stamps (--tx-stamps
 # auto); the row "tundra+tx" is the same sweep with --tx-stamps on.
-# The "floor" rows are build/bench/sweep_floor, dynamically linked as fping is
-# and static-pie as tundra is, with 1 and 2 loops: raw ICMP sockets with
+# The "floor" rows are build/bench/sweep_floor, dynamically linked as fping is,
+# static-pie with glibc and static-pie with musl as tundra is (LIBC=musl, the
+# Makefile's default; glibc's start-up alone is 0.4-0.5 ms of CPUID exits in a
+# virtual machine), with 1 and 2 loops: raw ICMP sockets with
 # tundra's options, sendmmsg/recvmmsg in batches of 32 and no other work (no
 # MAC, no statistics, no output). The kernel's loopback round trips plus
-# process start-up dominate a sweep; the best of the four floors is the most
-# any tool can reach here.
+# process start-up dominate a sweep; the best of the floors is the most any
+# tool can reach here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T=$(readlink -f "${TUNDRA:-build/tundra}")
 FLOOR=$(readlink -f build/bench/sweep_floor)
 SFLOOR=$(readlink -f build/bench/sweep_floor_static)
+MFLOOR=$(readlink -f build/bench/sweep_floor_musl 2>/dev/null || true) # LIBC=musl builds only
+FLOORS="floor1 floor2 sfloor1 sfloor2"
+[ -x "$MFLOOR" ] && FLOORS="$FLOORS mfloor1 mfloor2"
 MEASURE=$(readlink -f build/bench/spawn_measure)
 for b in "$FLOOR" "$SFLOOR" "$MEASURE"; do
   [ -x "$b" ] || { echo "21-ping-sweep: $b missing (make bench-build)" >&2; exit 2; }
@@ -59,21 +64,24 @@ PY
   W[tundra+tx]=$2 C[tundra+tx]=$3 R[tundra+tx]=$4; A[tundra+tx]=$(wc -l <"$tmp/tx.out")
   set -- $(measure fping "$tmp/f.out" fping -q -i 0 -r 0 -t 1000 -a -g "$lo" "$hi")
   W[fping]=$2 C[fping]=$3 R[fping]=$4; A[fping]=$(grep -c '^127\.' "$tmp/f.out" || true)
-  for k in floor1 floor2 sfloor1 sfloor2; do
+  for k in $FLOORS; do
     l=${k: -1} F=$FLOOR
     [ "${k:0:1}" = s ] && F=$SFLOOR
+    [ "${k:0:1}" = m ] && F=$MFLOOR
     set -- $(measure "$k" "$tmp/$k.out" "$F" "$l" "$lo" "$n")
     W[$k]=$2 C[$k]=$3 R[$k]=$4
     A[$k]=$(sed -nE 's/^[0-9]+ targets, ([0-9]+) answered.*/\1/p' "$tmp/$k.out")
   done
   N[floor1]=floor N[floor2]=floor N[sfloor1]=floor-st N[sfloor2]=floor-st
+  N[mfloor1]=floor-mu N[mfloor2]=floor-mu
   L[floor1]="1 loop" L[floor2]="2 loops" L[sfloor1]="1 loop" L[sfloor2]="2 loops"
-  # the fastest floor: the lowest median wall time of the four
+  L[mfloor1]="1 loop" L[mfloor2]="2 loops"
+  # the fastest floor: the lowest median wall time of them all
   fb=floor1
-  for k in floor2 sfloor1 sfloor2; do
+  for k in ${FLOORS#floor1 }; do
     [ "$(echo "${W[$k]} < ${W[$fb]}" | bc)" = 1 ] && fb=$k
   done
-  tools="tundra tundra+tx fping floor1 floor2 sfloor1 sfloor2"
+  tools="tundra tundra+tx fping $FLOORS"
   if [ "$n" -le 10000 ]; then
     set -- $(measure oping "$tmp/o.out" bash -c "ulimit -n 65536; oping -c 1 -w 1 -f $tmp/hosts")
     W[oping]=$2 C[oping]=$3 R[oping]=$4
@@ -86,7 +94,7 @@ PY
   done
   echo "ratio $n: tundra/fping targets/s = $(echo "scale=2; ${W[fping]} / ${W[tundra]}" | bc)x (goal >= 2), peak RSS tundra/fping = $(echo "scale=2; ${R[tundra]} / ${R[fping]}" | bc)x (goal <= 1)"
   echo "ratio $n: tundra --tx-stamps on/fping targets/s = $(echo "scale=2; ${W[fping]} / ${W[tundra+tx]}" | bc)x; CPU tundra/fping = $(echo "scale=2; ${C[tundra]} / ${C[fping]}" | bc)x"
-  echo "ratio $n: kernel floor (best of four)/fping targets/s = $(echo "scale=2; ${W[fping]} / ${W[$fb]}" | bc)x (the most any tool can reach here)"
+  echo "ratio $n: kernel floor (best of all)/fping targets/s = $(echo "scale=2; ${W[fping]} / ${W[$fb]}" | bc)x (the most any tool can reach here)"
   echo "ratio $n: tundra/kernel floor targets/s = $(echo "scale=2; ${W[$fb]} / ${W[tundra]}" | bc)x (best floor: ${N[$fb]}, ${L[$fb]})"
   [ -n "${W[oping]:-}" ] && echo "ratio $n: tundra/oping targets/s = $(echo "scale=2; ${W[oping]} / ${W[tundra]}" | bc)x, peak RSS tundra/oping = $(echo "scale=2; ${R[tundra]} / ${R[oping]}" | bc)x"
   unset W C R A L N

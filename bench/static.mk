@@ -9,3 +9,13 @@ build/bench/sweep_floor_static: bench/sweep_floor.c $(LIB)
 
 BENCH_EXTRA += build/bench/sweep_floor_static
 endif
+
+# ...and as the tundra binary is with LIBC=musl (the default): the floor of a
+# tool that pays no glibc start-up (see the Makefile on LIBC).
+ifeq ($(LIBC),musl)
+build/bench/sweep_floor_musl: $(BUILD)/musl/obj/bench/sweep_floor.o $(MUSL_LIB)
+	@mkdir -p $(@D)
+	$(MUSL_LINK) -o $@ $< $(MUSL_LIB) $(MUSL_LINK_END)
+
+BENCH_EXTRA += build/bench/sweep_floor_musl
+endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,8 +29,11 @@
  * per-target state, no output per reply: the targets/s reached is the most
  * any tool can reach on this kernel with that many loops, and
  * bench/21-ping-sweep.sh prints it beside tundra's and fping's.
- * bench/sweep_floor.mk also links it statically (build/bench/sweep_floor_static):
- * the same floor without the dynamic loader's share of process start.
+ * bench/static.mk also links it statically (build/bench/sweep_floor_static):
+ * the same floor without the dynamic loader's share of process start; and,
+ * with LIBC=musl, against musl as the tundra binary is (sweep_floor_musl):
+ * without glibc's start-up either. Under musl, sendmmsg is the system call
+ * itself, as in tundra (musl's own sendmmsg is a loop of sendmsg calls).
  *
  * The socket set-up is tundra's for `ping --alive`: ICMP_FILTER (echo replies
  * only), a large receive buffer, IP_PMTUDISC_PROBE (tundra's atomic small
@@ -204,7 +208,11 @@ static void *run(void *arg)
 			l->dst[k].sin_addr.s_addr = htonl(l->first + (uint32_t)target);
 		}
 		for (unsigned done = 0; done < k;) {
+			#ifdef __GLIBC__
 			int r = sendmmsg(l->fd, l->tx + done, k - done, 0);
+#else
+			int r = (int)syscall(SYS_sendmmsg, l->fd, l->tx + done, k - done, 0);
+#endif
 			if (r < 0 && errno != EINTR) {
 				l->err = errno;
 				l->what = "sendmmsg";

@@ -6,10 +6,11 @@ set -euo pipefail
 
 PKGS=(
   gcc make clang llvm-14 libclang-rt-14-dev cppcheck clang-tidy pkg-config
-  libc6-dev libcmocka-dev libyaml-dev
+  libc6-dev libcmocka-dev libyaml-dev musl-tools
   python3 python3-pytest python3-pytest-timeout python3-scapy
   iproute2 iputils-ping fping oping tshark curl procps libcap2-bin bc time
   prometheus prometheus-smokeping-prober liblwip-dev slirp4netns iperf3
+  libnss-myhostname
 )
 
 missing=()

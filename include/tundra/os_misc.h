@@ -1,4 +1,4 @@
-/* Small os helpers: the monotonic clock and kernel randomness. */
+/* Small os helpers: the monotonic clock, kernel randomness, stdio, error texts. */
 #ifndef TUNDRA_OS_MISC_H
 #define TUNDRA_OS_MISC_H
 
@@ -20,6 +20,20 @@ void td_os_hold_stdio(void);
  * now (ENOSPC for /dev/full, EBADF for a closed descriptor); 0 when a write
  * would succeed now (the failure was transient, e.g. a disk since freed). */
 int td_os_write_errno(int fd);
+
+/* glibc's text for an errno value ("Unknown error N" for others) and for a
+ * getaddrinfo code, whatever the C library (src/os/errtext.c). */
+const char *td_errno_text(int e);
+const char *td_gai_text(int code);
+
+struct addrinfo;
+/* getaddrinfo(host, NULL, hints, res) with glibc's answers whatever the C
+ * library (src/os/resolve.c): with musl, a lookup with no name server
+ * reachable fails at once as glibc's does, and a name only an nsswitch.conf
+ * module knows is asked of getent(1). *res is one block of ours, no canonical
+ * name: free it with td_os_freeaddrinfo, not freeaddrinfo. */
+int td_os_getaddrinfo(const char *host, const struct addrinfo *hints, struct addrinfo **res);
+void td_os_freeaddrinfo(struct addrinfo *res);
 
 struct td_tcp;
 /* An eventfd (nonblocking) that td_tcp signals whenever any socket got new

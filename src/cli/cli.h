@@ -11,4 +11,11 @@ struct td_cli_cmd {
 /* The table, in src/cli/main.c. */
 extern const struct td_cli_cmd td_cli_cmds[];
 
+struct option;
+/* getopt_long, its errors reported in glibc's words under argv[0] (as iputils
+ * and fping show them, whatever the C library); returns '?' after one
+ * (src/cli/getopt.c). */
+int td_getopt_long(int argc, char *const argv[], const char *optstring, const struct option *lo,
+		   int *li);
+
 #endif

@@ -824,7 +824,7 @@ int td_cmd_decode(int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = td_getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r': raw = true; break;
 		case 'b': brief_mode = true; break;

@@ -24,6 +24,7 @@
 #include "tundra/os_misc.h"
 #include "tundra/pinger.h"
 #include "tundra/probe.h"
+#include "tundra/wire.h"
 
 /* Entry point (the row in src/cli/main.c declares it too). */
 int td_cmd_ping(int argc, char **argv);
@@ -317,16 +318,27 @@ static bool parse_pattern(struct opts *o, const char *s)
 
 /* ---- targets ----------------------------------------------------------------------------- */
 
+/* Room for extra more targets (a range says how many it adds: one
+ * allocation instead of a doubling series and its copies). */
+static bool tgt_reserve(struct run *r, uint32_t extra)
+{
+	if (r->cap - r->n >= extra)
+		return true;
+	if (extra > UINT32_MAX - r->n)
+		return false;
+	uint32_t nc = r->n + extra;
+	struct tgt *t = realloc(r->t, (size_t)nc * sizeof(*t));
+	if (!t)
+		return false;
+	r->t = t;
+	r->cap = nc;
+	return true;
+}
+
 static bool tgt_push(struct run *r, const char *name, const struct td_probe_addr *a)
 {
-	if (r->n == r->cap) {
-		uint32_t nc = r->cap ? r->cap * 2 : 64;
-		struct tgt *t = realloc(r->t, nc * sizeof(*t));
-		if (!t)
-			return false;
-		r->t = t;
-		r->cap = nc;
-	}
+	if (r->n == r->cap && !tgt_reserve(r, r->cap ? r->cap : 64))
+		return false;
 	r->t[r->n].name = name ? strdup(name) : NULL;
 	r->t[r->n].addr = *a;
 	/* ping -I eth0 fe80::1 (iputils): the link of -I is the target's
@@ -403,7 +415,7 @@ static void add_host(struct run *r, const char *s)
 		hints.ai_family = r->o.family == 4	 ? AF_INET
 				  : r->o.family == 6 ? AF_INET6
 						     : AF_UNSPEC;
-		int rc = getaddrinfo(s, NULL, &hints, &res);
+		int rc = td_os_getaddrinfo(s, &hints, &res);
 		if (rc || !res) {
 			fprintf(stderr, "tundra ping: %s: %s\n", s,
 				rc ? gai_strerror(rc) : "no address");
@@ -421,7 +433,7 @@ static void add_host(struct run *r, const char *s)
 			a.family = TD_PROBE_V4;
 			memcpy(a.a, &((struct sockaddr_in *)res->ai_addr)->sin_addr, 4);
 		}
-		freeaddrinfo(res);
+		td_os_freeaddrinfo(res);
 		name = s;
 	}
 	if (r->o.family && r->o.family != a.family) {
@@ -547,6 +559,12 @@ static bool add_range(struct run *r, const char *spec)
 		r->not_found++;
 		return true; /* as for a single address: reported, the others go on */
 	}
+	/* the range's size when its last 32 bits hold the difference */
+	bool same_top = !memcmp(lo.a, hi.a, lo.family == TD_PROBE_V6 ? 12 : 0);
+	uint32_t span = td_get_be32(hi.a + (lo.family == TD_PROBE_V6 ? 12 : 0)) -
+			td_get_be32(lo.a + (lo.family == TD_PROBE_V6 ? 12 : 0));
+	if (same_top && span < GEN_MAX && !tgt_reserve(r, span + 1))
+		return false;
 	uint32_t count = 0;
 	for (struct td_probe_addr a = lo;; addr_add1(&a)) {
 		if (++count > GEN_MAX) {
@@ -1466,7 +1484,7 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	if (argc > 0)
 		argv[0] = prog;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:i:s:W:w:t:Q:m:I:S:l:p:M:qDOfAUna46g:hV", longopts,
+	while ((c = td_getopt_long(argc, argv, "c:i:s:W:w:t:Q:m:I:S:l:p:M:qDOfAUna46g:hV", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'c':

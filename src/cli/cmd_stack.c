@@ -376,7 +376,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	int c;
 	optind = 1;
 	int li = 0;
-	while ((c = getopt_long(argc, argv, "+h", lo, &li)) != -1) {
+	while ((c = td_getopt_long(argc, argv, "+h", lo, &li)) != -1) {
 		char *arg = optarg ? optarg : (char *)"";
 		switch (c) {
 		case O_NAME: o->ifname = arg; break;

@@ -20,6 +20,7 @@
 #include "cli/exporter_index.h"
 #include "cli/exporter_metrics.h"
 #include "cli/exporter_process.h"
+#include "tundra/os_misc.h"
 #include "tundra/pinger.h"
 #include "tundra/probe.h"
 
@@ -264,7 +265,7 @@ static int resolve_host(const char *host, const struct td_expcfg_group *g,
 		hints.ai_family = fams[f];
 		hints.ai_socktype = SOCK_DGRAM;
 		hints.ai_protocol = IPPROTO_UDP;
-		r = getaddrinfo(host, NULL, &hints, &res);
+		r = td_os_getaddrinfo(host, &hints, &res);
 		if (r) {
 			/* a name with only one family is fine; keep the more telling error */
 			if (rc == EAI_NONAME || r != EAI_NONAME)
@@ -272,7 +273,7 @@ static int resolve_host(const char *host, const struct td_expcfg_group *g,
 			continue;
 		}
 		add_addrs(res, addrs, n);
-		freeaddrinfo(res);
+		td_os_freeaddrinfo(res);
 	}
 	/* interface: eth0 with fe80::1: the link of the group's device is the
 	 * target's zone (replies are matched by address and arrival link) */
@@ -1305,13 +1306,16 @@ int td_cmd_exporter(int argc, char **argv)
 
 	/* The exposition buffer is tens of MB at 10 000 targets: keep such blocks
 	 * mmapped so they go back to the system, instead of letting glibc's
-	 * dynamic threshold move them onto a heap it never trims. */
+	 * dynamic threshold move them onto a heap it never trims. musl's allocator
+	 * maps such blocks by itself. */
+#ifdef M_MMAP_THRESHOLD
 	mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
 	pthread_mutex_init(&st.lock, NULL);
 	td_expm_buckets_default(&st.buckets);
 	td_expcfg_group_defaults(&st.cli_group);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:l:i:s:W:m:h", opts, NULL)) != -1) {
+	while ((c = td_getopt_long(argc, argv, "c:l:i:s:W:m:h", opts, NULL)) != -1) {
 		uint64_t ns;
 		char *end;
 		unsigned long v;

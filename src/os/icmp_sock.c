@@ -3,13 +3,13 @@
 #include <time.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <netinet/icmp6.h>
+#include <netinet/in.h> /* before the linux/ headers: their libc-compat.h then defers to it */
 #include <linux/capability.h>
 #include <linux/errqueue.h>
 #include <linux/filter.h>
 #include <linux/icmp.h>
 #include <linux/net_tstamp.h>
-#include <netinet/icmp6.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <time.h>
 
@@ -221,6 +222,20 @@ static void parse_cmsgs(struct msghdr *mh, struct cmsg_info *ci)
 	}
 }
 
+/* One system call per batch. musl (the libc of the static tundra binary)
+ * implements sendmmsg on 64-bit targets as a loop of sendmsg calls, since its
+ * struct msghdr pads msg_iovlen and msg_controllen to the kernel's size_t
+ * with separate fields; every header here is zeroed first, pads included, so
+ * the kernel reads it right, and the system call itself keeps the batch. */
+static int send_batch(int fd, struct mmsghdr *m, unsigned n)
+{
+#ifdef __GLIBC__
+	return sendmmsg(fd, m, n, 0);
+#else
+	return (int)syscall(SYS_sendmmsg, fd, m, n, 0);
+#endif
+}
+
 /* recvmmsg rewrites only the length fields of the messages it filled: reset
  * those (all of them once, then only the ones used last time). */
 static void rx_prepare(struct td_pinger_bufs *bf)
@@ -403,7 +418,7 @@ static int flush(struct td_pinger *pg, unsigned fi, uint64_t now, bool *full)
 					   (const struct sockaddr *)mh->msg_name, mh->msg_namelen);
 			r = w < 0 ? -1 : 1;
 		} else {
-			r = sendmmsg(s->fd, b->m + done, b->n - done, 0);
+			r = send_batch(s->fd, b->m + done, b->n - done);
 		}
 		if (r > 0) {
 			lock(pg);

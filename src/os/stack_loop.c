@@ -5,12 +5,22 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "tundra/stack_os.h"
+
+#ifndef __GLIBC__
+/* musl 1.2.3 has no wrapper for it (Linux 5.11): the system call itself. */
+static int epoll_pwait2(int ep, struct epoll_event *evs, int n, const struct timespec *ts,
+			const sigset_t *mask)
+{
+	return (int)syscall(SYS_epoll_pwait2, ep, evs, n, ts, mask, (long)(_NSIG / 8));
+}
+#endif
 
 #define RX_BUF (65536 + 16) /* a 64 KB GSO super-packet and its virtio-net header */
 /* After a wakeup that found one packet, this many wakeups read one packet

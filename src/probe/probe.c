@@ -96,7 +96,11 @@ struct td_probe {
 	uint64_t pace_next;         /* earliest instant the spacing bucket allows a send */
 	bool any_send;
 	uint64_t drops[TD_PROBE_DROP_COUNT];
-	uint64_t errs[2][256][16];
+	/* ICMP errors by [family][type][code]: 64 KiB, allocated at the first
+	 * error (most runs see none; a sweep's engine stays 1 KiB, no page
+	 * faults to zero it). NULL until then, or if that allocation failed:
+	 * the per-target counters still count every error. */
+	uint64_t (*errs)[256][16];
 	uint8_t *pkt;               /* 8 + payload_len, template of the next probe */
 	size_t pkt_len;
 	uint64_t ident_hash;        /* make_ident's last hash, of block ident_blk */
@@ -546,6 +550,7 @@ void td_probe_free(struct td_probe *p)
 	free(p->hists);
 	free(p->exact);
 	free(p->pkt);
+	free(p->errs);
 	free(p);
 }
 
@@ -1113,9 +1118,16 @@ static int handle_reply(struct td_probe *p, uint64_t now, const struct reply_in 
 	size_t from = auth ? TD_PROBE_AUTH_LEN : 0;
 	size_t upto = in->data.len < p->cfg.payload_len ? in->data.len : p->cfg.payload_len;
 	const uint8_t *want = p->pkt + TD_ICMP_HDR_LEN;
-	/* memcmp first: the byte loop, which finds the offset, runs only on a mismatch */
-	if (from < upto && !memcmp(in->data.ptr + from, want + from, upto - from))
-		from = upto;
+	/* Equal 8-byte words first (musl's memcmp goes byte by byte); the byte
+	 * loop then finds the first wrong byte, if any. */
+	while (from < upto && upto - from >= 8) {
+		uint64_t x, y;
+		memcpy(&x, in->data.ptr + from, 8);
+		memcpy(&y, want + from, 8);
+		if (x != y)
+			break;
+		from += 8;
+	}
 	for (size_t i = from; i < upto; i++) {
 		if (in->data.ptr[i] != want[i]) {
 			ev.corrupted = true;
@@ -1262,7 +1274,10 @@ static int handle_error(struct td_probe *p, uint64_t now, const struct err_in *i
 	t->st.err_kind[k]++;
 	t->st.last_err_type = in->type;
 	t->st.last_err_code = in->code;
-	p->errs[fam_idx(in->family)][in->type][in->code < 16 ? in->code : 15]++;
+	if (!p->errs)
+		p->errs = calloc(2, sizeof(*p->errs));
+	if (p->errs)
+		p->errs[fam_idx(in->family)][in->type][in->code < 16 ? in->code : 15]++;
 	/* A redirect still delivered the probe: the reply may yet come. */
 	bool terminal = k != TD_PROBE_ERR_REDIRECT && s->state == SLOT_PENDING;
 	if (terminal) {
@@ -1523,7 +1538,7 @@ uint64_t td_probe_drops(const struct td_probe *p, enum td_probe_drop d)
 
 uint64_t td_probe_err_count(const struct td_probe *p, uint8_t family, uint8_t type, uint8_t code)
 {
-	return p->errs[fam_idx(family)][type][code < 16 ? code : 15];
+	return p->errs ? p->errs[fam_idx(family)][type][code < 16 ? code : 15] : 0;
 }
 
 /* Square root of v > 0 without libm: the exponent halved for a first guess

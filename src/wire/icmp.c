@@ -109,8 +109,9 @@ static enum td_wire_err emit_common(const struct td_icmp_repr *r, bool v6, uint8
 		rest = r->pointer << 24; /* RFC 792: pointer is one octet, rest unused */
 	}
 
-	/* Data first: it may already sit at buf + 8 or overlap the header. */
-	if (r->data.len)
+	/* Data first: it may overlap the header. A prober's template already
+	 * holds it at buf + 8 (a backward memmove onto itself is slow in musl). */
+	if (r->data.len && r->data.ptr != p + TD_ICMP_HDR_LEN)
 		memmove(p + TD_ICMP_HDR_LEN, r->data.ptr, r->data.len);
 	p[0] = r->type;
 	p[1] = r->code;

@@ -1,7 +1,9 @@
 """tundra ping on loopback: both families, both socket kinds, rootless paths, iputils parity."""
 import os
 import re
+import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -793,6 +795,91 @@ def test_contradictory_options_are_refused(ns):
         r = tundra(ns, *args, "-c", "1", "127.0.0.1")
         assert r.returncode == 2 and msg in r.stderr, r.stderr
     assert tundra(ns, "-4", "-4", "-q", "-c", "1", "127.0.0.1").returncode == 0
+
+
+def test_option_errors_read_as_iputils_and_glibc_getopt_print_them(ns):
+    # whatever C library links the binary (musl words these its own way)
+    for args in (["-Z"], ["-c"]):
+        r, i = tundra(ns, *args), ns.run("ping", *args, check=False)
+        assert r.returncode == i.returncode == 2, r.stderr
+        assert r.stderr.splitlines()[0] == "tundra " + i.stderr.splitlines()[0]
+    for args, msg in ((["--bogus=1"], "unrecognized option '--bogus=1'"),
+                      (["--json=1"], "option '--json' doesn't allow an argument"),
+                      (["--fil"], "option '--file' requires an argument"),
+                      (["--t"], "option '--t' is ambiguous; possibilities: "
+                                "'--tx-stamps' '--threads'")):
+        r = tundra(ns, *args)
+        assert r.returncode == 2 and r.stderr.startswith(f"tundra ping: {msg}\n"), r.stderr
+
+
+def test_name_lookup_without_a_reachable_name_server_fails_at_once_as_iputils(ns):
+    # A namespace with only lo: its name server has no route. iputils (glibc)
+    # says so at once; a musl-linked tundra would wait out musl's 5 s timeout
+    # if it asked. Hosts-file names still resolve, nothing is sent.
+    ns.run("ip", "link", "set", "lo", "up")
+    etc = f"/etc/netns/{ns.name}"  # `ip netns exec` mounts these over /etc
+    os.makedirs(etc, exist_ok=True)
+    try:
+        with open(f"{etc}/resolv.conf", "w") as f:
+            f.write("nameserver 198.51.100.53\n")
+        with open(f"{etc}/hosts", "w") as f:
+            f.write("127.0.0.1 localhost\n127.0.0.9 there.tundra.test\n")
+        with open(f"{etc}/nsswitch.conf", "w") as f:
+            f.write("hosts: files dns\n")
+        for args, text in (([], "Temporary failure in name resolution"),
+                           (["-6"], "Temporary failure in name resolution"),
+                           # the hosts file has it, in the other family only
+                           (["-6", "there"], "Address family for hostname not supported")):
+            name = ("there" if "there" in args else "nowhere") + ".tundra.test"
+            fam = [a for a in args if a != "there"]
+            t0 = time.monotonic()
+            r = tundra(ns, *fam, "-c", "1", name)
+            took = time.monotonic() - t0
+            i = ns.run("ping", *fam, "-c", "1", name, check=False)
+            assert r.returncode == i.returncode == 2, r.stdout + r.stderr
+            assert r.stderr == "tundra " + i.stderr
+            assert text in r.stderr
+            assert took < 2, took
+        r = tundra(ns, "-c", "1", "-W", "1", "there.tundra.test")
+        assert r.returncode == 0 and "PING there.tundra.test (127.0.0.9)" in r.stdout, r.stderr
+    finally:
+        shutil.rmtree(etc, ignore_errors=True)
+
+
+def test_names_only_an_nss_module_knows_resolve_as_with_iputils(ns):
+    # nsswitch.conf's myhostname (scripts/deps.sh installs it) answers the
+    # machine's own name with its addresses. iputils has it from glibc; a
+    # musl-linked tundra asks getent(1), whose lookups use AI_ADDRCONFIG: the
+    # namespace gets an address of each family besides loopback's.
+    ns.run("ip", "link", "set", "lo", "up")
+    ns.run("ip", "link", "add", "d0", "type", "veth", "peer", "name", "d1")
+    ns.run("ip", "link", "set", "d0", "up")
+    ns.run("ip", "link", "set", "d1", "up")
+    ns.run("ip", "addr", "add", "10.99.0.1/24", "dev", "d0")
+    ns.run("ip", "addr", "add", "fd99::1/64", "dev", "d0", "nodad")
+    etc = f"/etc/netns/{ns.name}"
+    os.makedirs(etc, exist_ok=True)
+    name = ns.run("hostname").stdout.strip()
+    try:
+        for fn, text in (("resolv.conf", "nameserver 198.51.100.53\n"),
+                         ("hosts", "127.0.0.1 localhost\n"),
+                         ("nsswitch.conf", "hosts: files dns myhostname\n")):
+            with open(f"{etc}/{fn}", "w") as f:
+                f.write(text)
+        for fam in (["-4"], ["-6"], []):
+            r = tundra(ns, *fam, "-c", "1", "-W", "1", name)
+            i = ns.run("ping", *fam, "-c", "1", "-W", "1", name, check=False)
+            assert r.returncode == i.returncode == 0, r.stderr + i.stderr
+            want = re.search(r"\(([0-9a-f.:]+)\)", i.stdout.splitlines()[0]).group(1)
+            head = r.stdout.splitlines()[0]
+            assert head.startswith(f"PING {name}") and f"({want})" in head, (r.stdout, i.stdout)
+        # a name no source knows: the same error as iputils, and at once
+        t0 = time.monotonic()
+        r = tundra(ns, "-c", "1", "nowhere.tundra.test")
+        i = ns.run("ping", "-c", "1", "nowhere.tundra.test", check=False)
+        assert r.returncode == i.returncode == 2 and time.monotonic() - t0 < 3
+    finally:
+        shutil.rmtree(etc, ignore_errors=True)
 
 
 def test_flood_with_a_listing_prints_only_addresses(silent):
