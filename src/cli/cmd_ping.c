@@ -822,6 +822,8 @@ static void on_event(void *ctx, const struct td_probe_event *ev)
 		case TD_PROBE_EV_SEND_ERROR:
 			json_head(r, "send_error", ev->target);
 			fprintf(r->out, ",\"seq\":%u,\"errno\":%d", ev->seq + 1, ev->send_errno);
+			if (ev->info)
+				fprintf(r->out, ",\"mtu\":%u", ev->info);
 			json_str(r->out, "text", strerror(ev->send_errno));
 			fputs("}\n", r->out);
 			break;
@@ -920,10 +922,24 @@ static void on_event(void *ctx, const struct td_probe_event *ev)
 		else if (ev->send_errno == EINVAL && td_probe_addr_needs_scope(&r->t[ev->target].addr) &&
 			 !r->t[ev->target].addr.scope)
 			hint = " (a link-local address needs its interface: ADDRESS%IFACE or -I)";
-		else if (ev->send_errno == EMSGSIZE)
-			hint = " (larger than the path MTU with -M do; see the MTU in ip route get)";
-		fprintf(stderr, "tundra ping: sendmsg to %s: %s%s\n",
-			addr_str(&r->t[ev->target].addr, a, sizeof(a)), strerror(ev->send_errno), hint);
+		if (ev->send_errno == EMSGSIZE && ev->info) {
+			/* iputils' words for the MTU the kernel refused the probe
+			 * at (its error queue): "mtu=N" for IPv4, "mtu: N" for IPv6;
+			 * nothing with -q. Counted in "+N errors" all the same. */
+			if (!r->o.quiet) {
+				fprintf(stderr, "tundra ping: local error: message too long, mtu%s%u",
+					r->t[ev->target].addr.family == TD_PROBE_V6 ? ": " : "=",
+					ev->info);
+				if (r->multi)
+					fprintf(stderr, " (to %s)",
+						addr_str(&r->t[ev->target].addr, a, sizeof(a)));
+				fputc('\n', stderr);
+			}
+		} else {
+			fprintf(stderr, "tundra ping: sendmsg to %s: %s%s\n",
+				addr_str(&r->t[ev->target].addr, a, sizeof(a)),
+				strerror(ev->send_errno), hint);
+		}
 		/* One target whose very first probe cannot leave (no route, not
 		 * permitted): iputils stops at once with status 2 ("connect:
 		 * Network is unreachable"); so do we, with the statistics. */

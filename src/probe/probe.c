@@ -942,7 +942,7 @@ void td_probe_unsend(struct td_probe *p, const struct td_probe_tx *tx)
 }
 
 void td_probe_send_failed(struct td_probe *p, uint32_t target, uint32_t seq, int err,
-			  uint64_t now)
+			  uint32_t info, uint64_t now)
 {
 	if (target >= p->n)
 		return;
@@ -956,8 +956,8 @@ void td_probe_send_failed(struct td_probe *p, uint32_t target, uint32_t seq, int
 	t->st.send_errors++;
 	slot_freed(p, target, seq, now);
 	struct td_probe_event ev = {.kind = TD_PROBE_EV_SEND_ERROR, .target = target, .seq = seq,
-				    .now = now, .send_errno = err, .ttl = -1, .tos = -1,
-				    .from = t->addr};
+				    .now = now, .send_errno = err, .info = info, .ttl = -1,
+				    .tos = -1, .from = t->addr};
 	emit(p, &ev);
 	maybe_done(p, target, now);
 }
