@@ -190,6 +190,9 @@ struct td_probe_event {
 	bool dup, out_of_order, late, corrupted, truncated, unauthenticated;
 	uint32_t bad_offset;      /* corrupted: first wrong payload byte (offset in ICMP data) */
 	uint8_t bad_byte, want_byte;
+	const uint8_t *data;      /* corrupted: the echo data as received (data_len bytes);
+	                           * valid during the callback only */
+	uint32_t data_len;
 	uint32_t bytes;           /* REPLY: ICMP message length (header + data) */
 	int16_t ttl, tos;         /* -1 unknown */
 	uint8_t icmp_type, icmp_code; /* ERROR: as on the wire, family's numbering */

@@ -776,6 +776,25 @@ static void flood_tick(struct run *r, uint64_t now, bool force)
 	flood_draw(r, td_probe_outstanding(r->eng[0])); /* a flood runs one loop */
 }
 
+/* iputils' words for a reply whose data differs from what was sent: the
+ * first wrong byte, then the data in hex from offset 16 (iputils skips its
+ * struct timeval there; here the authentication block's first 16 bytes),
+ * 32 bytes a line, each line headed by the offset of its first byte. A
+ * payload without an authentication block (under 24 bytes) is checked
+ * from its first byte; a wrong byte below 16, which iputils never looks at,
+ * gets the data shown whole. */
+static void wrong_data(FILE *out, const struct td_probe_event *ev)
+{
+	fprintf(out, "\nwrong data byte #%u should be 0x%x but was 0x%x", ev->bad_offset,
+		ev->want_byte, ev->bad_byte);
+	uint32_t start = ev->bad_offset >= 16 ? 16 : 0;
+	for (uint32_t i = start; ev->data && i < ev->data_len; i++) {
+		if (i % 32 == start)
+			fprintf(out, "\n#%u\t", i);
+		fprintf(out, "%x ", ev->data[i]);
+	}
+}
+
 static void on_event(void *ctx, const struct td_probe_event *ev)
 {
 	struct run *r = ctx;
@@ -880,8 +899,7 @@ static void on_event(void *ctx, const struct td_probe_event *ev)
 		if (ev->truncated)
 			fputs(" (truncated)", r->out);
 		else if (ev->corrupted)
-			fprintf(r->out, "\nwrong data byte #%u should be 0x%x but was 0x%x",
-				ev->bad_offset, ev->want_byte, ev->bad_byte);
+			wrong_data(r->out, ev);
 		if (r->o.audible)
 			fputc('\a', r->out);
 		fputc('\n', r->out);

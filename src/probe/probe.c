@@ -1125,6 +1125,8 @@ static int handle_reply(struct td_probe *p, uint64_t now, const struct reply_in 
 	}
 	for (size_t i = from; i < upto; i++) {
 		if (in->data.ptr[i] != want[i]) {
+			ev.data = in->data.ptr;
+			ev.data_len = (uint32_t)upto;
 			ev.corrupted = true;
 			ev.bad_offset = (uint32_t)i;
 			ev.bad_byte = in->data.ptr[i];

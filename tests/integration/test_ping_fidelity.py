@@ -1,5 +1,9 @@
 """tundra ping and its peers (iputils ping, fping) run side by side on the same
 namespace: the same situation must read the same."""
+import os
+import re
+import subprocess
+
 import pytest
 
 from netns import Netns, veth_pair
@@ -57,3 +61,48 @@ def test_df_probe_that_fits_the_route_mtu_is_answered(narrow, mode):
     r = tundra(narrow, "--mode", mode, "-c", "2", "-i", "0.2", "-W", "1", "-M", "do",
                "-s", "1372", PEER_V4, timeout=10)
     assert summary(r.stdout)["rx"] == 2 and r.stderr == "", r.stderr
+
+
+def corrupt_replies(ns, offset, count):
+    """Start corrupt_responder.py in ns: every reply has data byte offset flipped."""
+    ns.sysctl("net.ipv4.icmp_echo_ignore_all", "1")
+    p = ns.popen(["/usr/bin/python3", os.path.join(os.path.dirname(__file__),
+                                                   "corrupt_responder.py"),
+                  str(offset), str(count)], stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    return p
+
+
+@pytest.mark.parametrize("mode", ["dgram", "raw"])
+@pytest.mark.parametrize("size,offset", [(56, 40), (100, 90), (20, 18)])
+def test_wrong_data_byte_and_hex_dump_read_as_iputils(mode, size, offset):
+    with Netns("tdfc") as ns:
+        ns.sysctl("net.ipv4.ping_group_range", "0 2147483647")
+        args = ["-c", "1", "-W", "1", "-s", str(size), "127.0.0.1"]
+        corrupt_replies(ns, offset, 2)
+        peer = ns.run("ping", *args, check=False, timeout=10)
+        mine = tundra(ns, "--mode", mode, *args, timeout=10)
+    # iputils, after the reply line: the first wrong byte, then the data in hex
+    # from offset 16 (after its struct timeval), 32 bytes a line:
+    #   wrong data byte #40 should be 0x28 but was 0x7d
+    #   #16\t10 11 12 ... 2f
+    #   #48\t30 31 ... 37
+    def block(out):
+        lines = out.split("bytes of data.\n", 1)[1].split("\n\n--- ", 1)[0].split("\n")
+        assert re.match(r"\d+ bytes from 127\.0\.0\.1: icmp_seq=1 ttl=64 time=[\d.]+ ms$",
+                        lines[0]), lines
+        return lines[1:]
+    p, m = block(peer.stdout), block(mine.stdout)
+    want = offset & 0xFF
+    assert p[0] == f"wrong data byte #{offset} should be 0x{want:x} but was 0x{want ^ 0x55:x}"
+    assert len(m) == len(p) == 1 + (size - 16 + 31) // 32, (p, m)
+    assert m[0] == p[0]
+    # tundra's bytes 16..23 are its authentication block's MAC, iputils' its
+    # pattern: the rest of the dump is the same bytes in the same layout
+    assert m[1].split("\t")[0] == p[1].split("\t")[0] == "#16"
+    assert m[1].split(" ")[8:] == p[1].split(" ")[8:]
+    assert m[2:] == p[2:]
+    if size < 24:  # no authentication block: every byte is the pattern
+        assert m == p
+    assert all(line.endswith(" ") for line in m[1:])
+    assert summary(mine.stdout)["rx"] == summary(peer.stdout)["rx"] == 1
