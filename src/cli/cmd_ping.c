@@ -81,6 +81,8 @@ struct xloop {
 /* With iputils' end of run (struct run, linger), a probe's own timeout: a
  * reply this late is counted late, not received */
 #define LINGER_PROBE_NS 60000000000ULL
+/* -W 0: a timeout no run reaches (sums with monotonic instants stay in range) */
+#define TIMEOUT_FOREVER_NS (UINT64_MAX / 4)
 /* -f draws its line at most this often: 100 times a second, iputils' slowest flood rate */
 #define FLOOD_DRAW_NS 10000000ULL
 #define FLOOD_MARKS 256
@@ -1517,7 +1519,7 @@ static int ping_main(struct run *rp, int argc, char **argv)
 				return EX_ERR;
 			break;
 		case 'W':
-			if (!parse_double("-W", optarg, 0.000001, 2147483, &o->timeout))
+			if (!parse_double("-W", optarg, 0, 2147483, &o->timeout))
 				return EX_ERR;
 			o->timeout_set = true;
 			break;
@@ -1859,7 +1861,10 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	if (!pc.interval_ns && !o->flood && rp->multi)
 		pc.interval_ns = 1; /* -i 0 as root, several targets: back to back */
 	double timeout = o->timeout_set ? o->timeout : rp->multi ? 1.0 : 10.0;
-	pc.timeout_ns = (uint64_t)(timeout * 1e9);
+	/* iputils keeps -W in whole milliseconds and 0 is no timeout (ping(8):
+	 * "0 means infinite timeout"): under 1 ms a reply is waited for until
+	 * the run ends otherwise (-w, a signal). */
+	pc.timeout_ns = timeout < 0.001 ? TIMEOUT_FOREVER_NS : (uint64_t)(timeout * 1e9);
 	rp->linger = !rp->multi && !o->json && o->count > 0 && o->deadline <= 0;
 	if (rp->linger) {
 		/* -W is the wait after the last probe, not each probe's timeout

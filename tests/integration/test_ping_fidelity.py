@@ -3,9 +3,11 @@ namespace: the same situation must read the same."""
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
+from conftest import TUNDRA
 from netns import Netns, veth_pair
 from pinghelp import events, of, summary, tundra
 
@@ -106,3 +108,42 @@ def test_wrong_data_byte_and_hex_dump_read_as_iputils(mode, size, offset):
         assert m == p
     assert all(line.endswith(" ") for line in m[1:])
     assert summary(mine.stdout)["rx"] == summary(peer.stdout)["rx"] == 1
+
+
+def slow_replies(ns, delay):
+    """ping_responder.py in ns answering one request, delay seconds late."""
+    ns.sysctl("net.ipv4.icmp_echo_ignore_all", "1")
+    p = ns.popen(["/usr/bin/python3", os.path.join(os.path.dirname(__file__), "ping_responder.py"),
+                  "1", str(delay)], stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    return p
+
+
+@pytest.mark.parametrize("w", ["0", "0.0009"])
+def test_W_0_waits_for_the_reply_without_limit_as_iputils(w):
+    # iputils keeps -W in whole milliseconds; 0 is "infinite timeout" (ping(8)):
+    # a reply 1.5 s late still counts, where -W 1 gives up after a second.
+    with Netns("tdfw") as ns:
+        ns.sysctl("net.ipv4.ping_group_range", "0 2147483647")
+        runs = {}
+        for name, argv in (("peer", ["ping"]), ("mine", [TUNDRA, "ping"])):
+            for wait in (w, "1"):
+                resp = slow_replies(ns, 1.5)
+                t0 = time.monotonic()
+                r = ns.run(*argv, "-c", "1", "-W", wait, "127.0.0.1", check=False, timeout=10)
+                runs[name, wait] = (r, time.monotonic() - t0)
+                resp.wait(timeout=5)
+    for name in ("peer", "mine"):
+        r, took = runs[name, w]
+        assert r.returncode == 0 and summary(r.stdout)["rx"] == 1 and took >= 1.4, (name, r)
+        r, took = runs[name, "1"]
+        assert r.returncode == 1 and summary(r.stdout)["rx"] == 0 and took < 1.4, (name, r)
+
+
+def test_W_negative_is_refused_as_iputils():
+    with Netns("tdfw") as ns:
+        peer = ns.run("ping", "-c", "1", "-W", "-1", "127.0.0.1", check=False)
+        mine = tundra(ns, "-c", "1", "-W", "-1", "127.0.0.1")
+    assert peer.returncode == mine.returncode == 2
+    assert peer.stderr == "ping: bad linger time: -1\n"
+    assert mine.stderr == "tundra ping: -W -1 out of range: must be 0..2147483\n"
