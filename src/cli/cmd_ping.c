@@ -1688,8 +1688,13 @@ static int ping_main(struct run *rp, int argc, char **argv)
 			return EX_ERR;
 	rp->multi = rp->n + rp->not_found > 1;
 	if (!rp->n) {
-		if (!rp->not_found && (nfile || ngen)) {
-			fprintf(stderr, "tundra ping: no targets: the --file input names none\n");
+		if (!rp->not_found && nfile) {
+			/* fping -f of a file that names no target: status 1
+			 * and not a word (its main(): no hosts, none unresolved) */
+			return FP_UNREACH;
+		}
+		if (!rp->not_found && ngen) {
+			fprintf(stderr, "tundra ping: no targets: the -g ranges name none\n");
 			return EX_ERR;
 		}
 		if (!rp->not_found) {

@@ -147,3 +147,20 @@ def test_W_negative_is_refused_as_iputils():
     assert peer.returncode == mine.returncode == 2
     assert peer.stderr == "ping: bad linger time: -1\n"
     assert mine.stderr == "tundra ping: -W -1 out of range: must be 0..2147483\n"
+
+
+@pytest.mark.parametrize("text", ["", "# no target here\n\n"])
+@pytest.mark.parametrize("args", [[], ["-c", "1"], ["-q", "-c", "1"]])
+def test_file_naming_no_target_exits_1_silently_as_fping(tmp_path, text, args):
+    f = tmp_path / "targets"
+    f.write_text(text)
+    with Netns("tdff") as ns:
+        for path, stdin in ((str(f), None), ("-", text)):
+            peer = ns.run("fping", *args, "-f", path, check=False, input=stdin, timeout=10)
+            mine = tundra_in(ns, *args, "--file", path, stdin=stdin)
+            assert (peer.returncode, peer.stdout, peer.stderr) == (1, "", "")
+            assert (mine.returncode, mine.stdout, mine.stderr) == (1, "", ""), (path, mine)
+
+
+def tundra_in(ns, *args, stdin=None):
+    return ns.run(TUNDRA, "ping", *args, check=False, input=stdin, timeout=10)
