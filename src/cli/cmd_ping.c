@@ -867,14 +867,19 @@ static void on_event(void *ctx, const struct td_probe_event *ev)
 	}
 	if (r->o.alive || r->o.unreach)
 		return;
-	if (r->o.flood && ev->kind != TD_PROBE_EV_SEND_ERROR) {
+	/* -M do's probe too large to leave: iputils reads it from the error
+	 * queue as a local error, an E on the flood line like an ICMP error */
+	bool local_err = ev->kind == TD_PROBE_EV_SEND_ERROR && ev->send_errno == EMSGSIZE &&
+			 ev->info;
+	if (r->o.flood && (ev->kind != TD_PROBE_EV_SEND_ERROR || local_err)) {
 		/* the flood line: a mark stays for every probe that ended unanswered
-		 * (a send error is said in words, as without -f) */
-		if (!flood_line(r) || (ev->kind != TD_PROBE_EV_TIMEOUT && ev->kind != TD_PROBE_EV_ERROR))
+		 * (another send error is said in words, as without -f) */
+		if (!flood_line(r) || (ev->kind != TD_PROBE_EV_TIMEOUT && ev->kind != TD_PROBE_EV_ERROR &&
+				       !local_err))
 			return;
 		if (r->fl_nmarks == FLOOD_MARKS) /* draw them now, the dots in flight as they were */
 			flood_draw(r, r->fl_shown);
-		r->fl_marks[r->fl_nmarks++] = ev->kind == TD_PROBE_EV_ERROR ? 'E' : '.';
+		r->fl_marks[r->fl_nmarks++] = ev->kind == TD_PROBE_EV_TIMEOUT ? '.' : 'E';
 		return;
 	}
 	switch (ev->kind) {
@@ -942,7 +947,7 @@ static void on_event(void *ctx, const struct td_probe_event *ev)
 		else if (ev->send_errno == EINVAL && td_probe_addr_needs_scope(&r->t[ev->target].addr) &&
 			 !r->t[ev->target].addr.scope)
 			hint = " (a link-local address needs its interface: ADDRESS%IFACE or -I)";
-		if (ev->send_errno == EMSGSIZE && ev->info) {
+		if (local_err) {
 			/* iputils' words for the MTU the kernel refused the probe
 			 * at (its error queue): "mtu=N" for IPv4, "mtu: N" for IPv6;
 			 * nothing with -q. Counted in "+N errors" all the same. */

@@ -51,6 +51,12 @@ def test_df_probe_larger_than_route_mtu_says_local_error_with_mtu_as_iputils(nar
     # -q: nothing on stderr, as iputils
     q = tundra(narrow, "--mode", mode, "-q", *args, timeout=10)
     assert q.stderr == narrow.run("ping", "-q", *args, check=False).stderr == ""
+    # -f: an E on the flood line per probe, nothing on stderr, as iputils
+    fargs = ["-f", "-c", "3", "-M", "do", "-s", "1500", dst]
+    fp, fm = narrow.run("ping", *fargs, check=False), tundra(narrow, "--mode", mode, *fargs)
+    assert fm.stdout.splitlines()[1] == fp.stdout.splitlines()[1] == "EEE"
+    assert fm.stderr == fp.stderr == ""
+    assert summary(fm.stdout)["errors"] == summary(fp.stdout)["errors"] == 3
     # the JSON event says the MTU too
     j = tundra(narrow, "--mode", mode, "--json", *args, timeout=10)
     errs = of(events(j.stdout), "send_error")
