@@ -998,8 +998,9 @@ static void print_summary(struct run *r, const char *label, const struct td_prob
 		(unsigned long long)s->transmitted, (unsigned long long)s->received);
 	if (s->duplicates)
 		fprintf(r->out, ", +%llu duplicates", (unsigned long long)s->duplicates);
-	if (s->corrupted)
-		fprintf(r->out, ", +%llu corrupted", (unsigned long long)s->corrupted);
+	/* No "+N corrupted": iputils counts there replies with a bad ICMP
+	 * checksum (which tundra drops as malformed), never wrong data, which
+	 * it reports per reply only; the JSON summary counts it. */
 	/* iputils' "+N errors" counts ICMP errors and local send errors alike */
 	uint64_t errs = s->errors + s->send_errors;
 	if (errs)
