@@ -83,6 +83,8 @@ struct td_icmp_sock {
 	enum td_ts_kind ts;
 	uint32_t tskey;            /* OPT_ID of the next send */
 	int mark_err;              /* with mark_optional: SO_MARK's errno (EPERM) when unset */
+	bool recverr;              /* IP_RECVERR / IPV6_RECVERR on: the error queue is read */
+	uint32_t local_mtu;        /* ee_info of the last local EMSGSIZE in the error queue */
 	struct {
 		uint32_t target, seq;
 	} txmap[TD_ICMP_TXMAP];

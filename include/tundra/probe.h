@@ -190,11 +190,15 @@ struct td_probe_event {
 	bool dup, out_of_order, late, corrupted, truncated, unauthenticated;
 	uint32_t bad_offset;      /* corrupted: first wrong payload byte (offset in ICMP data) */
 	uint8_t bad_byte, want_byte;
+	const uint8_t *data;      /* corrupted: the echo data as received (data_len bytes);
+	                           * valid during the callback only */
+	uint32_t data_len;
 	uint32_t bytes;           /* REPLY: ICMP message length (header + data) */
 	int16_t ttl, tos;         /* -1 unknown */
 	uint8_t icmp_type, icmp_code; /* ERROR: as on the wire, family's numbering */
 	enum td_probe_err_kind err_kind;
-	uint32_t info;            /* ERROR: MTU for too-big, pointer for param problem */
+	uint32_t info;            /* ERROR: MTU for too-big, pointer for param problem;
+	                           * SEND_ERROR: EMSGSIZE's local MTU, 0 unknown */
 	int send_errno;           /* SEND_ERROR / local errors: positive errno */
 	struct td_probe_addr from;/* replier or reporting router */
 };
@@ -294,9 +298,10 @@ int td_probe_poll(struct td_probe *p, uint64_t now, struct td_probe_tx *tx);
  * them back, newest first; they will be polled again. */
 void td_probe_unsend(struct td_probe *p, const struct td_probe_tx *tx);
 
-/* The send failed for good (e.g. ENETUNREACH): counted, event emitted, no timeout. */
+/* The send failed for good (e.g. ENETUNREACH): counted, event emitted, no timeout.
+ * info: the MTU that refused it for EMSGSIZE when the kernel said it, else 0. */
 void td_probe_send_failed(struct td_probe *p, uint32_t target, uint32_t seq, int err,
-			  uint64_t now);
+			  uint32_t info, uint64_t now);
 
 /* The TX stamp of a sent probe (kernel: SO_TIMESTAMPING; else the caller's
  * clock read next to sendmsg). A later kernel stamp replaces a user one. */

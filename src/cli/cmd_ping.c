@@ -82,6 +82,8 @@ struct xloop {
 /* With iputils' end of run (struct run, linger), a probe's own timeout: a
  * reply this late is counted late, not received */
 #define LINGER_PROBE_NS 60000000000ULL
+/* -W 0: a timeout no run reaches (sums with monotonic instants stay in range) */
+#define TIMEOUT_FOREVER_NS (UINT64_MAX / 4)
 /* -f draws its line at most this often: 100 times a second, iputils' slowest flood rate */
 #define FLOOD_DRAW_NS 10000000ULL
 #define FLOOD_MARKS 256
@@ -794,6 +796,25 @@ static void flood_tick(struct run *r, uint64_t now, bool force)
 	flood_draw(r, td_probe_outstanding(r->eng[0])); /* a flood runs one loop */
 }
 
+/* iputils' words for a reply whose data differs from what was sent: the
+ * first wrong byte, then the data in hex from offset 16 (iputils skips its
+ * struct timeval there; here the authentication block's first 16 bytes),
+ * 32 bytes a line, each line headed by the offset of its first byte. A
+ * payload without an authentication block (under 24 bytes) is checked
+ * from its first byte; a wrong byte below 16, which iputils never looks at,
+ * gets the data shown whole. */
+static void wrong_data(FILE *out, const struct td_probe_event *ev)
+{
+	fprintf(out, "\nwrong data byte #%u should be 0x%x but was 0x%x", ev->bad_offset,
+		ev->want_byte, ev->bad_byte);
+	uint32_t start = ev->bad_offset >= 16 ? 16 : 0;
+	for (uint32_t i = start; ev->data && i < ev->data_len; i++) {
+		if (i % 32 == start)
+			fprintf(out, "\n#%u\t", i);
+		fprintf(out, "%x ", ev->data[i]);
+	}
+}
+
 static void on_event(void *ctx, const struct td_probe_event *ev)
 {
 	struct run *r = ctx;
@@ -840,6 +861,8 @@ static void on_event(void *ctx, const struct td_probe_event *ev)
 		case TD_PROBE_EV_SEND_ERROR:
 			json_head(r, "send_error", ev->target);
 			fprintf(r->out, ",\"seq\":%u,\"errno\":%d", ev->seq + 1, ev->send_errno);
+			if (ev->info)
+				fprintf(r->out, ",\"mtu\":%u", ev->info);
 			json_str(r->out, "text", strerror(ev->send_errno));
 			fputs("}\n", r->out);
 			break;
@@ -862,14 +885,19 @@ static void on_event(void *ctx, const struct td_probe_event *ev)
 	}
 	if (r->o.alive || r->o.unreach)
 		return;
-	if (r->o.flood && ev->kind != TD_PROBE_EV_SEND_ERROR) {
+	/* -M do's probe too large to leave: iputils reads it from the error
+	 * queue as a local error, an E on the flood line like an ICMP error */
+	bool local_err = ev->kind == TD_PROBE_EV_SEND_ERROR && ev->send_errno == EMSGSIZE &&
+			 ev->info;
+	if (r->o.flood && (ev->kind != TD_PROBE_EV_SEND_ERROR || local_err)) {
 		/* the flood line: a mark stays for every probe that ended unanswered
-		 * (a send error is said in words, as without -f) */
-		if (!flood_line(r) || (ev->kind != TD_PROBE_EV_TIMEOUT && ev->kind != TD_PROBE_EV_ERROR))
+		 * (another send error is said in words, as without -f) */
+		if (!flood_line(r) || (ev->kind != TD_PROBE_EV_TIMEOUT && ev->kind != TD_PROBE_EV_ERROR &&
+				       !local_err))
 			return;
 		if (r->fl_nmarks == FLOOD_MARKS) /* draw them now, the dots in flight as they were */
 			flood_draw(r, r->fl_shown);
-		r->fl_marks[r->fl_nmarks++] = ev->kind == TD_PROBE_EV_ERROR ? 'E' : '.';
+		r->fl_marks[r->fl_nmarks++] = ev->kind == TD_PROBE_EV_TIMEOUT ? '.' : 'E';
 		return;
 	}
 	switch (ev->kind) {
@@ -896,8 +924,7 @@ static void on_event(void *ctx, const struct td_probe_event *ev)
 		if (ev->truncated)
 			fputs(" (truncated)", r->out);
 		else if (ev->corrupted)
-			fprintf(r->out, "\nwrong data byte #%u should be 0x%x but was 0x%x",
-				ev->bad_offset, ev->want_byte, ev->bad_byte);
+			wrong_data(r->out, ev);
 		if (r->o.audible)
 			fputc('\a', r->out);
 		fputc('\n', r->out);
@@ -938,10 +965,24 @@ static void on_event(void *ctx, const struct td_probe_event *ev)
 		else if (ev->send_errno == EINVAL && td_probe_addr_needs_scope(&r->t[ev->target].addr) &&
 			 !r->t[ev->target].addr.scope)
 			hint = " (a link-local address needs its interface: ADDRESS%IFACE or -I)";
-		else if (ev->send_errno == EMSGSIZE)
-			hint = " (larger than the path MTU with -M do; see the MTU in ip route get)";
-		fprintf(stderr, "tundra ping: sendmsg to %s: %s%s\n",
-			addr_str(&r->t[ev->target].addr, a, sizeof(a)), strerror(ev->send_errno), hint);
+		if (local_err) {
+			/* iputils' words for the MTU the kernel refused the probe
+			 * at (its error queue): "mtu=N" for IPv4, "mtu: N" for IPv6;
+			 * nothing with -q. Counted in "+N errors" all the same. */
+			if (!r->o.quiet) {
+				fprintf(stderr, "tundra ping: local error: message too long, mtu%s%u",
+					r->t[ev->target].addr.family == TD_PROBE_V6 ? ": " : "=",
+					ev->info);
+				if (r->multi)
+					fprintf(stderr, " (to %s)",
+						addr_str(&r->t[ev->target].addr, a, sizeof(a)));
+				fputc('\n', stderr);
+			}
+		} else {
+			fprintf(stderr, "tundra ping: sendmsg to %s: %s%s\n",
+				addr_str(&r->t[ev->target].addr, a, sizeof(a)),
+				strerror(ev->send_errno), hint);
+		}
 		/* One target whose very first probe cannot leave (no route, not
 		 * permitted): iputils stops at once with status 2 ("connect:
 		 * Network is unreachable"); so do we, with the statistics. */
@@ -975,8 +1016,9 @@ static void print_summary(struct run *r, const char *label, const struct td_prob
 		(unsigned long long)s->transmitted, (unsigned long long)s->received);
 	if (s->duplicates)
 		fprintf(r->out, ", +%llu duplicates", (unsigned long long)s->duplicates);
-	if (s->corrupted)
-		fprintf(r->out, ", +%llu corrupted", (unsigned long long)s->corrupted);
+	/* No "+N corrupted": iputils counts there replies with a bad ICMP
+	 * checksum (which tundra drops as malformed), never wrong data, which
+	 * it reports per reply only; the JSON summary counts it. */
 	/* iputils' "+N errors" counts ICMP errors and local send errors alike */
 	uint64_t errs = s->errors + s->send_errors;
 	if (errs)
@@ -1501,7 +1543,7 @@ static int ping_main(struct run *rp, int argc, char **argv)
 				return EX_ERR;
 			break;
 		case 'W':
-			if (!parse_double("-W", optarg, 0.000001, 2147483, &o->timeout))
+			if (!parse_double("-W", optarg, 0, 2147483, &o->timeout))
 				return EX_ERR;
 			o->timeout_set = true;
 			break;
@@ -1670,8 +1712,13 @@ static int ping_main(struct run *rp, int argc, char **argv)
 			return EX_ERR;
 	rp->multi = rp->n + rp->not_found > 1;
 	if (!rp->n) {
-		if (!rp->not_found && (nfile || ngen)) {
-			fprintf(stderr, "tundra ping: no targets: the --file input names none\n");
+		if (!rp->not_found && nfile) {
+			/* fping -f of a file that names no target: status 1
+			 * and not a word (its main(): no hosts, none unresolved) */
+			return FP_UNREACH;
+		}
+		if (!rp->not_found && ngen) {
+			fprintf(stderr, "tundra ping: no targets: the -g ranges name none\n");
 			return EX_ERR;
 		}
 		if (!rp->not_found) {
@@ -1843,7 +1890,10 @@ static int ping_main(struct run *rp, int argc, char **argv)
 	if (!pc.interval_ns && !o->flood && rp->multi)
 		pc.interval_ns = 1; /* -i 0 as root, several targets: back to back */
 	double timeout = o->timeout_set ? o->timeout : rp->multi ? 1.0 : 10.0;
-	pc.timeout_ns = (uint64_t)(timeout * 1e9);
+	/* iputils keeps -W in whole milliseconds and 0 is no timeout (ping(8):
+	 * "0 means infinite timeout"): under 1 ms a reply is waited for until
+	 * the run ends otherwise (-w, a signal). */
+	pc.timeout_ns = timeout < 0.001 ? TIMEOUT_FOREVER_NS : (uint64_t)(timeout * 1e9);
 	rp->linger = !rp->multi && !o->json && o->count > 0 && o->deadline <= 0;
 	if (rp->linger) {
 		/* -W is the wait after the last probe, not each probe's timeout

@@ -232,13 +232,18 @@ static int set_options(struct td_icmp_sock *s, const struct td_icmp_opts *o,
 		(void)setint(fd, IPPROTO_IP, IP_RECVTOS, 1);
 	}
 
-	if (s->kind == TD_PROBE_SOCK_DGRAM) {
-		/* ICMP errors about our probes reach a datagram socket only
-		 * through its error queue. */
+	/* ICMP errors about our probes reach a datagram socket only through
+	 * its error queue. A raw socket reads them as packets, but with -M do
+	 * (or probe) its error queue is where the kernel says the MTU that
+	 * refused a probe too large to leave (SO_EE_ORIGIN_LOCAL, ee_info),
+	 * which iputils prints; the ICMP errors queued there too are skipped. */
+	if (s->kind == TD_PROBE_SOCK_DGRAM || o->pmtudisc >= IP_PMTUDISC_DO) {
 		if ((rc = setint(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_RECVERR : IP_RECVERR,
 				 1)))
 			return fail(d, "IP_RECVERR", rc);
-	} else if (v6) {
+		s->recverr = true;
+	}
+	if (s->kind == TD_PROBE_SOCK_RAW && v6) {
 		struct icmp6_filter f;
 		ICMP6_FILTER_SETBLOCKALL(&f);
 		ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &f);
@@ -248,7 +253,7 @@ static int set_options(struct td_icmp_sock *s, const struct td_icmp_opts *o,
 		ICMP6_FILTER_SETPASS(ICMP6_PARAM_PROB, &f);
 		if (setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof(f)))
 			return fail(d, "ICMP6_FILTER", -errno);
-	} else {
+	} else if (s->kind == TD_PROBE_SOCK_RAW) {
 		/* Raw IPv4 sees every ICMP message, including our own requests
 		 * on loopback: let through only replies and errors. */
 		struct icmp_filter f = {.data = ~((1u << ICMP_ECHOREPLY) | (1u << ICMP_DEST_UNREACH) |

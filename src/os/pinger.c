@@ -306,9 +306,20 @@ static int drain_errqueue(struct td_pinger *pg, struct td_icmp_sock *s)
 				}
 				continue;
 			}
-			if (ci.ee->ee_origin != SO_EE_ORIGIN_ICMP &&
-			    ci.ee->ee_origin != SO_EE_ORIGIN_ICMP6) {
-				pg->errq_ignored++; /* local errors were already returned by sendmsg */
+			if (ci.ee->ee_origin == SO_EE_ORIGIN_LOCAL) {
+				/* sendmsg returned the error; this copy says the MTU
+				 * that refused the probe (flush reads it) */
+				if (ci.ee->ee_errno == EMSGSIZE)
+					s->local_mtu = ci.ee->ee_info;
+				else
+					pg->errq_ignored++;
+				continue;
+			}
+			if ((ci.ee->ee_origin != SO_EE_ORIGIN_ICMP &&
+			     ci.ee->ee_origin != SO_EE_ORIGIN_ICMP6) ||
+			    s->kind == TD_PROBE_SOCK_RAW) {
+				/* a raw socket read the ICMP error itself as a packet */
+				pg->errq_ignored++;
 				continue;
 			}
 			struct td_probe_icmp_err e;
@@ -389,7 +400,7 @@ static uint64_t drain_all(struct td_pinger *pg)
 		struct td_icmp_sock *s = pg->sock[i];
 		if (!s)
 			continue;
-		if (s->ts == TD_TS_TIMESTAMPING || s->kind == TD_PROBE_SOCK_DGRAM)
+		if (s->ts == TD_TS_TIMESTAMPING || s->recverr)
 			drain_errqueue(pg, s);
 		drain_rx(pg, s);
 	}
@@ -449,9 +460,17 @@ static int flush(struct td_pinger *pg, unsigned fi, uint64_t now, bool *full)
 			break;
 		}
 		/* Unreachable network, EMSGSIZE with -M do, EACCES (broadcast), ...:
-		 * this probe failed for good; go on with the next. */
+		 * this probe failed for good; go on with the next. EMSGSIZE left
+		 * its MTU in the error queue (ip_local_error), read before the
+		 * next send can queue another. */
+		uint32_t mtu = 0;
+		if (e == EMSGSIZE && s->recverr) {
+			s->local_mtu = 0;
+			(void)drain_errqueue(pg, s);
+			mtu = s->local_mtu;
+		}
 		lock(pg);
-		td_probe_send_failed(pg->probe, b->tx[done].target, b->tx[done].seq, e, now);
+		td_probe_send_failed(pg->probe, b->tx[done].target, b->tx[done].seq, e, mtu, now);
 		unlock(pg);
 		done++;
 	}
@@ -476,7 +495,7 @@ static bool send_due(struct td_pinger *pg, uint64_t now, bool *full)
 		unsigned fi = tx.family == TD_PROBE_V6;
 		struct txbuf *b = &pg->bufs->tx[fi];
 		if (!pg->sock[fi]) {
-			td_probe_send_failed(pg->probe, tx.target, tx.seq, EAFNOSUPPORT, now);
+			td_probe_send_failed(pg->probe, tx.target, tx.seq, EAFNOSUPPORT, 0, now);
 			continue;
 		}
 		unsigned i = b->n++;
@@ -544,8 +563,7 @@ static int wait_io(struct td_pinger *pg, struct pollfd *pfd, struct td_icmp_sock
 		if (!re || !s)
 			continue; /* the wake-up eventfd stays readable: loop checks */
 		/* Error queue first: a TX stamp must be in before its reply. */
-		if (s->ts == TD_TS_TIMESTAMPING || s->kind == TD_PROBE_SOCK_DGRAM ||
-		    (re & POLLERR))
+		if (s->ts == TD_TS_TIMESTAMPING || s->recverr || (re & POLLERR))
 			drain_errqueue(pg, s);
 		if (re & POLLIN)
 			drain_rx(pg, s);

@@ -947,7 +947,7 @@ void td_probe_unsend(struct td_probe *p, const struct td_probe_tx *tx)
 }
 
 void td_probe_send_failed(struct td_probe *p, uint32_t target, uint32_t seq, int err,
-			  uint64_t now)
+			  uint32_t info, uint64_t now)
 {
 	if (target >= p->n)
 		return;
@@ -961,8 +961,8 @@ void td_probe_send_failed(struct td_probe *p, uint32_t target, uint32_t seq, int
 	t->st.send_errors++;
 	slot_freed(p, target, seq, now);
 	struct td_probe_event ev = {.kind = TD_PROBE_EV_SEND_ERROR, .target = target, .seq = seq,
-				    .now = now, .send_errno = err, .ttl = -1, .tos = -1,
-				    .from = t->addr};
+				    .now = now, .send_errno = err, .info = info, .ttl = -1,
+				    .tos = -1, .from = t->addr};
 	emit(p, &ev);
 	maybe_done(p, target, now);
 }
@@ -1130,6 +1130,8 @@ static int handle_reply(struct td_probe *p, uint64_t now, const struct reply_in 
 	}
 	for (size_t i = from; i < upto; i++) {
 		if (in->data.ptr[i] != want[i]) {
+			ev.data = in->data.ptr;
+			ev.data_len = (uint32_t)upto;
 			ev.corrupted = true;
 			ev.bad_offset = (uint32_t)i;
 			ev.bad_byte = in->data.ptr[i];

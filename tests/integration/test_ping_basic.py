@@ -685,8 +685,8 @@ def test_numbers_are_decimal_as_in_iputils(ns):
         assert summary(r.stdout)["tx"] == want
     r = tundra(ns, "-c", "99999999999999999999", "127.0.0.1")
     assert r.returncode == 2 and "out of range" in r.stderr
-    r = tundra(ns, "-W", "0", "-c", "1", "127.0.0.1")
-    assert r.returncode == 2 and "must be 0.000001..2147483" in r.stderr
+    r = tundra(ns, "-W", "-0.5", "-c", "1", "127.0.0.1")
+    assert r.returncode == 2 and "must be 0..2147483" in r.stderr
 
 
 def test_histogram_leaves_json_and_listings_parseable(ns):
@@ -727,7 +727,7 @@ def test_file_errors_are_reported(ns, tmp_path):
     empty = tmp_path / "empty"
     empty.write_text("# nothing here\n")
     r = tundra(ns, "--file", str(empty), "-c", "1")
-    assert r.returncode == 2 and "no targets" in r.stderr
+    assert r.returncode == 1 and r.stderr == ""  # fping's answer (test_ping_fidelity)
     long = tmp_path / "long"
     long.write_text("a" * 5000 + "\n127.0.0.1\n")
     r = tundra(ns, "--file", str(long), "-c", "1", "-W", "1", "--json")

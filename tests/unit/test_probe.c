@@ -367,8 +367,36 @@ static void corrupted_pattern_reported_with_offset(void **st)
 	assert_true(r.last[TD_PROBE_EV_REPLY].corrupted);
 	assert_int_equal(r.last[TD_PROBE_EV_REPLY].bad_offset, 40);
 	assert_int_equal(r.last[TD_PROBE_EV_REPLY].want_byte, 0xab);
+	/* the data as received, for iputils' hex dump (rep outlives the callback here) */
+	assert_ptr_equal(r.last[TD_PROBE_EV_REPLY].data, rep + 8);
+	assert_int_equal(r.last[TD_PROBE_EV_REPLY].data_len, c.payload_len);
 	assert_int_equal(td_probe_target_stats(p, 0)->corrupted, 1);
 	assert_int_equal(td_probe_target_stats(p, 0)->received, 1);
+	td_probe_free(p);
+}
+
+static void send_failed_with_emsgsize_carries_the_local_mtu(void **st)
+{
+	(void)st;
+	struct rec r = {0};
+	struct td_probe_config c;
+	td_probe_config_default(&c);
+	c.count = 2;
+	c.interval_ns = 100 * MS;
+	struct td_probe_addr a = v4(10, 0, 0, 1);
+	struct td_probe *p = mk_started(&c, &r, &a);
+	struct sent s;
+	assert_int_equal(poll1(p, 0, &s), 1);
+	td_probe_send_failed(p, s.target, s.seq, EMSGSIZE, 1400, 0);
+	assert_int_equal(r.n[TD_PROBE_EV_SEND_ERROR], 1);
+	assert_int_equal(r.last[TD_PROBE_EV_SEND_ERROR].send_errno, EMSGSIZE);
+	assert_int_equal(r.last[TD_PROBE_EV_SEND_ERROR].info, 1400);
+	assert_int_equal(td_probe_target_stats(p, 0)->send_errors, 1);
+	assert_int_equal(poll1(p, 100 * MS, &s), 1);
+	td_probe_send_failed(p, s.target, s.seq, ENETUNREACH, 0, 100 * MS);
+	assert_int_equal(r.last[TD_PROBE_EV_SEND_ERROR].info, 0);
+	assert_int_equal(td_probe_target_stats(p, 0)->send_errors, 2);
+	assert_true(td_probe_done(p));
 	td_probe_free(p);
 }
 
@@ -1574,6 +1602,7 @@ int main(void)
 		cmocka_unit_test(reply_from_other_address_is_wrong_source),
 		cmocka_unit_test(raw_socket_foreign_ident_ignored),
 		cmocka_unit_test(corrupted_pattern_reported_with_offset),
+		cmocka_unit_test(send_failed_with_emsgsize_carries_the_local_mtu),
 		cmocka_unit_test(bad_icmp_checksum_is_malformed),
 		cmocka_unit_test(timeout_then_late_reply_not_received),
 		cmocka_unit_test(sequence_space_per_target_beyond_65535_targets),
