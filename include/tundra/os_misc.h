@@ -26,6 +26,12 @@ int td_os_write_errno(int fd);
 const char *td_errno_text(int e);
 const char *td_gai_text(int code);
 
+/* memcpy, memmove and memcmp as fast as glibc's where musl's are slow
+ * (src/os/memops.c); the musl-linked binary's own. */
+void *td_mem_copy(void *restrict dst, const void *restrict src, size_t n);
+void *td_mem_move(void *dst, const void *src, size_t n);
+int td_mem_cmp(const void *a, const void *b, size_t n);
+
 struct addrinfo;
 /* getaddrinfo(host, NULL, hints, res) with glibc's answers whatever the C
  * library (src/os/resolve.c): with musl, a lookup with no name server
