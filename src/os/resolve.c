@@ -107,7 +107,8 @@ static int literal_family(const char *s, size_t len)
 	memcpy(buf, s, len);
 	buf[len] = 0;
 	char *pct = strchr(buf, '%');
-	if (inet_pton(AF_INET, buf, a) == 1)
+	struct in_addr ia;
+	if (inet_aton(buf, &ia)) /* as getaddrinfo takes them: 127.1, 0x7f.1 too */
 		return 4;
 	if (pct)
 		*pct = 0;

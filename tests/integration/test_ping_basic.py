@@ -842,6 +842,10 @@ def test_name_lookup_without_a_reachable_name_server_fails_at_once_as_iputils(ns
             assert took < 2, took
         r = tundra(ns, "-c", "1", "-W", "1", "there.tundra.test")
         assert r.returncode == 0 and "PING there.tundra.test (127.0.0.9)" in r.stdout, r.stderr
+        # inet_aton's short forms are addresses, not names, for both
+        r, i = tundra(ns, "-c", "1", "-W", "1", "127.1"), ns.run("ping", "-c", "1", "127.1")
+        assert r.returncode == 0 and "(127.0.0.1)" in r.stdout.splitlines()[0], r.stderr
+        assert "(127.0.0.1)" in i.stdout.splitlines()[0]
     finally:
         shutil.rmtree(etc, ignore_errors=True)
 
