@@ -315,8 +315,9 @@ int td_os_getaddrinfo(const char *host, const struct addrinfo *hints, struct add
 {
 #ifndef __GLIBC__
 	int family = hints ? hints->ai_family : AF_UNSPEC;
+	bool name = !literal_family(host, strlen(host));
 	int rc = -1;
-	if (!literal_family(host, strlen(host))) {
+	if (name) {
 		int h = hosts_has(host, family);
 		if (h != HOSTS_HIT && !nameserver_reachable())
 			rc = h == HOSTS_OTHER ? EAI_ADDRFAMILY : EAI_AGAIN;
@@ -328,7 +329,7 @@ int td_os_getaddrinfo(const char *host, const struct addrinfo *hints, struct add
 			return ai_copy(lib, res);
 	}
 	if ((rc == EAI_NONAME || rc == EAI_AGAIN || rc == EAI_FAIL || rc == EAI_NODATA ||
-	     rc == EAI_ADDRFAMILY) && !literal_family(host, strlen(host)) && nss_other_sources() &&
+	     rc == EAI_ADDRFAMILY) && name && nss_other_sources() &&
 	    !getent_lookup(host, hints, res))
 		return 0;
 	return rc;
